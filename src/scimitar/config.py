@@ -1,0 +1,31 @@
+"""Settings, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from scimitar.storage.database import DEFAULT_URL
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_URL
+    #: The URL the world reaches this server at; `meta.location` and the setup page use it.
+    public_url: str = "http://127.0.0.1:8000"
+    #: Largest request body the SCIM API reads, in bytes.
+    max_body_bytes: int = 1_048_576
+
+    @classmethod
+    def from_env(cls, **overrides: str | None) -> Settings:
+        values = {
+            "database_url": os.environ.get("SCIMITAR_DATABASE_URL", DEFAULT_URL),
+            "public_url": os.environ.get("SCIMITAR_PUBLIC_URL", cls.public_url),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        max_body = int(os.environ.get("SCIMITAR_MAX_BODY_BYTES", cls.max_body_bytes))
+        return cls(
+            database_url=values["database_url"],
+            public_url=values["public_url"].rstrip("/"),
+            max_body_bytes=max_body,
+        )

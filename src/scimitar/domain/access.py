@@ -1,0 +1,201 @@
+"""Effective access: what a member may do in each project, and why.
+
+Computed on read from the grants that reach the member, so it can never disagree with
+them: role-group memberships, team-group memberships, grants on custom groups the member
+belongs to, and direct assignments. Two grants of different roles both stand; the
+strongest built-in role is shown (Owner > Admin > Member > Read-Only) and custom roles add
+their permissions. A team membership alone gives the project's default role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, literal, null, select, union_all
+
+from scimitar.domain import audit
+from scimitar.domain.context import Tx, new_id
+from scimitar.domain.errors import InvalidError, NotFoundError
+from scimitar.domain.models import Grant, GroupKind, Member, Org
+from scimitar.storage.tables import (
+    direct_assignments,
+    group_grants,
+    group_members,
+    groups,
+    projects,
+    roles,
+    teams,
+)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One grant that reaches the member: through which group, or a direct assignment."""
+
+    via: str  # "role group", "team group", "custom group", "direct assignment"
+    group_id: str | None
+    group_name: str | None
+    role: str | None
+    team: str | None
+    team_role: str | None
+
+
+@dataclass
+class ProjectAccess:
+    project_id: str
+    project: str
+    role: str | None = None
+    custom_roles: list[str] = field(default_factory=list)
+    permissions: list[str] = field(default_factory=list)
+    teams: dict[str, str] = field(default_factory=dict)
+    reasons: list[Reason] = field(default_factory=list)
+
+
+def _grant_rows(member_id: str) -> Any:
+    role_groups = (
+        select(
+            groups.c.project_id,
+            groups.c.role_id,
+            null().label("team_id"),
+            null().label("team_role"),
+            literal("role group").label("via"),
+            groups.c.id.label("group_id"),
+            groups.c.display_name.label("group_name"),
+        )
+        .join(group_members, group_members.c.group_id == groups.c.id)
+        .where(group_members.c.member_id == member_id, groups.c.kind == GroupKind.ROLE.value)
+    )
+    team_groups = (
+        select(
+            groups.c.project_id,
+            null().label("role_id"),
+            groups.c.team_id,
+            groups.c.team_role,
+            literal("team group"),
+            groups.c.id,
+            groups.c.display_name,
+        )
+        .join(group_members, group_members.c.group_id == groups.c.id)
+        .where(group_members.c.member_id == member_id, groups.c.kind == GroupKind.TEAM.value)
+    )
+    custom = (
+        select(
+            group_grants.c.project_id,
+            group_grants.c.role_id,
+            group_grants.c.team_id,
+            group_grants.c.team_role,
+            literal("custom group"),
+            groups.c.id,
+            groups.c.display_name,
+        )
+        .join(groups, groups.c.id == group_grants.c.group_id)
+        .join(group_members, group_members.c.group_id == groups.c.id)
+        .where(group_members.c.member_id == member_id)
+    )
+    direct = select(
+        direct_assignments.c.project_id,
+        direct_assignments.c.role_id,
+        direct_assignments.c.team_id,
+        direct_assignments.c.team_role,
+        literal("direct assignment"),
+        null(),
+        null(),
+    ).where(direct_assignments.c.member_id == member_id)
+    return union_all(role_groups, team_groups, custom, direct).subquery("grants")
+
+
+def effective_access(tx: Tx, org: Org, member: Member) -> list[ProjectAccess]:
+    """Per project the member can reach: role, permissions, teams, and every reason."""
+    grants = _grant_rows(member.id)
+    query = (
+        select(
+            grants,
+            projects.c.name.label("project"),
+            projects.c.default_role_id,
+            roles.c.name.label("role"),
+            roles.c.rank,
+            roles.c.permissions,
+            teams.c.name.label("team"),
+        )
+        .join(projects, projects.c.id == grants.c.project_id)
+        .outerjoin(roles, roles.c.id == grants.c.role_id)
+        .outerjoin(teams, teams.c.id == grants.c.team_id)
+        .where(projects.c.org_id == org.id)
+    )
+    rows = tx.conn.execute(query).all()
+    role_rows = {
+        row.id: row
+        for row in tx.conn.execute(
+            select(roles.c.id, roles.c.name, roles.c.rank, roles.c.permissions).where(
+                roles.c.org_id == org.id
+            )
+        )
+    }
+    result: dict[str, ProjectAccess] = {}
+    best_rank: dict[str, int] = {}
+    for row in rows:
+        access = result.setdefault(row.project_id, ProjectAccess(row.project_id, row.project))
+        access.reasons.append(
+            Reason(row.via, row.group_id, row.group_name, row.role, row.team, row.team_role)
+        )
+        role_row = role_rows.get(row.role_id) if row.role_id else role_rows[row.default_role_id]
+        if row.team is not None:
+            current = access.teams.get(row.team)
+            access.teams[row.team] = "Admin" if "Admin" in (current, row.team_role) else "Member"
+        if role_row is None:
+            continue
+        if role_row.rank is None:
+            if role_row.name not in access.custom_roles:
+                access.custom_roles.append(role_row.name)
+            access.permissions = sorted({*access.permissions, *role_row.permissions})
+        elif role_row.rank > best_rank.get(row.project_id, 0):
+            best_rank[row.project_id] = role_row.rank
+            access.role = role_row.name
+    return sorted(result.values(), key=lambda a: a.project.lower())
+
+
+def add_direct_assignment(tx: Tx, org: Org, member: Member, grant: Grant) -> str:
+    """A console assignment of a project role or team membership to one member."""
+    if not member.active:
+        raise InvalidError("Deactivated members cannot be given access")
+    assignment_id = new_id()
+    tx.conn.execute(
+        insert(direct_assignments).values(
+            id=assignment_id,
+            org_id=org.id,
+            member_id=member.id,
+            project_id=grant.project_id,
+            role_id=grant.role_id,
+            team_id=grant.team_id,
+            team_role=grant.team_role.value if grant.team_role else None,
+            created=tx.now,
+        )
+    )
+    audit.record(
+        tx,
+        org.id,
+        "member.assignment_added",
+        "member",
+        member.id,
+        after={"assignment": assignment_id},
+    )
+    return assignment_id
+
+
+def remove_direct_assignment(tx: Tx, org: Org, member: Member, assignment_id: str) -> None:
+    result = tx.conn.execute(
+        delete(direct_assignments).where(
+            direct_assignments.c.id == assignment_id, direct_assignments.c.member_id == member.id
+        )
+    )
+    if not result.rowcount:
+        raise NotFoundError(f"Assignment {assignment_id} not found")
+    audit.record(
+        tx,
+        org.id,
+        "member.assignment_removed",
+        "member",
+        member.id,
+        before={"assignment": assignment_id},
+    )

@@ -1,0 +1,90 @@
+"""Console sign-in for Owners and Admins: argon2 password hashes and lockout."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, insert, select, update
+
+from scimitar.domain import audit
+from scimitar.domain.context import Tx, fold
+from scimitar.domain.errors import AuthError, InvalidError, PolicyError
+from scimitar.domain.keys import _aware
+from scimitar.domain.members import get_member
+from scimitar.domain.models import Member, Org, OrgRole
+from scimitar.storage.tables import console_credentials, members
+
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+_hasher = PasswordHasher()
+#: Verified against when the email is unknown, so both paths take as long.
+_DUMMY_HASH = _hasher.hash("scimitar-dummy-password")
+
+
+def set_password(tx: Tx, org: Org, member: Member, password: str) -> None:
+    if member.org_role not in (OrgRole.OWNER, OrgRole.ADMIN) or not member.active:
+        raise PolicyError("Only active Owners and Admins can sign in to the console")
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidError(f"Password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long")
+    digest = _hasher.hash(password)
+    tx.conn.execute(delete(console_credentials).where(console_credentials.c.member_id == member.id))
+    tx.conn.execute(
+        insert(console_credentials).values(
+            member_id=member.id,
+            org_id=org.id,
+            password_hash=digest,
+            failed_attempts=0,
+            updated=tx.now,
+        )
+    )
+    audit.record(tx, org.id, "member.password_set", "member", member.id)
+
+
+def sign_in(tx: Tx, org: Org, email: str, password: str) -> Member | AuthError:
+    """The signed-in member, or the `AuthError` to raise once this transaction has committed
+    (the failure count must survive the failure)."""
+    row = tx.conn.execute(
+        select(
+            members,
+            console_credentials.c.password_hash,
+            console_credentials.c.failed_attempts,
+            console_credentials.c.locked_until,
+        )
+        .join(console_credentials, console_credentials.c.member_id == members.c.id)
+        .where(members.c.org_id == org.id, members.c.user_name_key == fold(email))
+    ).first()
+    if row is None:
+        _verify(_DUMMY_HASH, password)
+        return AuthError("Wrong email or password")
+    if row.locked_until is not None and _aware(row.locked_until) > tx.now:
+        return AuthError("Too many failed sign-ins; try again in 15 minutes")
+    if not _verify(row.password_hash, password):
+        failures = row.failed_attempts + 1
+        tx.conn.execute(
+            update(console_credentials)
+            .where(console_credentials.c.member_id == row.id)
+            .values(
+                failed_attempts=0 if failures >= MAX_FAILURES else failures,
+                locked_until=tx.now + LOCKOUT if failures >= MAX_FAILURES else None,
+            )
+        )
+        return AuthError("Wrong email or password")
+    if not row.active or row.org_role not in (OrgRole.OWNER.value, OrgRole.ADMIN.value):
+        return AuthError("Only active Owners and Admins can sign in to the console")
+    tx.conn.execute(
+        update(console_credentials)
+        .where(console_credentials.c.member_id == row.id)
+        .values(failed_attempts=0, locked_until=None)
+    )
+    return get_member(tx, org, row.id)
+
+
+def _verify(digest: str, password: str) -> bool:
+    try:
+        return _hasher.verify(digest, password)
+    except (VerificationError, InvalidHashError):
+        return False

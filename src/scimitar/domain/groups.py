@@ -1,0 +1,388 @@
+"""Groups and their memberships.
+
+Memberships are rows, changed as set-based deltas: adding one member to a group of a
+million costs one lookup and one insert, never a load of the group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from scimitar.domain import audit
+from scimitar.domain.context import Tx, fold, new_id
+from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError
+from scimitar.domain.models import Grant, Group, GroupKind, Org, TeamRole
+from scimitar.storage.tables import group_grants, group_members, groups, members
+
+MAX_NAME = 1024
+#: Bound parameters per statement stay well under SQLite's and PostgreSQL's limits.
+CHUNK = 500
+
+
+def _group(row: Row[Any]) -> Group:
+    return Group(
+        id=row.id,
+        org_id=row.org_id,
+        seq=row.seq,
+        kind=GroupKind(row.kind),
+        display_name=row.display_name,
+        external_id=row.external_id,
+        project_id=row.project_id,
+        role_id=row.role_id,
+        team_id=row.team_id,
+        team_role=TeamRole(row.team_role) if row.team_role else None,
+        attributes=row.attributes,
+        version=row.version,
+        created=row.created,
+        last_modified=row.last_modified,
+    )
+
+
+def snapshot(group: Group) -> dict[str, Any]:
+    return {"id": group.id, "displayName": group.display_name, "kind": group.kind.value}
+
+
+def check_group_name(name: str) -> str:
+    if not name.strip():
+        raise InvalidError("Group displayName must not be empty")
+    if len(name) > MAX_NAME:
+        raise InvalidError(f"Group displayName must be at most {MAX_NAME} characters")
+    return name
+
+
+def _name_taken(name: str) -> ConflictError:
+    return ConflictError(f"A group named {name!r} already exists in this organization")
+
+
+def insert_group(
+    tx: Tx,
+    org: Org,
+    kind: GroupKind,
+    display_name: str,
+    *,
+    external_id: str | None = None,
+    attributes: dict[str, Any] | None = None,
+    project_id: str | None = None,
+    role_id: str | None = None,
+    team_id: str | None = None,
+    team_role: TeamRole | None = None,
+) -> Group:
+    check_group_name(display_name)
+    key = fold(display_name)
+    if tx.conn.execute(
+        select(groups.c.id).where(groups.c.org_id == org.id, groups.c.display_name_key == key)
+    ).first():
+        raise _name_taken(display_name)
+    group_id = new_id()
+    try:
+        tx.conn.execute(
+            insert(groups).values(
+                id=group_id,
+                org_id=org.id,
+                kind=kind.value,
+                display_name=display_name,
+                display_name_key=key,
+                external_id=external_id,
+                project_id=project_id,
+                role_id=role_id,
+                team_id=team_id,
+                team_role=team_role.value if team_role else None,
+                attributes=attributes or {},
+                version=1,
+                created=tx.now,
+                last_modified=tx.now,
+            )
+        )
+    except IntegrityError:
+        raise _name_taken(display_name) from None
+    group = get_group(tx, org, group_id)
+    audit.record(tx, org.id, "group.created", "group", group.id, after=snapshot(group))
+    return group
+
+
+def get_group(tx: Tx, org: Org, group_id: str, *, for_update: bool = False) -> Group:
+    query = select(groups).where(groups.c.org_id == org.id, groups.c.id == group_id)
+    if for_update:
+        query = query.with_for_update()
+    row = tx.conn.execute(query).first()
+    if row is None:
+        raise NotFoundError(f"Group {group_id} not found")
+    return _group(row)
+
+
+def find_group(tx: Tx, org: Org, display_name: str) -> Group | None:
+    row = tx.conn.execute(
+        select(groups).where(
+            groups.c.org_id == org.id, groups.c.display_name_key == fold(display_name)
+        )
+    ).first()
+    return _group(row) if row else None
+
+
+def list_groups(tx: Tx, org: Org) -> list[Group]:
+    query = select(groups).where(groups.c.org_id == org.id).order_by(groups.c.seq)
+    return [_group(row) for row in tx.conn.execute(query)]
+
+
+def managed_groups(tx: Tx, org: Org) -> list[Group]:
+    query = select(groups).where(groups.c.org_id == org.id, groups.c.kind != GroupKind.CUSTOM)
+    return [_group(row) for row in tx.conn.execute(query)]
+
+
+def update_group(
+    tx: Tx,
+    org: Org,
+    group: Group,
+    *,
+    display_name: str | None = None,
+    external_id: str | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> Group:
+    """Rename a group or change its stored attributes; bumps its version."""
+    values: dict[str, Any] = {}
+    if display_name is not None and display_name != group.display_name:
+        check_group_name(display_name)
+        values.update(display_name=display_name, display_name_key=fold(display_name))
+    if external_id != group.external_id:
+        values["external_id"] = external_id
+    if attributes is not None and attributes != group.attributes:
+        values["attributes"] = attributes
+    if not values:
+        return group
+    if "display_name_key" in values and values["display_name_key"] != fold(group.display_name):
+        taken = tx.conn.execute(
+            select(groups.c.id).where(
+                groups.c.org_id == org.id, groups.c.display_name_key == values["display_name_key"]
+            )
+        ).first()
+        if taken:
+            raise _name_taken(values["display_name"])
+    try:
+        tx.conn.execute(
+            update(groups)
+            .where(groups.c.id == group.id)
+            .values(version=group.version + 1, last_modified=tx.now, **values)
+        )
+    except IntegrityError:
+        raise _name_taken(values.get("display_name", group.display_name)) from None
+    updated = get_group(tx, org, group.id)
+    audit.record(
+        tx,
+        org.id,
+        "group.updated",
+        "group",
+        group.id,
+        before=snapshot(group),
+        after=snapshot(updated),
+    )
+    return updated
+
+
+def delete_group(tx: Tx, org: Org, group: Group) -> None:
+    tx.conn.execute(delete(groups).where(groups.c.id == group.id))
+    audit.record(tx, org.id, "group.deleted", "group", group.id, before=snapshot(group))
+
+
+def touch(tx: Tx, group: Group) -> None:
+    """A membership change is a change of the group: new version and lastModified."""
+    tx.conn.execute(
+        update(groups)
+        .where(groups.c.id == group.id)
+        .values(version=groups.c.version + 1, last_modified=tx.now)
+    )
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def _active_members(tx: Tx, org: Org, ids: Sequence[str]) -> set[str]:
+    """Which of `ids` are active members of `org`, locking them against a concurrent
+    deactivation until this transaction ends (a deactivated member is never left in a group).
+    """
+    found: set[str] = set()
+    for chunk in _chunks(ids):
+        query = select(members.c.id).where(
+            members.c.org_id == org.id, members.c.id.in_(chunk), members.c.active.is_(True)
+        )
+        if tx.conn.dialect.name == "postgresql":
+            query = query.with_for_update(read=True)
+        found.update(tx.conn.execute(query).scalars())
+    return found
+
+
+def add_members(tx: Tx, org: Org, group: Group, member_ids: Sequence[str]) -> list[str]:
+    """Add members; unknown or deactivated ids are refused with the id named. Returns the ids
+    that were not members before."""
+    wanted = list(dict.fromkeys(member_ids))
+    if not wanted:
+        return []
+    active = _active_members(tx, org, wanted)
+    missing = [member_id for member_id in wanted if member_id not in active]
+    if missing:
+        raise InvalidError(
+            f"Cannot add {missing[0]!r} to group {group.display_name!r}: "
+            "no active user with that id exists in this organization"
+        )
+    present: set[str] = set()
+    for chunk in _chunks(wanted):
+        present.update(
+            tx.conn.execute(
+                select(group_members.c.member_id).where(
+                    group_members.c.group_id == group.id, group_members.c.member_id.in_(chunk)
+                )
+            ).scalars()
+        )
+    new = [member_id for member_id in wanted if member_id not in present]
+    if new:
+        tx.conn.execute(
+            insert(group_members),
+            [
+                {"group_id": group.id, "member_id": m, "org_id": org.id, "added": tx.now}
+                for m in new
+            ],
+        )
+        audit.record(tx, org.id, "group.members_added", "group", group.id, after={"members": new})
+    return new
+
+
+def remove_members(tx: Tx, org: Org, group: Group, member_ids: Sequence[str]) -> int:
+    """Remove members; ids that are not members are ignored. Returns how many were removed."""
+    wanted = list(dict.fromkeys(member_ids))
+    removed = 0
+    for chunk in _chunks(wanted):
+        result = tx.conn.execute(
+            delete(group_members).where(
+                group_members.c.group_id == group.id, group_members.c.member_id.in_(chunk)
+            )
+        )
+        removed += result.rowcount
+    if removed:
+        audit.record(
+            tx, org.id, "group.members_removed", "group", group.id, before={"members": wanted}
+        )
+    return removed
+
+
+def clear_members(tx: Tx, org: Org, group: Group) -> int:
+    result = tx.conn.execute(delete(group_members).where(group_members.c.group_id == group.id))
+    if result.rowcount:
+        audit.record(
+            tx,
+            org.id,
+            "group.members_cleared",
+            "group",
+            group.id,
+            before={"count": result.rowcount},
+        )
+    return result.rowcount
+
+
+def replace_members(tx: Tx, org: Org, group: Group, member_ids: Sequence[str]) -> None:
+    """Make the membership exactly `member_ids`, as a delta against the current rows."""
+    wanted = list(dict.fromkeys(member_ids))
+    current = set(
+        tx.conn.execute(
+            select(group_members.c.member_id).where(group_members.c.group_id == group.id)
+        ).scalars()
+    )
+    wanted_set = set(wanted)
+    remove_members(tx, org, group, [m for m in current if m not in wanted_set])
+    add_members(tx, org, group, [m for m in wanted if m not in current])
+
+
+def member_ids(tx: Tx, group: Group) -> Iterable[str]:
+    """The group's member ids, streamed in insertion order."""
+    query = (
+        select(group_members.c.member_id)
+        .where(group_members.c.group_id == group.id)
+        .order_by(group_members.c.added, group_members.c.member_id)
+    )
+    return tx.conn.execute(query).scalars()
+
+
+def count_members(tx: Tx, group: Group) -> int:
+    query = select(func.count()).where(group_members.c.group_id == group.id)
+    return int(tx.conn.execute(query).scalar_one())
+
+
+def groups_of(tx: Tx, member_id: str) -> list[Group]:
+    query = (
+        select(groups)
+        .join(group_members, group_members.c.group_id == groups.c.id)
+        .where(group_members.c.member_id == member_id)
+        .order_by(groups.c.seq)
+    )
+    return [_group(row) for row in tx.conn.execute(query)]
+
+
+def add_grant(tx: Tx, org: Org, group: Group, grant: Grant) -> str:
+    if group.kind is not GroupKind.CUSTOM:
+        raise InvalidError("Grants can only be attached to custom groups")
+    grant_id = new_id()
+    tx.conn.execute(
+        insert(group_grants).values(
+            id=grant_id,
+            org_id=org.id,
+            group_id=group.id,
+            project_id=grant.project_id,
+            role_id=grant.role_id,
+            team_id=grant.team_id,
+            team_role=grant.team_role.value if grant.team_role else None,
+            created=tx.now,
+        )
+    )
+    audit.record(
+        tx,
+        org.id,
+        "group.grant_added",
+        "group",
+        group.id,
+        after={"grant": grant_id, **_grant_dict(grant)},
+    )
+    return grant_id
+
+
+def remove_grant(tx: Tx, org: Org, group: Group, grant_id: str) -> None:
+    result = tx.conn.execute(
+        delete(group_grants).where(
+            group_grants.c.id == grant_id, group_grants.c.group_id == group.id
+        )
+    )
+    if not result.rowcount:
+        raise NotFoundError(f"Grant {grant_id} not found on group {group.display_name!r}")
+    audit.record(tx, org.id, "group.grant_removed", "group", group.id, before={"grant": grant_id})
+
+
+def grants_of(tx: Tx, group: Group) -> list[tuple[str, Grant]]:
+    rows = tx.conn.execute(
+        select(group_grants)
+        .where(group_grants.c.group_id == group.id)
+        .order_by(group_grants.c.created)
+    )
+    return [
+        (
+            row.id,
+            Grant(
+                row.project_id,
+                row.role_id,
+                row.team_id,
+                TeamRole(row.team_role) if row.team_role else None,
+            ),
+        )
+        for row in rows
+    ]
+
+
+def _grant_dict(grant: Grant) -> dict[str, Any]:
+    return {
+        "project_id": grant.project_id,
+        "role_id": grant.role_id,
+        "team_id": grant.team_id,
+        "team_role": grant.team_role.value if grant.team_role else None,
+    }

@@ -1,0 +1,230 @@
+"""SCIM keys and admin API tokens: shown once, stored as a hash, checked in constant time.
+
+Both are 256-bit random secrets, so a fast hash (SHA-256) is as strong as a slow one here:
+there is nothing to brute-force. Lookup is by the hash (indexed); the final comparison
+uses `hmac.compare_digest`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+
+from scimitar.domain import audit
+from scimitar.domain.context import Tx, new_id
+from scimitar.domain.errors import AuthError, ConflictError, InvalidError, NotFoundError
+from scimitar.domain.models import Org
+from scimitar.storage.tables import api_tokens, orgs, scim_keys
+
+SCIM_KEY_PREFIX = "scim-"
+API_TOKEN_PREFIX = "sat-"
+#: `last_used` is written at most this often, so that reads stay reads.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What may be shown about a key: never the key itself."""
+
+    id: str
+    hint: str
+    active: bool
+    created_by: str
+    created: datetime
+    last_used: datetime | None
+    deactivated: datetime | None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: str
+    name: str
+    hint: str
+    active: bool
+    created_by: str
+    created: datetime
+    last_used: datetime | None
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _new_secret(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def _hint(secret: str) -> str:
+    return secret[-4:]
+
+
+def _key_info(row: Row[Any]) -> KeyInfo:
+    return KeyInfo(
+        row.id, row.hint, row.active, row.created_by, row.created, row.last_used, row.deactivated
+    )
+
+
+def scim_key_status(tx: Tx, org: Org) -> KeyInfo | None:
+    """The org's active key, or else its most recent one."""
+    row = tx.conn.execute(
+        select(scim_keys)
+        .where(scim_keys.c.org_id == org.id)
+        .order_by(scim_keys.c.active.desc(), scim_keys.c.created.desc())
+        .limit(1)
+    ).first()
+    return _key_info(row) if row else None
+
+
+def generate_scim_key(tx: Tx, org: Org) -> str:
+    """A new SCIM key for an org that has none active. Returns the key: shown once."""
+    active = tx.conn.execute(
+        select(scim_keys.c.id).where(scim_keys.c.org_id == org.id, scim_keys.c.active.is_(True))
+    ).first()
+    if active:
+        raise ConflictError(
+            f"Organization {org.slug!r} already has an active SCIM key; regenerate it instead"
+        )
+    return _insert_key(tx, org, "scim_key.generated")
+
+
+def _insert_key(tx: Tx, org: Org, action: str) -> str:
+    key = _new_secret(SCIM_KEY_PREFIX)
+    key_id = new_id()
+    tx.conn.execute(
+        insert(scim_keys).values(
+            id=key_id,
+            org_id=org.id,
+            key_hash=hash_secret(key),
+            hint=_hint(key),
+            active=True,
+            created_by=tx.actor.label,
+            created=tx.now,
+        )
+    )
+    audit.record(tx, org.id, action, "scim_key", key_id, after={"hint": _hint(key)})
+    return key
+
+
+def deactivate_scim_key(tx: Tx, org: Org) -> KeyInfo:
+    row = tx.conn.execute(
+        select(scim_keys).where(scim_keys.c.org_id == org.id, scim_keys.c.active.is_(True))
+    ).first()
+    if row is None:
+        raise NotFoundError(f"Organization {org.slug!r} has no active SCIM key")
+    tx.conn.execute(
+        update(scim_keys).where(scim_keys.c.id == row.id).values(active=False, deactivated=tx.now)
+    )
+    audit.record(tx, org.id, "scim_key.deactivated", "scim_key", row.id, before={"hint": row.hint})
+    info = scim_key_status(tx, org)
+    assert info is not None
+    return info
+
+
+def regenerate_scim_key(tx: Tx, org: Org) -> str:
+    """Deactivate the current key (if any) and generate a new one, in one transaction."""
+    tx.conn.execute(
+        update(scim_keys)
+        .where(scim_keys.c.org_id == org.id, scim_keys.c.active.is_(True))
+        .values(active=False, deactivated=tx.now)
+    )
+    return _insert_key(tx, org, "scim_key.regenerated")
+
+
+def authenticate_scim_key(tx: Tx, key: str) -> tuple[str, KeyInfo]:
+    """The org id a SCIM key belongs to; `AuthError` if it is unknown or deactivated."""
+    if not key.startswith(SCIM_KEY_PREFIX) or len(key) > 200:
+        raise AuthError("Invalid SCIM key")
+    digest = hash_secret(key)
+    row = tx.conn.execute(select(scim_keys).where(scim_keys.c.key_hash == digest)).first()
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        raise AuthError("Invalid SCIM key")
+    if not row.active:
+        raise AuthError("This SCIM key has been deactivated")
+    return row.org_id, _key_info(row)
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def needs_touch(last_used: datetime | None, now: datetime) -> bool:
+    """Whether `last_used` is stale enough to be written again."""
+    return last_used is None or now - _aware(last_used) >= LAST_USED_RESOLUTION
+
+
+def touch_scim_key(tx: Tx, key_id: str) -> None:
+    """Record that a key was used (callers skip this while `needs_touch` is false)."""
+    tx.conn.execute(update(scim_keys).where(scim_keys.c.id == key_id).values(last_used=tx.now))
+
+
+# Admin API tokens
+
+
+def create_api_token(tx: Tx, org: Org, name: str = "api") -> tuple[str, TokenInfo]:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidError("Token name must be 1-100 characters")
+    token = _new_secret(API_TOKEN_PREFIX)
+    token_id = new_id()
+    tx.conn.execute(
+        insert(api_tokens).values(
+            id=token_id,
+            org_id=org.id,
+            name=name,
+            token_hash=hash_secret(token),
+            hint=_hint(token),
+            active=True,
+            created_by=tx.actor.label,
+            created=tx.now,
+        )
+    )
+    audit.record(tx, org.id, "api_token.created", "api_token", token_id, after={"name": name})
+    return token, TokenInfo(token_id, name, _hint(token), True, tx.actor.label, tx.now, None)
+
+
+def touch_api_token(tx: Tx, token_id: str) -> None:
+    tx.conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(last_used=tx.now))
+
+
+def list_api_tokens(tx: Tx, org: Org) -> list[TokenInfo]:
+    rows = tx.conn.execute(
+        select(api_tokens).where(api_tokens.c.org_id == org.id).order_by(api_tokens.c.created)
+    )
+    return [
+        TokenInfo(r.id, r.name, r.hint, r.active, r.created_by, r.created, r.last_used)
+        for r in rows
+    ]
+
+
+def revoke_api_token(tx: Tx, org: Org, token_id: str) -> None:
+    result = tx.conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.org_id == org.id, api_tokens.c.id == token_id)
+        .values(active=False)
+    )
+    if not result.rowcount:
+        raise NotFoundError(f"API token {token_id} not found")
+    audit.record(tx, org.id, "api_token.revoked", "api_token", token_id)
+
+
+def authenticate_api_token(tx: Tx, token: str) -> tuple[str, TokenInfo]:
+    if not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
+        raise AuthError("Invalid API token")
+    digest = hash_secret(token)
+    row = tx.conn.execute(select(api_tokens).where(api_tokens.c.token_hash == digest)).first()
+    if row is None or not hmac.compare_digest(row.token_hash, digest) or not row.active:
+        raise AuthError("Invalid API token")
+    org_exists = tx.conn.execute(select(orgs.c.id).where(orgs.c.id == row.org_id)).first()
+    if org_exists is None:
+        raise AuthError("Invalid API token")
+    info = TokenInfo(
+        row.id, row.name, row.hint, row.active, row.created_by, row.created, row.last_used
+    )
+    return row.org_id, info

@@ -1,0 +1,319 @@
+"""Members (SCIM Users) and their lifecycle (PRODUCT.md §1 "Lifecycle").
+
+A member's SCIM attributes are kept as a document (see `protocol.resource`), except two
+that the domain owns and stores in columns: `active` and the org role (`orgRole` of the
+Scimitar extension). `document()` puts them back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from scimitar.domain import audit
+from scimitar.domain.context import Tx, fold, new_id
+from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError, PolicyError
+from scimitar.domain.models import Member, Org, OrgRole
+from scimitar.protocol.schema import SCIMITAR_USER
+from scimitar.storage.tables import (
+    console_credentials,
+    direct_assignments,
+    group_members,
+    member_emails,
+    members,
+)
+
+OWNER_GUARD = "The organization owner cannot be modified via SCIM"
+MULTIPLE_OWNERS = "Cannot set multiple owners"
+
+
+def _member(row: Row[Any]) -> Member:
+    return Member(
+        id=row.id,
+        org_id=row.org_id,
+        seq=row.seq,
+        user_name=row.user_name,
+        external_id=row.external_id,
+        display_name=row.display_name,
+        active=row.active,
+        org_role=OrgRole(row.org_role),
+        source=row.source,
+        attributes=row.attributes,
+        version=row.version,
+        created=row.created,
+        last_modified=row.last_modified,
+    )
+
+
+def document(member: Member) -> dict[str, Any]:
+    """The member's full SCIM document: stored attributes plus `active` and `orgRole`."""
+    doc = dict(member.attributes)
+    doc["active"] = member.active
+    doc[SCIMITAR_USER] = {"orgRole": member.org_role.value}
+    return doc
+
+
+def _split(document: dict[str, Any]) -> tuple[dict[str, Any], bool | None, OrgRole | None]:
+    """Separate the domain-owned `active` and `orgRole` from the stored attributes."""
+    attrs = dict(document)
+    active = attrs.pop("active", None)
+    extension = attrs.pop(SCIMITAR_USER, None) or {}
+    role = extension.get("orgRole")
+    return attrs, active, (OrgRole(role) if role else None)
+
+
+def _emails(attrs: dict[str, Any]) -> list[str]:
+    return [e["value"] for e in attrs.get("emails", []) if isinstance(e.get("value"), str)]
+
+
+def _columns(attrs: dict[str, Any]) -> dict[str, Any]:
+    name = attrs.get("name") or {}
+    display_name = attrs.get("displayName")
+    return {
+        "user_name": attrs["userName"],
+        "user_name_key": fold(attrs["userName"]),
+        "external_id": attrs.get("externalId"),
+        "display_name": display_name,
+        "display_name_key": fold(display_name) if display_name else None,
+        "given_name_key": fold(name["givenName"]) if name.get("givenName") else None,
+        "family_name_key": fold(name["familyName"]) if name.get("familyName") else None,
+        "attributes": attrs,
+    }
+
+
+def _check_domains(org: Org, attrs: dict[str, Any]) -> None:
+    for address in (attrs["userName"], *_emails(attrs)):
+        if not org.allows_email(address):
+            raise InvalidError(f"User {address} is not allowed to be created in this organization")
+
+
+def _write_emails(tx: Tx, org: Org, member_id: str, attrs: dict[str, Any]) -> None:
+    tx.conn.execute(delete(member_emails).where(member_emails.c.member_id == member_id))
+    rows = [
+        {
+            "member_id": member_id,
+            "org_id": org.id,
+            "position": position,
+            "value": email["value"],
+            "value_key": fold(email["value"]),
+            "type": email.get("type"),
+            "primary": bool(email.get("primary", False)),
+        }
+        for position, email in enumerate(attrs.get("emails", []))
+        if isinstance(email.get("value"), str)
+    ]
+    if rows:
+        tx.conn.execute(insert(member_emails), rows)
+
+
+def _taken(user_name: str) -> ConflictError:
+    return ConflictError(f"A user with userName {user_name!r} already exists in this organization")
+
+
+def _snapshot(member: Member) -> dict[str, Any]:
+    return {**document(member), "id": member.id}
+
+
+def create_member(
+    tx: Tx,
+    org: Org,
+    document: dict[str, Any],
+    *,
+    org_role: OrgRole | None = None,
+    source: str = "scim",
+) -> Member:
+    """Add a member (SCIM POST /Users). The document comes from `protocol.resource.normalize`."""
+    attrs, active, requested_role = _split(document)
+    role = org_role or requested_role or OrgRole.MEMBER
+    _check_domains(org, attrs)
+    if role is OrgRole.OWNER and org_role is None:
+        raise InvalidError(MULTIPLE_OWNERS)
+    key = fold(attrs["userName"])
+    existing = tx.conn.execute(
+        select(members.c.id).where(members.c.org_id == org.id, members.c.user_name_key == key)
+    ).first()
+    if existing is not None:
+        raise _taken(attrs["userName"])
+    member_id = new_id()
+    # The unique constraints decide races; the transaction is rolled back on the error.
+    try:
+        tx.conn.execute(
+            insert(members).values(
+                id=member_id,
+                org_id=org.id,
+                active=True if active is None else active,
+                org_role=role.value,
+                source=source,
+                version=1,
+                created=tx.now,
+                last_modified=tx.now,
+                **_columns(attrs),
+            )
+        )
+    except IntegrityError as exc:
+        if "owner" in str(exc.orig).lower():
+            raise InvalidError(MULTIPLE_OWNERS) from None
+        raise _taken(attrs["userName"]) from None
+    _write_emails(tx, org, member_id, attrs)
+    member = get_member(tx, org, member_id)
+    audit.record(tx, org.id, "member.created", "member", member_id, after=_snapshot(member))
+    return member
+
+
+def get_member(tx: Tx, org: Org, member_id: str, *, for_update: bool = False) -> Member:
+    query = select(members).where(members.c.org_id == org.id, members.c.id == member_id)
+    if for_update:
+        query = query.with_for_update()
+    row = tx.conn.execute(query).first()
+    if row is None:
+        raise NotFoundError(f"User {member_id} not found")
+    return _member(row)
+
+
+def find_member(tx: Tx, org: Org, user_name: str) -> Member | None:
+    row = tx.conn.execute(
+        select(members).where(
+            members.c.org_id == org.id, members.c.user_name_key == fold(user_name)
+        )
+    ).first()
+    return _member(row) if row else None
+
+
+def count_members(tx: Tx, org: Org) -> int:
+    query = select(func.count()).select_from(members).where(members.c.org_id == org.id)
+    return int(tx.conn.execute(query).scalar_one())
+
+
+def list_members(tx: Tx, org: Org, *, limit: int = 100, offset: int = 0) -> list[Member]:
+    query = (
+        select(members)
+        .where(members.c.org_id == org.id)
+        .order_by(members.c.seq)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_member(row) for row in tx.conn.execute(query)]
+
+
+def _check_role_change(tx: Tx, member: Member, role: OrgRole) -> None:
+    if role is member.org_role:
+        return
+    if member.org_role is OrgRole.OWNER:
+        raise PolicyError(OWNER_GUARD if tx.actor.over_scim else "Transfer ownership first")
+    if role is OrgRole.OWNER:
+        raise InvalidError(MULTIPLE_OWNERS)
+
+
+def _check_email_policy(org: Org, member: Member, attrs: dict[str, Any]) -> None:
+    if org.email_changes != "reject":
+        return
+    before = {fold(member.user_name), *(fold(e) for e in _emails(member.attributes))}
+    after = {fold(attrs["userName"]), *(fold(e) for e in _emails(attrs))}
+    if before != after:
+        raise PolicyError("Email changes are disabled for this organization")
+
+
+def update_member(tx: Tx, org: Org, member: Member, document: dict[str, Any]) -> Member:
+    """Replace a member's document (SCIM PUT, or the result of a PATCH).
+
+    An absent `active` or `orgRole` leaves it unchanged (Okta's PUT may omit `active`).
+    Deactivation removes the person from the organization (wipes every membership, direct
+    assignment and org role) but keeps the resource; reactivation makes them a member again
+    with no access.
+    """
+    attrs, active, role = _split(document)
+    active = member.active if active is None else active
+    role = member.org_role if role is None else role
+    if member.org_role is OrgRole.OWNER and not active:
+        raise PolicyError(OWNER_GUARD if tx.actor.over_scim else "Transfer ownership first")
+    _check_role_change(tx, member, role)
+    if fold(attrs["userName"]) != fold(member.user_name) or _emails(attrs) != _emails(
+        member.attributes
+    ):
+        _check_email_policy(org, member, attrs)
+        _check_domains(org, attrs)
+    if attrs == member.attributes and active == member.active and role is member.org_role:
+        return member
+    deactivating = member.active and not active
+    if deactivating:
+        _wipe_access(tx, member)
+        role = OrgRole.MEMBER
+    values = {**_columns(attrs), "active": active, "org_role": role.value}
+    try:
+        tx.conn.execute(
+            update(members)
+            .where(members.c.id == member.id)
+            .values(version=member.version + 1, last_modified=tx.now, **values)
+        )
+    except IntegrityError:
+        raise _taken(attrs["userName"]) from None
+    if _emails(attrs) != _emails(member.attributes):
+        _write_emails(tx, org, member.id, attrs)
+    updated = get_member(tx, org, member.id)
+    action = (
+        "member.deactivated"
+        if deactivating
+        else "member.reactivated"
+        if active and not member.active
+        else "member.updated"
+    )
+    audit.record(
+        tx, org.id, action, "member", member.id, before=_snapshot(member), after=_snapshot(updated)
+    )
+    return updated
+
+
+def _wipe_access(tx: Tx, member: Member) -> None:
+    tx.conn.execute(delete(group_members).where(group_members.c.member_id == member.id))
+    tx.conn.execute(delete(direct_assignments).where(direct_assignments.c.member_id == member.id))
+
+
+def set_active(tx: Tx, org: Org, member: Member, active: bool) -> Member:
+    return update_member(tx, org, member, {**document(member), "active": active})
+
+
+def set_org_role(tx: Tx, org: Org, member: Member, role: OrgRole) -> Member:
+    doc = document(member)
+    doc[SCIMITAR_USER] = {"orgRole": role.value}
+    return update_member(tx, org, member, doc)
+
+
+def transfer_ownership(tx: Tx, org: Org, owner: Member, new_owner: Member) -> Member:
+    """Make `new_owner` the Owner; the old Owner becomes an Admin. Console only."""
+    if owner.org_role is not OrgRole.OWNER:
+        raise PolicyError("Only the Owner can transfer ownership")
+    if not new_owner.active:
+        raise InvalidError("Ownership can only move to an active member")
+    if new_owner.id == owner.id:
+        return owner
+    tx.conn.execute(
+        update(members)
+        .where(members.c.id == owner.id)
+        .values(org_role=OrgRole.ADMIN.value, version=owner.version + 1, last_modified=tx.now)
+    )
+    tx.conn.execute(
+        update(members)
+        .where(members.c.id == new_owner.id)
+        .values(org_role=OrgRole.OWNER.value, version=new_owner.version + 1, last_modified=tx.now)
+    )
+    audit.record(
+        tx,
+        org.id,
+        "org.ownership_transferred",
+        "member",
+        new_owner.id,
+        before={"owner": owner.id},
+        after={"owner": new_owner.id},
+    )
+    return get_member(tx, org, new_owner.id)
+
+
+def remove_member(tx: Tx, org: Org, member: Member) -> None:
+    """Remove a person from the organization: the SCIM resource disappears (GET → 404)."""
+    if member.org_role is OrgRole.OWNER:
+        raise PolicyError(OWNER_GUARD if tx.actor.over_scim else "The Owner cannot be removed")
+    tx.conn.execute(delete(console_credentials).where(console_credentials.c.member_id == member.id))
+    tx.conn.execute(delete(members).where(members.c.id == member.id))
+    audit.record(tx, org.id, "member.removed", "member", member.id, before=_snapshot(member))

@@ -1,0 +1,258 @@
+"""The `scimitar` command: serve, and everything an operator does before the console exists.
+
+Errors are one line on stderr and exit status 1; secrets alone on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from scimitar.config import Settings
+from scimitar.domain import credentials, keys, members, orgs, structure
+from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.errors import DomainError
+from scimitar.domain.models import Org
+from scimitar.storage.database import Database, DatabaseUrlError
+
+
+class CliError(Exception):
+    """A problem to report as one line on stderr."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scimitar", description=__doc__)
+    parser.add_argument(
+        "--database-url", help="default: $SCIMITAR_DATABASE_URL or sqlite:///scimitar.db"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--public-url", help="default: $SCIMITAR_PUBLIC_URL or http://HOST:PORT")
+
+    demo = sub.add_parser("demo", help="create the demo org 'acme' (if missing) and serve")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--no-serve", action="store_true", help="set up and print, do not serve")
+
+    org = sub.add_parser("org", help="organizations").add_subparsers(dest="action", required=True)
+    create = org.add_parser("create")
+    create.add_argument("--name", required=True)
+    create.add_argument("--slug")
+    create.add_argument("--domain", action="append", default=[], dest="domains")
+    create.add_argument("--owner-email", required=True)
+    create.add_argument("--group-prefix", default="Scimitar")
+    org.add_parser("list")
+
+    key = sub.add_parser("scim-key", help="SCIM keys").add_subparsers(dest="action", required=True)
+    for action in ("generate", "deactivate", "regenerate"):
+        key.add_parser(action).add_argument("--org", required=True)
+
+    project = sub.add_parser("project").add_subparsers(dest="action", required=True)
+    create = project.add_parser("create")
+    create.add_argument("--org", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--default-role", default="Member")
+
+    team = sub.add_parser("team").add_subparsers(dest="action", required=True)
+    create = team.add_parser("create")
+    create.add_argument("--org", required=True)
+    create.add_argument("--project", required=True)
+    create.add_argument("--name", required=True)
+
+    role = sub.add_parser("role").add_subparsers(dest="action", required=True)
+    create = role.add_parser("create")
+    create.add_argument("--org", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--permission", action="append", default=[], dest="permissions")
+
+    admin = sub.add_parser("admin").add_subparsers(dest="action", required=True)
+    password = admin.add_parser("set-password")
+    password.add_argument("--org", required=True)
+    password.add_argument("--email", required=True)
+    password.add_argument("--password")
+
+    token = sub.add_parser("api-token").add_subparsers(dest="action", required=True)
+    create = token.add_parser("create")
+    create.add_argument("--org", required=True)
+    create.add_argument("--name", default="api")
+
+    member = sub.add_parser("member").add_subparsers(dest="action", required=True)
+    member.add_parser("list").add_argument("--org", required=True)
+    remove = member.add_parser("remove")
+    remove.add_argument("--org", required=True)
+    remove.add_argument("--email", required=True)
+    return parser
+
+
+class Cli:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.settings = Settings.from_env(database_url=args.database_url)
+        self.db = Database(self.settings.database_url)
+        self.db.migrate()
+
+    @contextmanager
+    def tx(self) -> Iterator[Tx]:
+        with self.db.write() as conn:
+            yield Tx(conn, CLI_ACTOR)
+
+    def org(self, tx: Tx) -> Org:
+        return orgs.get_org_by_slug(tx, self.args.org)
+
+    def run(self) -> None:
+        handler = getattr(self, f"cmd_{self.args.command.replace('-', '_')}")
+        handler()
+
+    def cmd_serve(self) -> None:
+        public = self.args.public_url or self.settings.public_url
+        if public == Settings.public_url:
+            public = f"http://{self.args.host}:{self.args.port}"
+        _serve(self.settings, self.args.host, self.args.port, public)
+
+    def cmd_demo(self) -> None:
+        public = f"http://{self.args.host}:{self.args.port}"
+        with self.tx() as tx:
+            try:
+                org = orgs.get_org_by_slug(tx, "acme")
+            except DomainError:
+                org = orgs.create_org(
+                    tx,
+                    name="Acme",
+                    slug="acme",
+                    domains=["example.com"],
+                    owner_email="owner@example.com",
+                )
+                structure.create_project(tx, org, "Checkout")
+            key = keys.regenerate_scim_key(tx, org)
+        print(f"SCIM base URL: {public}/scim")
+        print(f"SCIM key:      {key}")
+        print("Try:          curl -H 'Authorization: Bearer <key>' " + f"{public}/scim/Users")
+        sys.stdout.flush()
+        if not self.args.no_serve:
+            _serve(self.settings, self.args.host, self.args.port, public)
+
+    def cmd_org(self) -> None:
+        if self.args.action == "list":
+            with self.tx() as tx:
+                for org in orgs.list_orgs(tx):
+                    domains = ",".join(org.allowed_domains) or "*"
+                    print(f"{org.slug}\t{org.name}\t{domains}")
+            return
+        with self.tx() as tx:
+            org = orgs.create_org(
+                tx,
+                name=self.args.name,
+                slug=self.args.slug,
+                domains=self.args.domains,
+                owner_email=self.args.owner_email,
+                group_prefix=self.args.group_prefix,
+            )
+        print(org.slug)
+
+    def cmd_scim_key(self) -> None:
+        with self.tx() as tx:
+            org = self.org(tx)
+            if self.args.action == "generate":
+                print(keys.generate_scim_key(tx, org))
+            elif self.args.action == "regenerate":
+                print(keys.regenerate_scim_key(tx, org))
+            else:
+                info = keys.deactivate_scim_key(tx, org)
+                print(f"deactivated key ending {info.hint}")
+
+    def cmd_project(self) -> None:
+        with self.tx() as tx:
+            project = structure.create_project(
+                tx, self.org(tx), self.args.name, default_role=self.args.default_role
+            )
+        print(project.id)
+
+    def cmd_team(self) -> None:
+        with self.tx() as tx:
+            org = self.org(tx)
+            project = structure.find_project(tx, org, self.args.project)
+            team = structure.create_team(tx, org, project, self.args.name)
+        print(team.id)
+
+    def cmd_role(self) -> None:
+        with self.tx() as tx:
+            role = structure.create_role(tx, self.org(tx), self.args.name, self.args.permissions)
+        print(role.id)
+
+    def cmd_admin(self) -> None:
+        password = self.args.password
+        if password is None:
+            password = (
+                getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline()
+            ).rstrip("\n")
+        with self.tx() as tx:
+            org = self.org(tx)
+            member = members.find_member(tx, org, self.args.email)
+            if member is None:
+                raise CliError(f"No member {self.args.email!r} in organization {org.slug!r}")
+            credentials.set_password(tx, org, member, password)
+        print(f"password set for {member.user_name}", file=sys.stderr)
+
+    def cmd_api_token(self) -> None:
+        with self.tx() as tx:
+            token, _ = keys.create_api_token(tx, self.org(tx), self.args.name)
+        print(token)
+
+    def cmd_member(self) -> None:
+        with self.tx() as tx:
+            org = self.org(tx)
+            if self.args.action == "list":
+                for member in _all_members(tx, org):
+                    state = "active" if member.active else "deactivated"
+                    print(f"{member.user_name}\t{member.org_role.value}\t{state}\t{member.id}")
+                return
+            found = members.find_member(tx, org, self.args.email)
+            if found is None:
+                raise CliError(f"No member {self.args.email!r} in organization {org.slug!r}")
+            members.remove_member(tx, org, found)
+        print(f"removed {found.user_name}", file=sys.stderr)
+
+
+def _all_members(tx: Tx, org: Org) -> Iterator[Any]:
+    offset = 0
+    while page := members.list_members(tx, org, limit=500, offset=offset):
+        yield from page
+        offset += len(page)
+
+
+def _serve(settings: Settings, host: str, port: int, public_url: str) -> None:
+    import uvicorn
+
+    from scimitar.faces.app import create_app
+
+    app = create_app(Settings(settings.database_url, public_url, settings.max_body_bytes))
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+
+
+def main(argv: Sequence[str] | None = None, *, exit: Callable[[int], Any] = sys.exit) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        Cli(args).run()
+    except (DomainError, CliError) as exc:
+        print(f"scimitar: {getattr(exc, 'detail', exc)}", file=sys.stderr)
+        exit(1)
+    except DatabaseUrlError as exc:
+        print(f"scimitar: {exc}", file=sys.stderr)
+        exit(1)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"scimitar: database error: {reason}", file=sys.stderr)
+        exit(1)
+
+
+if __name__ == "__main__":
+    main()
