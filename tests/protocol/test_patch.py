@@ -850,3 +850,11 @@ def test_any_patch_is_atomic_and_yields_a_valid_document(operations: list[dict[s
     assert document == snapshot
     assert normalize(USER, result.document) == result.document
     assert result.changed == (result.document != snapshot)
+
+
+def test_extension_value_with_schemas_key() -> None:
+    """scim2-tester sends a whole extension object that carries `schemas`: it is ignored."""
+    ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    body = ops({"op": "add", "path": ext, "value": {"schemas": [ext], "department": "Eng"}})
+    extension = run(body).document[ext]
+    assert extension["department"] == "Eng" and "schemas" not in extension

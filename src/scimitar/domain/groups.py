@@ -54,7 +54,7 @@ def check_group_name(name: str) -> str:
     return name
 
 
-def _name_taken(name: str) -> ConflictError:
+def name_taken(name: str) -> ConflictError:
     return ConflictError(f"A group named {name!r} already exists in this organization")
 
 
@@ -76,7 +76,7 @@ def insert_group(
     if tx.conn.execute(
         select(groups.c.id).where(groups.c.org_id == org.id, groups.c.display_name_key == key)
     ).first():
-        raise _name_taken(display_name)
+        raise name_taken(display_name)
     group_id = new_id()
     try:
         tx.conn.execute(
@@ -98,7 +98,7 @@ def insert_group(
             )
         )
     except IntegrityError:
-        raise _name_taken(display_name) from None
+        raise name_taken(display_name) from None
     group = get_group(tx, org, group_id)
     audit.record(tx, org.id, "group.created", "group", group.id, after=snapshot(group))
     return group
@@ -160,7 +160,7 @@ def update_group(
             )
         ).first()
         if taken:
-            raise _name_taken(values["display_name"])
+            raise name_taken(values["display_name"])
     try:
         tx.conn.execute(
             update(groups)
@@ -168,7 +168,7 @@ def update_group(
             .values(version=group.version + 1, last_modified=tx.now, **values)
         )
     except IntegrityError:
-        raise _name_taken(values.get("display_name", group.display_name)) from None
+        raise name_taken(values.get("display_name", group.display_name)) from None
     updated = get_group(tx, org, group.id)
     audit.record(
         tx,
@@ -283,7 +283,7 @@ def clear_members(tx: Tx, org: Org, group: Group) -> int:
     return result.rowcount
 
 
-def replace_members(tx: Tx, org: Org, group: Group, member_ids: Sequence[str]) -> None:
+def replace_members(tx: Tx, org: Org, group: Group, member_ids: Sequence[str]) -> bool:
     """Make the membership exactly `member_ids`, as a delta against the current rows."""
     wanted = list(dict.fromkeys(member_ids))
     current = set(
@@ -292,8 +292,9 @@ def replace_members(tx: Tx, org: Org, group: Group, member_ids: Sequence[str]) -
         ).scalars()
     )
     wanted_set = set(wanted)
-    remove_members(tx, org, group, [m for m in current if m not in wanted_set])
-    add_members(tx, org, group, [m for m in wanted if m not in current])
+    removed = remove_members(tx, org, group, [m for m in current if m not in wanted_set])
+    added = add_members(tx, org, group, [m for m in wanted if m not in current])
+    return bool(removed or added)
 
 
 def member_ids(tx: Tx, group: Group) -> Iterable[str]:
@@ -386,3 +387,33 @@ def _grant_dict(grant: Grant) -> dict[str, Any]:
         "team_id": grant.team_id,
         "team_role": grant.team_role.value if grant.team_role else None,
     }
+
+
+def groups_of_members(tx: Tx, member_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """(group id, displayName) of each member's groups, in one query for a whole page."""
+    result: dict[str, list[tuple[str, str]]] = {m: [] for m in member_ids}
+    for chunk in _chunks(list(member_ids)):
+        rows = tx.conn.execute(
+            select(group_members.c.member_id, groups.c.id, groups.c.display_name)
+            .join(groups, groups.c.id == group_members.c.group_id)
+            .where(group_members.c.member_id.in_(chunk))
+            .order_by(groups.c.seq)
+        )
+        for member_id, group_id, name in rows:
+            result[member_id].append((group_id, name))
+    return result
+
+
+def member_refs(tx: Tx, group_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """(member id, userName) of each group's members, in one query for a whole page."""
+    result: dict[str, list[tuple[str, str]]] = {g: [] for g in group_ids}
+    for chunk in _chunks(list(group_ids)):
+        rows = tx.conn.execute(
+            select(group_members.c.group_id, members.c.id, members.c.user_name)
+            .join(members, members.c.id == group_members.c.member_id)
+            .where(group_members.c.group_id.in_(chunk))
+            .order_by(members.c.seq)
+        )
+        for group_id, member_id, name in rows:
+            result[group_id].append((member_id, name))
+    return result

@@ -154,14 +154,17 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def needs_touch(last_used: datetime | None, now: datetime) -> bool:
-    """Whether `last_used` is stale enough to be written again."""
-    return last_used is None or now - _aware(last_used) >= LAST_USED_RESOLUTION
-
-
-def touch_scim_key(tx: Tx, key_id: str) -> None:
-    """Record that a key was used (callers skip this while `needs_touch` is false)."""
-    tx.conn.execute(update(scim_keys).where(scim_keys.c.id == key_id).values(last_used=tx.now))
+def touch_scim_key_if_stale(tx: Tx, key_id: str) -> None:
+    """Record that a key was used, at most once per `LAST_USED_RESOLUTION`."""
+    stale = tx.now - LAST_USED_RESOLUTION
+    tx.conn.execute(
+        update(scim_keys)
+        .where(
+            scim_keys.c.id == key_id,
+            (scim_keys.c.last_used.is_(None)) | (scim_keys.c.last_used < stale),
+        )
+        .values(last_used=tx.now)
+    )
 
 
 # Admin API tokens

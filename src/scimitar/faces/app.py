@@ -2,16 +2,46 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scimitar.config import Settings
+from scimitar.faces.scim.api import ScimApi
+from scimitar.faces.scim.wire import ScimResponse
+from scimitar.protocol.schema import ERROR
 from scimitar.storage.database import Database
+
+log = logging.getLogger("scimitar")
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """A bug must still answer in the client's format, never as a plain-text page."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    body = {"schemas": [ERROR], "status": "500", "detail": "Internal server error"}
+    if request.url.path.startswith("/scim"):
+        return ScimResponse(body, status_code=500)
+    return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+
+class _TrailingSlash:
+    """`/scim/Users/` is `/scim/Users` (Microsoft's reference tests send the slash)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith("/scim/") and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/")}
+        await self.app(scope, receive, send)
 
 
 async def healthz(_request: Request) -> Response:
@@ -37,8 +67,17 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             database.dispose()
 
     database.migrate()
-    routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *ScimApi(database, settings).routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(_TrailingSlash)],
+        exception_handlers={Exception: server_error},
+    )
     app.state.settings = settings
     app.state.db = database
     return app

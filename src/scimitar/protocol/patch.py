@@ -295,6 +295,9 @@ def _apply_extension(state: _State, op: OpName, extension: Schema, value: Any) -
     if not isinstance(value, dict):
         raise InvalidValue(f"Extension {extension.id!r} must be an object")
     for key, item in value.items():
+        if key.lower() in ("schemas", "meta"):
+            # Clients that serialise a model of the extension include these; never attributes.
+            continue
         attr_path = parse_attr_path(key)
         if attr_path is None or attr_path.uri is not None:
             raise InvalidPath(f"{key!r} is not an attribute of {extension.id!r}")

@@ -22,6 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from scimitar.storage.filters import SQLITE_FOLD, sqlite_fold
+
 DEFAULT_URL = "sqlite:///scimitar.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE = "scimitar_write"
@@ -125,6 +127,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     # LIKE is case-insensitive for ASCII in SQLite; filters fold case themselves.
     cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
+    # Filters fold JSON values with it: SQLite's lower() is ASCII-only.
+    dbapi_connection.create_function(SQLITE_FOLD, 1, sqlite_fold, deterministic=True)
 
 
 def _sqlite_on_begin(conn: Connection) -> None:

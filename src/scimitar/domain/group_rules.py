@@ -1,0 +1,123 @@
+"""What an identity provider may do to each kind of group (PRODUCT.md §1 "Group kinds").
+
+- Role groups: listable, membership editable; never created, renamed or deleted over SCIM.
+- Team groups: a new `<prefix>-<Project>-<Team>-Admin|Member` name for an existing project
+  creates the team (both groups); deleting either group deletes the team.
+- Custom groups: plain groups, unless the org policy `custom_groups` is `reject`.
+A group may always be "renamed" to its own name (Okta does so after every push).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scimitar.domain import groups, structure
+from scimitar.domain.context import Tx, fold
+from scimitar.domain.errors import InvalidError, PolicyError
+from scimitar.domain.models import Group, GroupKind, Org, Project, TeamRole
+from scimitar.protocol.patch import MemberChange
+
+PROJECT_CREATION = "Project creation is not supported via SCIM"
+PROJECT_DELETION = "Project deletion is not supported via SCIM"
+RENAME = "Renaming this group is not supported via SCIM"
+
+
+def _team_candidates(tx: Tx, org: Org, rest: str, team_role: TeamRole) -> list[tuple[Project, str]]:
+    """Every (project, team name) that `<Project>-<Team>-<team_role>` can be read as."""
+    middle = rest[: -len(team_role.value) - 1]
+    candidates = []
+    for project in structure.list_projects(tx, org):
+        head = project.name + "-"
+        if fold(middle).startswith(fold(head)) and len(middle) > len(head):
+            candidates.append((project, middle[len(head) :]))
+    return candidates
+
+
+def create_group(tx: Tx, org: Org, display_name: str, external_id: str | None) -> Group:
+    """POST /Groups: a custom group, or a new team, or a clear refusal."""
+    groups.check_group_name(display_name)
+    existing = groups.find_group(tx, org, display_name)
+    if existing is not None:
+        raise groups.name_taken(display_name)
+    prefix = org.group_prefix + "-"
+    if fold(display_name).startswith(fold(prefix)):
+        managed = _create_managed(tx, org, display_name, display_name[len(prefix) :])
+        if managed is not None:
+            if external_id is not None:
+                managed = groups.update_group(tx, org, managed, external_id=external_id)
+            return managed
+    if org.custom_groups == "reject":
+        raise PolicyError(
+            f"Custom groups are disabled for this organization; {display_name!r} is not a "
+            f"role group ({org.group_prefix}-<Project>-<Role>) or a team group "
+            f"({org.group_prefix}-<Project>-<Team>-Admin|Member)"
+        )
+    return groups.insert_group(tx, org, GroupKind.CUSTOM, display_name, external_id=external_id)
+
+
+def _create_managed(tx: Tx, org: Org, name: str, rest: str) -> Group | None:
+    for team_role in TeamRole:
+        if not fold(rest).endswith("-" + fold(team_role.value)):
+            continue
+        candidates = _team_candidates(tx, org, rest, team_role)
+        if len(candidates) > 1:
+            readings = "; ".join(f"project {p.name!r}, team {t!r}" for p, t in candidates)
+            raise InvalidError(f"Group name {name!r} is ambiguous: it reads as {readings}")
+        if candidates:
+            project, team_name = candidates[0]
+            if structure.find_team(tx, org, project, team_name) is not None:
+                raise InvalidError(
+                    f"Team {team_name!r} of project {project.name!r} exists but has no group "
+                    f"named {name!r}"
+                )
+            team = structure.create_team(tx, org, project, team_name)
+            group = groups.find_group(
+                tx, org, structure.team_group_name(org, project, team, team_role)
+            )
+            assert group is not None
+            return group
+    for role in structure.list_roles(tx, org):
+        if fold(rest).endswith("-" + fold(role.name)):
+            project_name = rest[: -len(role.name) - 1]
+            raise PolicyError(
+                f"{PROJECT_CREATION}: no project matches {project_name!r} "
+                "(projects are created in the Scimitar console)"
+            )
+    return None
+
+
+def rename_group(tx: Tx, org: Org, group: Group, display_name: str) -> Group:
+    if display_name == group.display_name:
+        return group
+    if group.kind is not GroupKind.CUSTOM:
+        if fold(display_name) == fold(group.display_name):
+            return group
+        raise PolicyError(f"{RENAME}: {group.display_name!r} is a {group.kind.value} group")
+    return groups.update_group(tx, org, group, display_name=display_name)
+
+
+def delete_group(tx: Tx, org: Org, group: Group) -> None:
+    if group.kind is GroupKind.ROLE:
+        raise PolicyError(f"{PROJECT_DELETION}: {group.display_name!r} is a role group")
+    if group.kind is GroupKind.TEAM:
+        assert group.team_id is not None
+        structure.delete_team(tx, org, structure.get_team(tx, org, group.team_id))
+        return
+    groups.delete_group(tx, org, group)
+
+
+def apply_member_changes(tx: Tx, org: Org, group: Group, changes: Sequence[MemberChange]) -> bool:
+    """Apply PATCH member deltas in request order; True when membership changed."""
+    changed = False
+    for change in changes:
+        if change.kind == "add":
+            changed |= bool(groups.add_members(tx, org, group, change.ids))
+        elif change.kind == "remove":
+            changed |= bool(groups.remove_members(tx, org, group, change.ids))
+        elif change.kind == "clear":
+            changed |= bool(groups.clear_members(tx, org, group))
+        else:
+            changed |= groups.replace_members(tx, org, group, change.ids)
+    if changed:
+        groups.touch(tx, group)
+    return changed

@@ -1,0 +1,84 @@
+"""Listing members and groups: filter, sort and page in the database.
+
+Pages are read with a deferred join: the page's row numbers come from the (org_id, seq)
+index alone, then only those rows are fetched, so a deep page costs an index walk, not a
+read of every row before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Table, func, select
+
+from scimitar.domain.context import Tx
+from scimitar.domain.groups import _group
+from scimitar.domain.members import _member
+from scimitar.domain.models import Group, Member, Org
+from scimitar.protocol.filter import AttrPath, Filter
+from scimitar.protocol.schema import GROUP, USER, ResourceType
+from scimitar.storage.filters import compile_filter, sort_key
+from scimitar.storage.tables import groups, members
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    total: int
+    items: list[T]
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a list request asks for, already parsed."""
+
+    filter: Filter | None = None
+    sort_by: AttrPath | None = None
+    descending: bool = False
+    offset: int = 0
+    limit: int = 100
+
+
+def _condition(resource_type: ResourceType, table: Table, org: Org, query: Query) -> Any:
+    condition: ColumnElement[bool] = table.c.org_id == org.id
+    if query.filter is not None:
+        condition = condition & compile_filter(resource_type, query.filter)
+    return condition
+
+
+def _page(resource_type: ResourceType, table: Table, tx: Tx, org: Org, query: Query) -> Page[Any]:
+    condition = _condition(resource_type, table, org, query)
+    total = int(
+        tx.conn.execute(select(func.count()).select_from(table).where(condition)).scalar_one()
+    )
+    if query.limit <= 0 or query.offset >= total:
+        return Page(total, [])
+    order: list[Any] = []
+    if query.sort_by is not None:
+        key = sort_key(resource_type, query.sort_by)
+        order.append(key.desc().nulls_last() if query.descending else key.asc().nulls_last())
+    order.append(table.c.seq)
+    window = (
+        select(table.c.seq)
+        .where(condition)
+        .order_by(*order)
+        .limit(query.limit)
+        .offset(query.offset)
+        .subquery("window")
+    )
+    rows = tx.conn.execute(
+        select(table).join(window, window.c.seq == table.c.seq).order_by(*order)
+    ).all()
+    return Page(total, list(rows))
+
+
+def search_members(tx: Tx, org: Org, query: Query) -> Page[Member]:
+    page = _page(USER, members, tx, org, query)
+    return Page(page.total, [_member(row) for row in page.items])
+
+
+def search_groups(tx: Tx, org: Org, query: Query) -> Page[Group]:
+    page = _page(GROUP, groups, tx, org, query)
+    return Page(page.total, [_group(row) for row in page.items])

@@ -1,0 +1,246 @@
+"""The SCIM 2.0 service provider: `/scim` and `/scim/v2` (RFC 7644).
+
+Each request flows straight through: read the body (async), then in a worker thread open
+one transaction, authenticate the key (which selects the org), run the domain operation,
+render; finally record the request in the org's provisioning log.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from scimitar.config import Settings
+from scimitar.domain import keys, orgs
+from scimitar.domain.context import Actor, ActorKind, Tx
+from scimitar.domain.errors import AuthError, DomainError
+from scimitar.domain.models import Org
+from scimitar.domain.provisioning_log import record_request
+from scimitar.faces.scim import discovery, groups_api, users_api
+from scimitar.faces.scim.call import Call, Outcome
+from scimitar.faces.scim.wire import (
+    ScimResponse,
+    bearer_token,
+    error_response,
+    read_json,
+    redact,
+    to_scim_error,
+)
+from scimitar.protocol import errors
+from scimitar.protocol.errors import ScimError
+from scimitar.storage.database import Database
+
+MAX_LOGGED_BODY = 8192
+
+
+Handler = Callable[[Call, Tx, Org], Outcome]
+
+
+def _query(request: Request) -> dict[str, str]:
+    # Parameter names are case-insensitive in practice (`startindex`, `Filter`).
+    return {k.lower(): v for k, v in request.query_params.items()}
+
+
+class ScimApi:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+
+    def routes(self) -> list[BaseRoute]:
+        endpoints = [
+            Route("/ServiceProviderConfig", self.discovery(self._spc), methods=["GET"]),
+            Route("/ResourceTypes", self.discovery(self._resource_types), methods=["GET"]),
+            Route("/ResourceTypes/{name}", self.discovery(self._resource_type), methods=["GET"]),
+            Route("/Schemas", self.discovery(self._schemas), methods=["GET"]),
+            Route("/Schemas/{urn}", self.discovery(self._schema), methods=["GET"]),
+            Route("/Users", self.endpoint(users_api.list_users), methods=["GET"]),
+            Route("/Users", self.endpoint(users_api.create_user, write=True), methods=["POST"]),
+            Route(
+                "/Users/.search", self.endpoint(users_api.search_users, body=True), methods=["POST"]
+            ),
+            Route("/Users/{id}", self.endpoint(users_api.get_user), methods=["GET"]),
+            Route(
+                "/Users/{id}", self.endpoint(users_api.replace_user, write=True), methods=["PUT"]
+            ),
+            Route(
+                "/Users/{id}", self.endpoint(users_api.patch_user, write=True), methods=["PATCH"]
+            ),
+            Route(
+                "/Users/{id}",
+                self.endpoint(users_api.delete_user, write=True, body=False),
+                methods=["DELETE"],
+            ),
+            Route("/Groups", self.endpoint(groups_api.list_groups), methods=["GET"]),
+            Route("/Groups", self.endpoint(groups_api.create_group, write=True), methods=["POST"]),
+            Route(
+                "/Groups/.search",
+                self.endpoint(groups_api.search_groups, body=True),
+                methods=["POST"],
+            ),
+            Route("/Groups/{id}", self.endpoint(groups_api.get_group), methods=["GET"]),
+            Route(
+                "/Groups/{id}", self.endpoint(groups_api.replace_group, write=True), methods=["PUT"]
+            ),
+            Route(
+                "/Groups/{id}", self.endpoint(groups_api.patch_group, write=True), methods=["PATCH"]
+            ),
+            Route(
+                "/Groups/{id}",
+                self.endpoint(groups_api.delete_group, write=True, body=False),
+                methods=["DELETE"],
+            ),
+            Route("/.search", self.endpoint(users_api.search_root, body=True), methods=["POST"]),
+            Route("/{rest:path}", self.unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        ]
+        return [Mount("/scim/v2", routes=endpoints), Mount("/scim", routes=endpoints)]
+
+    def _base(self, request: Request) -> str:
+        prefix = "/scim/v2" if request.url.path.startswith("/scim/v2") else "/scim"
+        return self.settings.public_url + prefix
+
+    # Discovery: readable without a key (they describe the server, not an org).
+
+    def discovery(self, build: Callable[[Request, str], Any]) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return ScimResponse(build(request, self._base(request)))
+            except ScimError as exc:
+                return error_response(exc)
+
+        return endpoint
+
+    @staticmethod
+    def _spc(_request: Request, base: str) -> Any:
+        return discovery.service_provider_config(base)
+
+    @staticmethod
+    def _resource_types(_request: Request, base: str) -> Any:
+        return discovery.list_response(discovery.resource_types(base))
+
+    @staticmethod
+    def _resource_type(request: Request, base: str) -> Any:
+        found = discovery.resource_type(request.path_params["name"])
+        if found is None:
+            raise errors.NotFound(f"Resource type {request.path_params['name']!r} not found")
+        return found.to_scim(base)
+
+    @staticmethod
+    def _schemas(_request: Request, base: str) -> Any:
+        return discovery.list_response(discovery.schemas(base))
+
+    @staticmethod
+    def _schema(request: Request, base: str) -> Any:
+        found = discovery.schema(request.path_params["urn"])
+        if found is None:
+            raise errors.NotFound(f"Schema {request.path_params['urn']!r} not found")
+        return found.to_scim(base)
+
+    async def unknown(self, request: Request) -> Response:
+        name = request.path_params["rest"].split("/")[0]
+        if name in ("Bulk", "Me"):
+            return error_response(errors.NotImplementedFeature(f"/{name} is not supported"))
+        if name in ("ServiceProviderConfig", "ResourceTypes", "Schemas"):
+            return error_response(
+                errors.MethodNotAllowed(f"{request.method} is not allowed on /{name}")
+            )
+        if name in ("Users", "Groups", ".search"):
+            return error_response(
+                errors.MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+            )
+        return error_response(errors.NotFound(f"No SCIM endpoint at {request.url.path}"))
+
+    # Resource endpoints
+
+    def endpoint(
+        self, handler: Handler, *, write: bool = False, body: bool | None = None
+    ) -> Callable[[Request], Any]:
+        wants_body = write if body is None else body
+
+        async def run(request: Request) -> Response:
+            started = time.perf_counter()
+            call = Call(
+                request.method,
+                request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+                self._base(request),
+                dict(request.path_params),
+                _query(request),
+                {k.lower(): v for k, v in request.headers.items()},
+            )
+            key = bearer_token(request)
+            try:
+                if wants_body:
+                    call.body = await read_json(request, self.settings.max_body_bytes)
+                outcome, org_id, key_id = await run_in_threadpool(
+                    self._execute, handler, call, key, write
+                )
+            except ScimError as exc:
+                outcome, org_id, key_id = Outcome(exc.status, exc), None, None
+            response = self._respond(outcome)
+            if org_id is not None:
+                await run_in_threadpool(
+                    self._log, org_id, key_id, call, outcome, time.perf_counter() - started
+                )
+            return response
+
+        return run
+
+    def _respond(self, outcome: Outcome) -> Response:
+        if isinstance(outcome.body, ScimError):
+            return error_response(outcome.body)
+        return ScimResponse(outcome.body, status_code=outcome.status, headers=outcome.headers)
+
+    def _execute(
+        self, handler: Handler, call: Call, key: str | None, write: bool
+    ) -> tuple[Outcome, str | None, str | None]:
+        """Authenticate and run the handler in one transaction; errors become outcomes."""
+        org_id: str | None = None
+        key_id: str | None = None
+        try:
+            with self.db.write() if write else self.db.read() as conn:
+                tx = Tx(conn, Actor(ActorKind.SCIM_KEY, "SCIM key"))
+                if key is None:
+                    raise errors.Unauthorized(
+                        "Missing credentials: send 'Authorization: Bearer <SCIM key>'"
+                    )
+                org_id, info = keys.authenticate_scim_key(tx, key)
+                key_id = info.id
+                org = orgs.get_org(tx, org_id)
+                tx.actor = Actor(ActorKind.SCIM_KEY, f"SCIM key …{info.hint}", info.id)
+                return handler(call, tx, org), org_id, key_id
+        except AuthError as exc:
+            return Outcome(401, errors.Unauthorized(exc.detail)), None, None
+        except DomainError as exc:
+            error = to_scim_error(exc)
+            return Outcome(error.status, error), org_id, key_id
+        except ScimError as exc:
+            return Outcome(exc.status, exc), org_id, key_id
+
+    def _log(
+        self, org_id: str, key_id: str | None, call: Call, outcome: Outcome, elapsed: float
+    ) -> None:
+        detail = outcome.body.detail if isinstance(outcome.body, ScimError) else None
+        body = None
+        if call.body is not None:
+            body = orjson.dumps(redact(call.body)).decode()[:MAX_LOGGED_BODY]
+        with self.db.write() as conn:
+            tx = Tx(conn, Actor(ActorKind.SYSTEM, "scim"))
+            record_request(
+                tx,
+                org_id,
+                method=call.method,
+                path=call.path,
+                status=outcome.status,
+                latency_ms=round(elapsed * 1000),
+                user_agent=call.headers.get("user-agent"),
+                detail=detail,
+                request_body=body,
+            )
+            if key_id is not None:
+                keys.touch_scim_key_if_stale(tx, key_id)

@@ -1,0 +1,120 @@
+"""`/Groups`: membership as deltas; `members` is only read when the client wants it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scimitar.domain import group_rules, groups, search
+from scimitar.domain.context import Tx
+from scimitar.domain.models import Group, Org
+from scimitar.faces.scim import render
+from scimitar.faces.scim.call import Call, Outcome, check_if_match, not_modified
+from scimitar.faces.scim.listing import list_response, parse_list_request, search_params
+from scimitar.protocol.patch import apply_patch, parse_patch
+from scimitar.protocol.projection import Projection
+from scimitar.protocol.resource import member_values, normalize
+from scimitar.protocol.schema import GROUP
+
+
+def _document(group: Group) -> dict[str, Any]:
+    doc: dict[str, Any] = {"displayName": group.display_name}
+    if group.external_id is not None:
+        doc["externalId"] = group.external_id
+    return doc
+
+
+def render_groups(
+    tx: Tx, call: Call, projection: Projection, found: list[Group]
+) -> list[dict[str, Any]]:
+    refs = groups.member_refs(tx, [g.id for g in found]) if projection.wants("members") else {}
+    return [projection.apply(render.group(g, call.base, refs.get(g.id))) for g in found]
+
+
+def _projection(call: Call) -> Projection:
+    return Projection.parse(
+        GROUP, call.query.get("attributes"), call.query.get("excludedattributes")
+    )
+
+
+def _one(tx: Tx, call: Call, group: Group, status: int = 200) -> Outcome:
+    [body] = render_groups(tx, call, _projection(call), [group])
+    headers = {"ETag": render.etag(group.version)}
+    if status == 201:
+        headers["Location"] = f"{call.base}/Groups/{group.id}"
+    return Outcome(status, body, headers)
+
+
+def list_with(call: Call, tx: Tx, org: Org, params: dict[str, Any]) -> Outcome:
+    request = parse_list_request(GROUP, params)
+    page = search.search_groups(tx, org, request.query)
+    resources = render_groups(tx, call, request.projection, page.items)
+    return Outcome(200, list_response(page.total, request.start_index, resources))
+
+
+def list_groups(call: Call, tx: Tx, org: Org) -> Outcome:
+    return list_with(call, tx, org, call.query)
+
+
+def search_groups(call: Call, tx: Tx, org: Org) -> Outcome:
+    return list_with(call, tx, org, search_params(call.body))
+
+
+def get_group(call: Call, tx: Tx, org: Org) -> Outcome:
+    group = groups.get_group(tx, org, call.params["id"])
+    if not_modified(call, group.version):
+        return Outcome(304, None, {"ETag": render.etag(group.version)})
+    return _one(tx, call, group)
+
+
+def create_group(call: Call, tx: Tx, org: Org) -> Outcome:
+    doc = normalize(GROUP, call.body)
+    ids = member_values(call.body.get("members")) if isinstance(call.body, dict) else []
+    group = group_rules.create_group(tx, org, doc["displayName"], doc.get("externalId"))
+    if ids:
+        groups.add_members(tx, org, group, ids)
+        group = groups.get_group(tx, org, group.id)
+    return _one(tx, call, group, 201)
+
+
+def _members_key(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return None
+    return next((k for k in body if k.lower() == "members"), None)
+
+
+def replace_group(call: Call, tx: Tx, org: Org) -> Outcome:
+    """PUT: name and externalId replaced; `members` replaced when present (a PUT without
+    `members` leaves the membership alone rather than silently emptying a large group)."""
+    group = groups.get_group(tx, org, call.params["id"], for_update=True)
+    check_if_match(call, group.version)
+    doc = normalize(GROUP, call.body)
+    group = group_rules.rename_group(tx, org, group, doc["displayName"])
+    group = groups.update_group(tx, org, group, external_id=doc.get("externalId"))
+    key = _members_key(call.body)
+    if key is not None:
+        ids = member_values(call.body[key])
+        if groups.replace_members(tx, org, group, ids):
+            groups.touch(tx, group)
+    return _one(tx, call, groups.get_group(tx, org, group.id))
+
+
+def patch_group(call: Call, tx: Tx, org: Org) -> Outcome:
+    """PATCH answers 204 unless the client asks for attributes (RFC 7644 §3.5.2), so a
+    one-member change never renders a large group."""
+    group = groups.get_group(tx, org, call.params["id"], for_update=True)
+    check_if_match(call, group.version)
+    result = apply_patch(GROUP, _document(group), parse_patch(call.body), resource_id=group.id)
+    if result.changed:
+        group = group_rules.rename_group(tx, org, group, result.document["displayName"])
+        group = groups.update_group(tx, org, group, external_id=result.document.get("externalId"))
+    group_rules.apply_member_changes(tx, org, group, result.member_changes)
+    if "attributes" in call.query or "excludedattributes" in call.query:
+        return _one(tx, call, groups.get_group(tx, org, group.id))
+    return Outcome(204)
+
+
+def delete_group(call: Call, tx: Tx, org: Org) -> Outcome:
+    group = groups.get_group(tx, org, call.params["id"], for_update=True)
+    check_if_match(call, group.version)
+    group_rules.delete_group(tx, org, group)
+    return Outcome(204)
