@@ -15,6 +15,9 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     #: Largest request body the SCIM API reads, in bytes.
     max_body_bytes: int = 1_048_576
+    #: Signs console form tokens; when unset, one is generated and kept in the database so
+    #: that every process behind a load balancer shares it.
+    secret_key: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Settings:
@@ -28,4 +31,5 @@ class Settings:
             database_url=values["database_url"],
             public_url=values["public_url"].rstrip("/"),
             max_body_bytes=max_body,
+            secret_key=os.environ.get("SCIMITAR_SECRET_KEY") or None,
         )

@@ -267,6 +267,7 @@ def test_provisioning_log_records_without_secrets(scim: Scim) -> None:
         **{"User-Agent": "Okta SCIM Client 1.0.0"},
     )
     scim.request("POST", "/Users", {"userName": "log@example.com"})
+    scim.client.app.state.request_log.flush()  # type: ignore[attr-defined]
     with scim.db.write() as conn:
         entries = provisioning_log.recent_requests(Tx(conn, CLI_ACTOR), scim.org)
         raw = " ".join(str(tuple(r)) for r in conn.execute(select(log_table)))

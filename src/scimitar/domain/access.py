@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import delete, insert, literal, null, select, union_all
 
-from scimitar.domain import audit
+from scimitar.domain import access_changes, audit, events
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.errors import InvalidError, NotFoundError
-from scimitar.domain.models import Grant, GroupKind, Member, Org
+from scimitar.domain.models import Grant, GroupKind, Member, Org, TeamRole
 from scimitar.storage.tables import (
     direct_assignments,
     group_grants,
@@ -160,6 +160,7 @@ def add_direct_assignment(tx: Tx, org: Org, member: Member, grant: Grant) -> str
     if not member.active:
         raise InvalidError("Deactivated members cannot be given access")
     assignment_id = new_id()
+    finish_access_watch = access_changes.start_watch(tx, org, [member.id])
     tx.conn.execute(
         insert(direct_assignments).values(
             id=assignment_id,
@@ -180,16 +181,36 @@ def add_direct_assignment(tx: Tx, org: Org, member: Member, grant: Grant) -> str
         member.id,
         after={"assignment": assignment_id},
     )
+    _emit_assignment(tx, org, "member.assignment_added", member, assignment_id, grant)
+    finish_access_watch()
     return assignment_id
 
 
+def _emit_assignment(
+    tx: Tx, org: Org, type: str, member: Member, assignment_id: str, grant: Grant
+) -> None:
+    data = {
+        "member_id": member.id,
+        "assignment_id": assignment_id,
+        "project_id": grant.project_id,
+        "role_id": grant.role_id,
+        "team_id": grant.team_id,
+        "team_role": grant.team_role.value if grant.team_role else None,
+    }
+    events.emit(tx, org.id, type, "member", member.id, member_id=member.id, data=data)
+
+
 def remove_direct_assignment(tx: Tx, org: Org, member: Member, assignment_id: str) -> None:
-    result = tx.conn.execute(
-        delete(direct_assignments).where(
+    finish_access_watch = access_changes.start_watch(tx, org, [member.id])
+    row = tx.conn.execute(
+        delete(direct_assignments)
+        .where(
             direct_assignments.c.id == assignment_id, direct_assignments.c.member_id == member.id
         )
-    )
-    if not result.rowcount:
+        .returning(direct_assignments)
+    ).first()
+    if row is None:
+        finish_access_watch()
         raise NotFoundError(f"Assignment {assignment_id} not found")
     audit.record(
         tx,
@@ -199,3 +220,8 @@ def remove_direct_assignment(tx: Tx, org: Org, member: Member, assignment_id: st
         member.id,
         before={"assignment": assignment_id},
     )
+    grant = Grant(
+        row.project_id, row.role_id, row.team_id, TeamRole(row.team_role) if row.team_role else None
+    )
+    _emit_assignment(tx, org, "member.assignment_removed", member, assignment_id, grant)
+    finish_access_watch()

@@ -106,10 +106,24 @@ def delete_group(tx: Tx, org: Org, group: Group) -> None:
     groups.delete_group(tx, org, group)
 
 
+def coalesce(changes: Sequence[MemberChange]) -> list[MemberChange]:
+    """Merge runs of adds or of removes into one change each (Okta sends one
+    `remove members[value eq …]` operation per member). Order between runs is kept, so an
+    add followed by a remove of the same member still nets out."""
+    merged: list[MemberChange] = []
+    for change in changes:
+        last = merged[-1] if merged else None
+        if last is not None and change.kind == last.kind and change.kind in ("add", "remove"):
+            merged[-1] = MemberChange(last.kind, last.ids + change.ids)
+        else:
+            merged.append(change)
+    return merged
+
+
 def apply_member_changes(tx: Tx, org: Org, group: Group, changes: Sequence[MemberChange]) -> bool:
     """Apply PATCH member deltas in request order; True when membership changed."""
     changed = False
-    for change in changes:
+    for change in coalesce(changes):
         if change.kind == "add":
             changed |= bool(groups.add_members(tx, org, group, change.ids))
         elif change.kind == "remove":

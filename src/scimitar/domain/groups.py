@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from scimitar.domain import audit
+from scimitar.domain import access_changes, audit, events
 from scimitar.domain.context import Tx, fold, new_id
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError
 from scimitar.domain.models import Grant, Group, GroupKind, Org, TeamRole
@@ -44,6 +44,55 @@ def _group(row: Row[Any]) -> Group:
 
 def snapshot(group: Group) -> dict[str, Any]:
     return {"id": group.id, "displayName": group.display_name, "kind": group.kind.value}
+
+
+def _event_data(group: Group) -> dict[str, Any]:
+    return {
+        **snapshot(group),
+        "externalId": group.external_id,
+        "project_id": group.project_id,
+        "role_id": group.role_id,
+        "team_id": group.team_id,
+        "team_role": group.team_role.value if group.team_role else None,
+    }
+
+
+def _emit(tx: Tx, org: Org, type: str, group: Group, changed: list[str] | None = None) -> None:
+    events.emit(
+        tx,
+        org.id,
+        type,
+        "group",
+        group.id,
+        version=group.version,
+        data=_event_data(group),
+        changed=changed,
+    )
+
+
+def _emit_membership(tx: Tx, org: Org, type: str, group: Group, member_ids: Iterable[str]) -> None:
+    """One `group.member_added` / `group.member_removed` per member: a member's history
+    and a consumer's copy of the membership stay exact. They carry no version: a request's
+    membership changes bump the group's version once, at its end."""
+    ref = snapshot(group)
+    for member_id in member_ids:
+        events.emit(
+            tx,
+            org.id,
+            type,
+            "group",
+            group.id,
+            member_id=member_id,
+            data={"group": ref, "member_id": member_id},
+        )
+
+
+def emit_left(tx: Tx, org: Org, group_ids: Sequence[str], member_id: str) -> None:
+    """`group.member_removed` for a member taken out of these groups (deactivation)."""
+    for chunk in _chunks(list(group_ids)):
+        rows = tx.conn.execute(select(groups).where(groups.c.id.in_(chunk)).order_by(groups.c.seq))
+        for row in rows:
+            _emit_membership(tx, org, "group.member_removed", _group(row), [member_id])
 
 
 def check_group_name(name: str) -> str:
@@ -101,6 +150,7 @@ def insert_group(
         raise name_taken(display_name) from None
     group = get_group(tx, org, group_id)
     audit.record(tx, org.id, "group.created", "group", group.id, after=snapshot(group))
+    _emit(tx, org, "group.created", group)
     return group
 
 
@@ -179,12 +229,25 @@ def update_group(
         before=snapshot(group),
         after=snapshot(updated),
     )
+    changed = [
+        name
+        for name, old, new in (
+            ("displayName", group.display_name, updated.display_name),
+            ("externalId", group.external_id, updated.external_id),
+            ("attributes", group.attributes, updated.attributes),
+        )
+        if old != new
+    ]
+    renamed = "displayName" in changed
+    _emit(tx, org, "group.renamed" if renamed else "group.updated", updated, changed)
     return updated
 
 
 def delete_group(tx: Tx, org: Org, group: Group) -> None:
-    tx.conn.execute(delete(groups).where(groups.c.id == group.id))
-    audit.record(tx, org.id, "group.deleted", "group", group.id, before=snapshot(group))
+    with access_changes.watch(tx, org, access_changes.members_of(tx, group)):
+        tx.conn.execute(delete(groups).where(groups.c.id == group.id))
+        audit.record(tx, org.id, "group.deleted", "group", group.id, before=snapshot(group))
+        _emit(tx, org, "group.deleted", group)
 
 
 def touch(tx: Tx, group: Group) -> None:
@@ -240,47 +303,64 @@ def add_members(tx: Tx, org: Org, group: Group, member_ids: Sequence[str]) -> li
         )
     new = [member_id for member_id in wanted if member_id not in present]
     if new:
-        tx.conn.execute(
-            insert(group_members),
-            [
-                {"group_id": group.id, "member_id": m, "org_id": org.id, "added": tx.now}
-                for m in new
-            ],
-        )
-        audit.record(tx, org.id, "group.members_added", "group", group.id, after={"members": new})
+        affected = new if access_changes.grants_on_group(tx, group) else []
+        with access_changes.watch(tx, org, affected):
+            tx.conn.execute(
+                insert(group_members),
+                [
+                    {"group_id": group.id, "member_id": m, "org_id": org.id, "added": tx.now}
+                    for m in new
+                ],
+            )
+            audit.record(
+                tx, org.id, "group.members_added", "group", group.id, after={"members": new}
+            )
+            _emit_membership(tx, org, "group.member_added", group, new)
     return new
 
 
 def remove_members(tx: Tx, org: Org, group: Group, member_ids: Sequence[str]) -> int:
     """Remove members; ids that are not members are ignored. Returns how many were removed."""
     wanted = list(dict.fromkeys(member_ids))
-    removed = 0
-    for chunk in _chunks(wanted):
-        result = tx.conn.execute(
-            delete(group_members).where(
-                group_members.c.group_id == group.id, group_members.c.member_id.in_(chunk)
+    removed: list[str] = []
+    affected = wanted if wanted and access_changes.grants_on_group(tx, group) else []
+    with access_changes.watch(tx, org, affected):
+        for chunk in _chunks(wanted):
+            result = tx.conn.execute(
+                delete(group_members)
+                .where(group_members.c.group_id == group.id, group_members.c.member_id.in_(chunk))
+                .returning(group_members.c.member_id)
             )
-        )
-        removed += result.rowcount
-    if removed:
-        audit.record(
-            tx, org.id, "group.members_removed", "group", group.id, before={"members": wanted}
-        )
-    return removed
+            removed.extend(result.scalars())
+        if removed:
+            audit.record(
+                tx, org.id, "group.members_removed", "group", group.id, before={"members": wanted}
+            )
+            order = {member_id: i for i, member_id in enumerate(wanted)}
+            removed.sort(key=order.__getitem__)
+            _emit_membership(tx, org, "group.member_removed", group, removed)
+    return len(removed)
 
 
 def clear_members(tx: Tx, org: Org, group: Group) -> int:
-    result = tx.conn.execute(delete(group_members).where(group_members.c.group_id == group.id))
-    if result.rowcount:
-        audit.record(
-            tx,
-            org.id,
-            "group.members_cleared",
-            "group",
-            group.id,
-            before={"count": result.rowcount},
+    with access_changes.watch(tx, org, access_changes.members_of(tx, group)):
+        result = tx.conn.execute(
+            delete(group_members)
+            .where(group_members.c.group_id == group.id)
+            .returning(group_members.c.member_id)
         )
-    return result.rowcount
+        removed = sorted(result.scalars())
+        if removed:
+            audit.record(
+                tx,
+                org.id,
+                "group.members_cleared",
+                "group",
+                group.id,
+                before={"count": len(removed)},
+            )
+            _emit_membership(tx, org, "group.member_removed", group, removed)
+    return len(removed)
 
 
 def replace_members(tx: Tx, org: Org, group: Group, member_ids: Sequence[str]) -> bool:
@@ -326,38 +406,50 @@ def add_grant(tx: Tx, org: Org, group: Group, grant: Grant) -> str:
     if group.kind is not GroupKind.CUSTOM:
         raise InvalidError("Grants can only be attached to custom groups")
     grant_id = new_id()
-    tx.conn.execute(
-        insert(group_grants).values(
-            id=grant_id,
-            org_id=org.id,
-            group_id=group.id,
-            project_id=grant.project_id,
-            role_id=grant.role_id,
-            team_id=grant.team_id,
-            team_role=grant.team_role.value if grant.team_role else None,
-            created=tx.now,
+    with access_changes.watch(tx, org, member_ids(tx, group)):
+        tx.conn.execute(
+            insert(group_grants).values(
+                id=grant_id,
+                org_id=org.id,
+                group_id=group.id,
+                project_id=grant.project_id,
+                role_id=grant.role_id,
+                team_id=grant.team_id,
+                team_role=grant.team_role.value if grant.team_role else None,
+                created=tx.now,
+            )
         )
-    )
-    audit.record(
-        tx,
-        org.id,
-        "group.grant_added",
-        "group",
-        group.id,
-        after={"grant": grant_id, **_grant_dict(grant)},
-    )
+        audit.record(
+            tx,
+            org.id,
+            "group.grant_added",
+            "group",
+            group.id,
+            after={"grant": grant_id, **_grant_dict(grant)},
+        )
+        _emit_grant(tx, org, "group.grant_added", group, grant_id, grant)
     return grant_id
 
 
 def remove_grant(tx: Tx, org: Org, group: Group, grant_id: str) -> None:
-    result = tx.conn.execute(
-        delete(group_grants).where(
-            group_grants.c.id == grant_id, group_grants.c.group_id == group.id
-        )
-    )
-    if not result.rowcount:
+    grant = dict(grants_of(tx, group)).get(grant_id)
+    if grant is None:
         raise NotFoundError(f"Grant {grant_id} not found on group {group.display_name!r}")
-    audit.record(tx, org.id, "group.grant_removed", "group", group.id, before={"grant": grant_id})
+    with access_changes.watch(tx, org, member_ids(tx, group)):
+        tx.conn.execute(
+            delete(group_grants).where(
+                group_grants.c.id == grant_id, group_grants.c.group_id == group.id
+            )
+        )
+        audit.record(
+            tx, org.id, "group.grant_removed", "group", group.id, before={"grant": grant_id}
+        )
+        _emit_grant(tx, org, "group.grant_removed", group, grant_id, grant)
+
+
+def _emit_grant(tx: Tx, org: Org, type: str, group: Group, grant_id: str, grant: Grant) -> None:
+    data = {"group": snapshot(group), "grant_id": grant_id, **_grant_dict(grant)}
+    events.emit(tx, org.id, type, "group", group.id, version=group.version, data=data)
 
 
 def grants_of(tx: Tx, group: Group) -> list[tuple[str, Grant]]:
@@ -389,17 +481,19 @@ def _grant_dict(grant: Grant) -> dict[str, Any]:
     }
 
 
+_GROUPS_OF_MEMBERS = (
+    select(group_members.c.member_id, groups.c.id, groups.c.display_name)
+    .join(groups, groups.c.id == group_members.c.group_id)
+    .where(group_members.c.member_id.in_(bindparam("ids", expanding=True)))
+    .order_by(groups.c.seq)
+)
+
+
 def groups_of_members(tx: Tx, member_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
     """(group id, displayName) of each member's groups, in one query for a whole page."""
     result: dict[str, list[tuple[str, str]]] = {m: [] for m in member_ids}
     for chunk in _chunks(list(member_ids)):
-        rows = tx.conn.execute(
-            select(group_members.c.member_id, groups.c.id, groups.c.display_name)
-            .join(groups, groups.c.id == group_members.c.group_id)
-            .where(group_members.c.member_id.in_(chunk))
-            .order_by(groups.c.seq)
-        )
-        for member_id, group_id, name in rows:
+        for member_id, group_id, name in tx.conn.execute(_GROUPS_OF_MEMBERS, {"ids": list(chunk)}):
             result[member_id].append((group_id, name))
     return result
 

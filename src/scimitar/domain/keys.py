@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 
-from scimitar.domain import audit
+from scimitar.domain import audit, events
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.errors import AuthError, ConflictError, InvalidError, NotFoundError
 from scimitar.domain.models import Org
@@ -108,6 +108,8 @@ def _insert_key(tx: Tx, org: Org, action: str) -> str:
         )
     )
     audit.record(tx, org.id, action, "scim_key", key_id, after={"hint": _hint(key)})
+    data = {"id": key_id, "hint": _hint(key), "active": True}
+    events.emit(tx, org.id, action, "scim_key", key_id, data=data)
     return key
 
 
@@ -121,6 +123,8 @@ def deactivate_scim_key(tx: Tx, org: Org) -> KeyInfo:
         update(scim_keys).where(scim_keys.c.id == row.id).values(active=False, deactivated=tx.now)
     )
     audit.record(tx, org.id, "scim_key.deactivated", "scim_key", row.id, before={"hint": row.hint})
+    data = {"id": row.id, "hint": row.hint, "active": False}
+    events.emit(tx, org.id, "scim_key.deactivated", "scim_key", row.id, data=data)
     info = scim_key_status(tx, org)
     assert info is not None
     return info
@@ -136,12 +140,16 @@ def regenerate_scim_key(tx: Tx, org: Org) -> str:
     return _insert_key(tx, org, "scim_key.regenerated")
 
 
+# Built once: every SCIM request runs it, and building a statement costs more than running it.
+_KEY_BY_HASH = select(scim_keys).where(scim_keys.c.key_hash == bindparam("digest"))
+
+
 def authenticate_scim_key(tx: Tx, key: str) -> tuple[str, KeyInfo]:
     """The org id a SCIM key belongs to; `AuthError` if it is unknown or deactivated."""
     if not key.startswith(SCIM_KEY_PREFIX) or len(key) > 200:
         raise AuthError("Invalid SCIM key")
     digest = hash_secret(key)
-    row = tx.conn.execute(select(scim_keys).where(scim_keys.c.key_hash == digest)).first()
+    row = tx.conn.execute(_KEY_BY_HASH, {"digest": digest}).first()
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         raise AuthError("Invalid SCIM key")
     if not row.active:
@@ -189,6 +197,8 @@ def create_api_token(tx: Tx, org: Org, name: str = "api") -> tuple[str, TokenInf
         )
     )
     audit.record(tx, org.id, "api_token.created", "api_token", token_id, after={"name": name})
+    data = {"id": token_id, "name": name, "hint": _hint(token), "active": True}
+    events.emit(tx, org.id, "api_token.created", "api_token", token_id, data=data)
     return token, TokenInfo(token_id, name, _hint(token), True, tx.actor.label, tx.now, None)
 
 
@@ -215,6 +225,8 @@ def revoke_api_token(tx: Tx, org: Org, token_id: str) -> None:
     if not result.rowcount:
         raise NotFoundError(f"API token {token_id} not found")
     audit.record(tx, org.id, "api_token.revoked", "api_token", token_id)
+    data = {"id": token_id, "active": False}
+    events.emit(tx, org.id, "api_token.revoked", "api_token", token_id, data=data)
 
 
 def authenticate_api_token(tx: Tx, token: str) -> tuple[str, TokenInfo]:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from scimitar.domain import audit
+from scimitar.domain import access_changes, audit, events, groups
 from scimitar.domain.context import Tx, fold, new_id
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError, PolicyError
 from scimitar.domain.models import Member, Org, OrgRole
@@ -116,6 +116,47 @@ def _snapshot(member: Member) -> dict[str, Any]:
     return {**document(member), "id": member.id}
 
 
+def _changed_fields(before: Member, after: Member) -> list[str]:
+    """Top-level SCIM attributes that differ; the org role is named `orgRole`."""
+    old, new = document(before), document(after)
+    names = sorted(k for k in {*old, *new} if old.get(k) != new.get(k))
+    return ["orgRole" if name == SCIMITAR_USER else name for name in names]
+
+
+def _emit(tx: Tx, org: Org, type: str, member: Member, changed: list[str] | None = None) -> None:
+    events.emit(
+        tx,
+        org.id,
+        type,
+        "member",
+        member.id,
+        version=member.version,
+        member_id=member.id,
+        data=_snapshot(member),
+        changed=changed,
+    )
+
+
+def _emit_role_change(tx: Tx, org: Org, before: Member, after: Member) -> None:
+    if before.org_role is not after.org_role:
+        events.emit(
+            tx,
+            org.id,
+            "member.org_role_changed",
+            "member",
+            after.id,
+            version=after.version,
+            member_id=after.id,
+            data={
+                "id": after.id,
+                "userName": after.user_name,
+                "before": before.org_role.value,
+                "after": after.org_role.value,
+            },
+            changed=["orgRole"],
+        )
+
+
 def create_member(
     tx: Tx,
     org: Org,
@@ -159,6 +200,7 @@ def create_member(
     _write_emails(tx, org, member_id, attrs)
     member = get_member(tx, org, member_id)
     audit.record(tx, org.id, "member.created", "member", member_id, after=_snapshot(member))
+    _emit(tx, org, "member.created", member)
     return member
 
 
@@ -238,7 +280,8 @@ def update_member(tx: Tx, org: Org, member: Member, document: dict[str, Any]) ->
         return member
     deactivating = member.active and not active
     if deactivating:
-        _wipe_access(tx, member)
+        finish_access_watch = access_changes.start_watch(tx, org, [member.id])
+        left_groups = _wipe_access(tx, member)
         role = OrgRole.MEMBER
     values = {**_columns(attrs), "active": active, "org_role": role.value}
     try:
@@ -262,12 +305,24 @@ def update_member(tx: Tx, org: Org, member: Member, document: dict[str, Any]) ->
     audit.record(
         tx, org.id, action, "member", member.id, before=_snapshot(member), after=_snapshot(updated)
     )
+    _emit(tx, org, action, updated, _changed_fields(member, updated))
+    _emit_role_change(tx, org, member, updated)
+    if deactivating:
+        groups.emit_left(tx, org, left_groups, updated.id)
+        finish_access_watch()
     return updated
 
 
-def _wipe_access(tx: Tx, member: Member) -> None:
-    tx.conn.execute(delete(group_members).where(group_members.c.member_id == member.id))
+def _wipe_access(tx: Tx, member: Member) -> list[str]:
+    """Remove every membership and direct assignment; returns the ids of the groups left."""
+    left = tx.conn.execute(
+        delete(group_members)
+        .where(group_members.c.member_id == member.id)
+        .returning(group_members.c.group_id)
+    ).scalars()
+    left_groups = list(left)
     tx.conn.execute(delete(direct_assignments).where(direct_assignments.c.member_id == member.id))
+    return left_groups
 
 
 def set_active(tx: Tx, org: Org, member: Member, active: bool) -> Member:
@@ -307,6 +362,10 @@ def transfer_ownership(tx: Tx, org: Org, owner: Member, new_owner: Member) -> Me
         before={"owner": owner.id},
         after={"owner": new_owner.id},
     )
+    for before in (owner, new_owner):
+        after = get_member(tx, org, before.id)
+        _emit(tx, org, "member.updated", after, ["orgRole"])
+        _emit_role_change(tx, org, before, after)
     return get_member(tx, org, new_owner.id)
 
 
@@ -314,6 +373,11 @@ def remove_member(tx: Tx, org: Org, member: Member) -> None:
     """Remove a person from the organization: the SCIM resource disappears (GET → 404)."""
     if member.org_role is OrgRole.OWNER:
         raise PolicyError(OWNER_GUARD if tx.actor.over_scim else "The Owner cannot be removed")
+    finish_access_watch = access_changes.start_watch(tx, org, [member.id])
+    left_groups = _wipe_access(tx, member)
     tx.conn.execute(delete(console_credentials).where(console_credentials.c.member_id == member.id))
     tx.conn.execute(delete(members).where(members.c.id == member.id))
     audit.record(tx, org.id, "member.removed", "member", member.id, before=_snapshot(member))
+    _emit(tx, org, "member.removed", member)
+    groups.emit_left(tx, org, left_groups, member.id)
+    finish_access_watch()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 
-from scimitar.domain import audit, members, structure
+from scimitar.domain import audit, events, members, structure
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError
 from scimitar.domain.models import Org, OrgRole
@@ -120,6 +120,7 @@ def create_org(
     )
     org = get_org(tx, org_id)
     audit.record(tx, org.id, "org.created", "org", org.id, after=_snapshot(org))
+    events.emit(tx, org.id, "org.created", "org", org.id, data={"id": org.id, **_snapshot(org)})
     structure.create_builtin_roles(tx, org)
     members.create_member(
         tx,
@@ -134,8 +135,11 @@ def create_org(
     return org
 
 
+_ORG_BY_ID = select(orgs).where(orgs.c.id == bindparam("org_id"))
+
+
 def get_org(tx: Tx, org_id: str) -> Org:
-    row = tx.conn.execute(select(orgs).where(orgs.c.id == org_id)).first()
+    row = tx.conn.execute(_ORG_BY_ID, {"org_id": org_id}).first()
     if row is None:
         raise NotFoundError(f"Organization {org_id} not found")
     return _org(row)
@@ -189,4 +193,8 @@ def update_settings(
     audit.record(
         tx, org.id, "org.updated", "org", org.id, before=_snapshot(org), after=_snapshot(updated)
     )
+    before, after = _snapshot(org), _snapshot(updated)
+    changed = sorted(key for key in after if before[key] != after[key])
+    data = {"id": org.id, **after}
+    events.emit(tx, org.id, "org.updated", "org", org.id, data=data, changed=changed)
     return updated

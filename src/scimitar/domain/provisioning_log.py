@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import insert, select
 
-from scimitar.domain.context import Tx
+from scimitar.domain.context import SYSTEM_ACTOR, Tx
+from scimitar.domain.keys import touch_scim_key_if_stale
 from scimitar.domain.models import Org
+from scimitar.storage.database import Database
 from scimitar.storage.tables import provisioning_log
+
+log = logging.getLogger("scimitar")
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,9 @@ class LoggedRequest:
     user_agent: str | None
     detail: str | None
     request_body: str | None
+    dry_run: bool = False
+    #: For a dry run, the events the request would have produced.
+    changes: list[dict[str, Any]] | None = None
 
 
 def record_request(
@@ -36,8 +46,11 @@ def record_request(
     user_agent: str | None,
     detail: str | None,
     request_body: str | None,
-) -> None:
-    tx.conn.execute(
+    dry_run: bool = False,
+    changes: list[dict[str, Any]] | None = None,
+) -> int:
+    """Write one entry in `tx`; returns its id (events link to it)."""
+    result = tx.conn.execute(
         insert(provisioning_log).values(
             org_id=org_id,
             at=tx.now,
@@ -48,8 +61,13 @@ def record_request(
             user_agent=(user_agent or "")[:300] or None,
             detail=detail,
             request_body=request_body,
+            dry_run=dry_run,
+            changes=changes,
         )
     )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def recent_requests(
@@ -70,6 +88,90 @@ def recent_requests(
             r.user_agent,
             r.detail,
             r.request_body,
+            r.dry_run,
+            r.changes,
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One request to record; `key_id` is the SCIM key whose `last_used` it refreshes."""
+
+    org_id: str
+    at: datetime
+    method: str
+    path: str
+    status: int
+    latency_ms: int
+    user_agent: str | None
+    detail: str | None
+    request_body: str | None
+    key_id: str | None
+
+
+class BatchedLog:
+    """Records provisioning-log entries in batches, off the request path.
+
+    A request only appends to a list; a background thread writes whatever has gathered every
+    `interval` seconds in one transaction. Read requests thus never take SQLite's write lock,
+    and a burst of writes costs one insert per batch. Entries not yet written when a process
+    dies are lost: the log is a diagnostic record, nothing depends on it.
+    """
+
+    def __init__(self, db: Database, *, interval: float = 0.05) -> None:
+        self.db = db
+        self.interval = interval
+        self._pending: list[Entry] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="provisioning-log", daemon=True)
+        self._thread.start()
+
+    def add(self, entry: Entry) -> None:
+        with self._lock:
+            self._pending.append(entry)
+
+    def flush(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return
+        now = datetime.now(UTC)
+        with self.db.write() as conn:
+            conn.execute(
+                insert(provisioning_log),
+                [
+                    {
+                        "org_id": e.org_id,
+                        "at": e.at,
+                        "method": e.method,
+                        "path": e.path[:2000],
+                        "status": e.status,
+                        "latency_ms": e.latency_ms,
+                        "user_agent": (e.user_agent or "")[:300] or None,
+                        "detail": e.detail,
+                        "request_body": e.request_body,
+                    }
+                    for e in batch
+                ],
+            )
+            tx = Tx(conn, SYSTEM_ACTOR, now)
+            for key_id in {e.key_id for e in batch if e.key_id}:
+                touch_scim_key_if_stale(tx, key_id)
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            self._wake.wait(self.interval)
+            try:
+                self.flush()
+            except Exception:  # the log must never take the server down
+                log.exception("could not write provisioning log entries")

@@ -50,11 +50,8 @@ def _condition(resource_type: ResourceType, table: Table, org: Org, query: Query
 
 def _page(resource_type: ResourceType, table: Table, tx: Tx, org: Org, query: Query) -> Page[Any]:
     condition = _condition(resource_type, table, org, query)
-    total = int(
-        tx.conn.execute(select(func.count()).select_from(table).where(condition)).scalar_one()
-    )
-    if query.limit <= 0 or query.offset >= total:
-        return Page(total, [])
+    if query.limit <= 0:
+        return Page(_count(tx, table, condition), [])
     order: list[Any] = []
     if query.sort_by is not None:
         key = sort_key(resource_type, query.sort_by)
@@ -68,10 +65,23 @@ def _page(resource_type: ResourceType, table: Table, tx: Tx, org: Org, query: Qu
         .offset(query.offset)
         .subquery("window")
     )
-    rows = tx.conn.execute(
-        select(table).join(window, window.c.seq == table.c.seq).order_by(*order)
-    ).all()
-    return Page(total, list(rows))
+    rows = list(
+        tx.conn.execute(
+            select(table).join(window, window.c.seq == table.c.seq).order_by(*order)
+        ).all()
+    )
+    if query.offset == 0 and len(rows) < query.limit:
+        # The whole result is on this page (every `userName eq` lookup): no count needed.
+        return Page(len(rows), rows)
+    # A separate count walks the index only; a window count(*) OVER () in the page query
+    # would materialise every matching row first (100 ms at 100 000 members on SQLite).
+    return Page(_count(tx, table, condition), rows)
+
+
+def _count(tx: Tx, table: Table, condition: Any) -> int:
+    return int(
+        tx.conn.execute(select(func.count()).select_from(table).where(condition)).scalar_one()
+    )
 
 
 def search_members(tx: Tx, org: Org, query: Query) -> Page[Member]:

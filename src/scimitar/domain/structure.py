@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from scimitar.domain import audit, groups
+from scimitar.domain import access_changes, audit, events, groups
 from scimitar.domain.context import Tx, fold, new_id
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError, PolicyError
 from scimitar.domain.models import (
@@ -137,6 +137,7 @@ def create_role(tx: Tx, org: Org, name: str, permissions: Sequence[str] = ()) ->
         raise ConflictError(f"A role named {name!r} already exists") from None
     role = get_role(tx, org, role_id)
     audit.record(tx, org.id, "role.created", "role", role.id, after=_role_dict(role))
+    _emit(tx, org, "role.created", "role", role.id, _role_dict(role))
     for project in list_projects(tx, org):
         _create_role_group(tx, org, project, role)
     return role
@@ -150,14 +151,40 @@ def delete_role(tx: Tx, org: Org, role: Role) -> None:
     ).first()
     if in_use:
         raise PolicyError(f"Role {role.name!r} is the default role of project {in_use.name!r}")
-    for group in _groups_where(tx, org, role_id=role.id):
-        groups.delete_group(tx, org, group)
-    tx.conn.execute(delete(roles).where(roles.c.id == role.id))
-    audit.record(tx, org.id, "role.deleted", "role", role.id, before=_role_dict(role))
+    with access_changes.watch(tx, org, access_changes.members_reaching(tx, org, role_id=role.id)):
+        for group in _groups_where(tx, org, role_id=role.id):
+            groups.delete_group(tx, org, group)
+        tx.conn.execute(delete(roles).where(roles.c.id == role.id))
+        audit.record(tx, org.id, "role.deleted", "role", role.id, before=_role_dict(role))
+        _emit(tx, org, "role.deleted", "role", role.id, _role_dict(role))
 
 
 def _role_dict(role: Role) -> dict[str, Any]:
     return {"name": role.name, "permissions": list(role.permissions), "builtin": role.builtin}
+
+
+def _emit(
+    tx: Tx,
+    org: Org,
+    type: str,
+    resource_type: str,
+    resource_id: str,
+    data: dict[str, Any],
+    changed: list[str] | None = None,
+) -> None:
+    events.emit(
+        tx,
+        org.id,
+        type,
+        resource_type,
+        resource_id,
+        data={"id": resource_id, **data},
+        changed=changed,
+    )
+
+
+def _project_dict(project: Project) -> dict[str, Any]:
+    return {"name": project.name, "default_role_id": project.default_role_id}
 
 
 # Projects
@@ -210,6 +237,7 @@ def create_project(tx: Tx, org: Org, name: str, *, default_role: str = "Member")
         raise ConflictError(f"A project named {name!r} already exists") from None
     project = get_project(tx, org, project_id)
     audit.record(tx, org.id, "project.created", "project", project.id, after={"name": name})
+    _emit(tx, org, "project.created", "project", project.id, _project_dict(project))
     for each in list_roles(tx, org):
         _create_role_group(tx, org, project, each)
     return project
@@ -241,12 +269,15 @@ def rename_project(tx: Tx, org: Org, project: Project, name: str) -> Project:
         before={"name": project.name},
         after={"name": name},
     )
+    _emit(tx, org, "project.renamed", "project", project.id, _project_dict(renamed), ["name"])
     rename_managed_groups(tx, org, project_id=project.id)
     return renamed
 
 
 def set_default_role(tx: Tx, org: Org, project: Project, role_name: str) -> Project:
     role = find_role(tx, org, role_name)
+    reaching = access_changes.members_reaching(tx, org, project_id=project.id)
+    finish_access_watch = access_changes.start_watch(tx, org, reaching)
     tx.conn.execute(
         update(projects).where(projects.c.id == project.id).values(default_role_id=role.id)
     )
@@ -259,16 +290,24 @@ def set_default_role(tx: Tx, org: Org, project: Project, role_name: str) -> Proj
         before={"default_role_id": project.default_role_id},
         after={"default_role_id": role.id},
     )
-    return get_project(tx, org, project.id)
+    updated = get_project(tx, org, project.id)
+    _emit(
+        tx, org, "project.updated", "project", project.id, _project_dict(updated), ["default_role"]
+    )
+    finish_access_watch()
+    return updated
 
 
 def delete_project(tx: Tx, org: Org, project: Project) -> None:
-    for group in _groups_where(tx, org, project_id=project.id):
-        groups.delete_group(tx, org, group)
-    tx.conn.execute(delete(projects).where(projects.c.id == project.id))
-    audit.record(
-        tx, org.id, "project.deleted", "project", project.id, before={"name": project.name}
-    )
+    reaching = access_changes.members_reaching(tx, org, project_id=project.id)
+    with access_changes.watch(tx, org, reaching):
+        for group in _groups_where(tx, org, project_id=project.id):
+            groups.delete_group(tx, org, group)
+        tx.conn.execute(delete(projects).where(projects.c.id == project.id))
+        audit.record(
+            tx, org.id, "project.deleted", "project", project.id, before={"name": project.name}
+        )
+        _emit(tx, org, "project.deleted", "project", project.id, _project_dict(project))
 
 
 # Teams
@@ -317,6 +356,7 @@ def create_team(tx: Tx, org: Org, project: Project, name: str) -> Team:
     audit.record(
         tx, org.id, "team.created", "team", team.id, after={"name": name, "project_id": project.id}
     )
+    _emit(tx, org, "team.created", "team", team.id, {"name": name, "project_id": project.id})
     for team_role in TeamRole:
         groups.insert_group(
             tx,
@@ -331,10 +371,13 @@ def create_team(tx: Tx, org: Org, project: Project, name: str) -> Team:
 
 
 def delete_team(tx: Tx, org: Org, team: Team) -> None:
-    for group in _groups_where(tx, org, team_id=team.id):
-        groups.delete_group(tx, org, group)
-    tx.conn.execute(delete(teams).where(teams.c.id == team.id))
-    audit.record(tx, org.id, "team.deleted", "team", team.id, before={"name": team.name})
+    with access_changes.watch(tx, org, access_changes.members_reaching(tx, org, team_id=team.id)):
+        for group in _groups_where(tx, org, team_id=team.id):
+            groups.delete_group(tx, org, group)
+        tx.conn.execute(delete(teams).where(teams.c.id == team.id))
+        audit.record(tx, org.id, "team.deleted", "team", team.id, before={"name": team.name})
+        data = {"name": team.name, "project_id": team.project_id}
+        _emit(tx, org, "team.deleted", "team", team.id, data)
 
 
 # Role and team groups

@@ -14,6 +14,10 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scimitar.config import Settings
+from scimitar.domain.provisioning_log import BatchedLog
+from scimitar.faces import events_api
+from scimitar.faces.admin.api import AdminApi
+from scimitar.faces.console.console import Console
 from scimitar.faces.scim.api import ScimApi
 from scimitar.faces.scim.wire import ScimResponse
 from scimitar.protocol.schema import ERROR
@@ -59,18 +63,23 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     """Build the app; migrates the database on start-up."""
     settings = settings or Settings.from_env()
     database = db or Database(settings.database_url)
+    database.migrate()
+    request_log = BatchedLog(database)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
+        request_log.close()
         if db is None:
             database.dispose()
 
-    database.migrate()
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        *ScimApi(database, settings).routes(),
+        *ScimApi(database, settings, request_log).routes(),
+        *events_api.routes(database, settings),
+        *AdminApi(database, settings).routes(),
+        *Console(database, settings).routes(),
     ]
     app = Starlette(
         routes=routes,
@@ -80,4 +89,5 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.request_log = request_log
     return app

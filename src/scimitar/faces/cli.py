@@ -6,7 +6,9 @@ Errors are one line on stderr and exit status 1; secrets alone on stdout.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--public-url", help="default: $SCIMITAR_PUBLIC_URL or http://HOST:PORT")
+    serve.add_argument("--no-worker", action="store_true", help="deliver no webhooks here")
+    sub.add_parser("worker", help="deliver webhooks (any number of workers may run)")
 
     demo = sub.add_parser("demo", help="create the demo org 'acme' (if missing) and serve")
     demo.add_argument("--host", default="127.0.0.1")
@@ -116,7 +120,21 @@ class Cli:
         public = self.args.public_url or self.settings.public_url
         if public == Settings.public_url:
             public = f"http://{self.args.host}:{self.args.port}"
-        _serve(self.settings, self.args.host, self.args.port, public)
+        _serve(
+            self.settings, self.args.host, self.args.port, public, worker=not self.args.no_worker
+        )
+
+    def cmd_worker(self) -> None:
+        from scimitar.faces.worker import DeliveryWorker
+
+        worker = DeliveryWorker(self.db)
+        signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
+        try:
+            worker.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            worker.stop()
 
     def cmd_demo(self) -> None:
         public = f"http://{self.args.host}:{self.args.port}"
@@ -229,13 +247,23 @@ def _all_members(tx: Tx, org: Org) -> Iterator[Any]:
         offset += len(page)
 
 
-def _serve(settings: Settings, host: str, port: int, public_url: str) -> None:
+def _serve(
+    settings: Settings, host: str, port: int, public_url: str, *, worker: bool = True
+) -> None:
     import uvicorn
 
     from scimitar.faces.app import create_app
+    from scimitar.faces.worker import DeliveryWorker
 
-    app = create_app(Settings(settings.database_url, public_url, settings.max_body_bytes))
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    app = create_app(dataclasses.replace(settings, public_url=public_url))
+    # The webhook worker runs beside the server by default, so one process is a whole
+    # deployment; `--no-worker` leaves delivery to separate `scimitar worker` processes.
+    deliverer = DeliveryWorker(Database(settings.database_url)).start() if worker else None
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    finally:
+        if deliverer is not None:
+            deliverer.stop()
 
 
 def main(argv: Sequence[str] | None = None, *, exit: Callable[[int], Any] = sys.exit) -> None:

@@ -88,7 +88,14 @@ class Projection:
         )
 
     def apply(self, resource: dict[str, Any]) -> dict[str, Any]:
-        """The resource as the client asked for it; `id` and `schemas` always stay."""
+        """The resource as the client asked for it; `id` and `schemas` always stay.
+
+        Without parameters the rendered resource is already right: resources never hold
+        `returned: never` attributes (passwords are not stored) and the schemas have no
+        `returned: request` ones, so there is nothing to walk.
+        """
+        if self.included is None and not self.excluded:
+            return resource
         result: dict[str, Any] = {}
         for key, value in resource.items():
             extension = self.resource_type.extension(key)

@@ -9,8 +9,9 @@ they change (`SELECT … FOR UPDATE`, see `lock_for_update`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from scimitar.storage.filters import SQLITE_FOLD, sqlite_fold
 DEFAULT_URL = "sqlite:///scimitar.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE = "scimitar_write"
+_TRANSACTION_STATE = "scimitar_transaction"
 
 
 class DatabaseUrlError(ValueError):
@@ -56,6 +58,9 @@ class Database:
             raise DatabaseUrlError(
                 f"Unsupported database {self.dialect!r}: use sqlite:/// or postgresql+psycopg://"
             )
+        self._writer_lock: AbstractContextManager[Any] = (
+            threading.RLock() if self.dialect == "sqlite" else nullcontext()
+        )
         try:
             self.engine = self._create_engine(pool_size)
         except (NoSuchModuleError, ArgumentError) as exc:
@@ -81,12 +86,28 @@ class Database:
         )
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A read-write transaction: committed on success, rolled back on any exception."""
-        with self.engine.connect() as conn:
+    def write(self, *, rollback: bool = False) -> Iterator[Connection]:
+        """A read-write transaction: committed on success, rolled back on any exception.
+
+        With `rollback=True` it is rolled back even on success (a dry run: everything is
+        checked and done, then undone). Callbacks registered with `before_commit` run just
+        before a commit, inside the transaction.
+
+        On SQLite, writers of this process queue on a lock instead of in SQLite's busy
+        handler, which sleeps in steps of up to 100 ms and turned 16 concurrent writers into
+        a p99 of a second; other processes still meet `busy_timeout`.
+        """
+        with self._writer_lock, self.engine.connect() as conn:
             conn = conn.execution_options(**{_WRITE: True})
-            with conn.begin():
-                yield conn
+            try:
+                with conn.begin() as transaction:
+                    yield conn
+                    if rollback:
+                        transaction.rollback()
+                    else:
+                        _run_before_commit(conn)
+            finally:
+                conn.info.pop(_TRANSACTION_STATE, None)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -114,6 +135,28 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def transaction_state(conn: Connection) -> dict[str, Any]:
+    """A dict that lives as long as the current write transaction: per-transaction state
+    that callers keep next to the connection (e.g. the domain's pending events)."""
+    state: dict[str, Any] = conn.info.setdefault(_TRANSACTION_STATE, {})
+    return state
+
+
+def before_commit(conn: Connection, callback: Callable[[Connection], None]) -> None:
+    """Run `callback(conn)` once, just before this write transaction commits; not at all
+    when it is rolled back."""
+    callbacks: list[Callable[[Connection], None]] = transaction_state(conn).setdefault(
+        "before_commit", []
+    )
+    if callback not in callbacks:
+        callbacks.append(callback)
+
+
+def _run_before_commit(conn: Connection) -> None:
+    for callback in transaction_state(conn).get("before_commit", []):
+        callback(conn)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

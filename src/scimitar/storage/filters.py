@@ -27,6 +27,8 @@ Decisions:
   that both drive them from an index: PostgreSQL pulls a correlated EXISTS up into an
   index-driven semi-join, SQLite runs EXISTS once per row but walks `seq IN (…)` through the
   (org_id, seq) index.
+- `sort_key` returns the indexed `*_key` columns as they are, so a sorted page is an index
+  walk; on PostgreSQL that is the database collation's order, not strictly code points.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import operator
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC
+from functools import cached_property
 from typing import Any, TypeAlias
 
 from sqlalchemy import (
@@ -165,7 +168,7 @@ def _code_points(expr: ColumnElement[Any]) -> ColumnElement[Any]:
 
 # --- Where values live ----------------------------------------------------------------------
 
-Predicate: TypeAlias = ColumnElement[bool]
+_Predicate: TypeAlias = ColumnElement[bool]
 _ONE = literal_column("1", Integer())
 _Stored: TypeAlias = tuple[ColumnElement[Any], bool]  # SQL, and whether it is already folded
 
@@ -194,19 +197,23 @@ class _Rows:
     owner: Column[str]  # the child's reference to outer.id
     columns: Mapping[str, _Stored]
 
+    @cached_property
+    def twin(self) -> FromClause:
+        """The outer table again, to map a child row to its owner's seq (built once: slow)."""
+        return self.outer.alias()
+
     def value(self, sub: Attribute) -> _Scalar | None:
         stored = self.columns.get(sub.name)
         return None if stored is None else _Scalar(sub, f"{self.label}.{sub.name}", *stored)
 
-    def any(self, predicate: Predicate | None, negate: bool) -> Predicate:
+    def any(self, predicate: _Predicate | None, negate: bool) -> _Predicate:
         # org_id = the outer org_id makes the child's (org_id, …) index usable.
         criteria = [self.owner.table.c.org_id == self.outer.c.org_id]
         if predicate is not None:
             criteria.append(predicate)
-        twin = self.outer.alias()
         seqs = (
-            select(twin.c.seq)
-            .select_from(self.source.join(twin, twin.c.id == self.owner))
+            select(self.twin.c.seq)
+            .select_from(self.source.join(self.twin, self.twin.c.id == self.owner))
             .where(*criteria)
         )
         found = select(_ONE).select_from(self.source)
@@ -219,19 +226,17 @@ class _Rows:
 class _JsonArray:
     """Values kept as a JSON array in the document; read one row per element."""
 
-    def __init__(self, document: ColumnElement[Any], attribute: Attribute, label: str) -> None:
+    def __init__(self, document: ColumnElement[Any], attribute: Attribute) -> None:
         self.attribute = attribute
-        self.label = label
         self.rows = _ArrayElements(document, attribute.name).table_valued(column("value", Document))
 
     def value(self, sub: Attribute) -> _Scalar | None:
         if not _stored(sub):
             return None
-        return _Scalar(
-            sub, f"{self.label}.{sub.name}", _json_value(self.rows.c.value, (sub.name,), sub)
-        )
+        label = f"{self.attribute.name}.{sub.name}"
+        return _Scalar(sub, label, _json_value(self.rows.c.value, (sub.name,), sub))
 
-    def any(self, predicate: Predicate | None, negate: bool) -> Predicate:
+    def any(self, predicate: _Predicate | None, negate: bool) -> _Predicate:
         query = select(_ONE).select_from(self.rows)
         found = (query if predicate is None else query.where(predicate)).exists()
         return ~found if negate else found
@@ -255,7 +260,7 @@ class _Collection:
             if all(rows.value(sub) is not None for sub in subs):
                 return rows
         if self.document is not None and _stored(self.attribute):
-            array = _JsonArray(self.document, self.attribute, self.attribute.name)
+            array = _JsonArray(self.document, self.attribute)
             if all(array.value(sub) is not None for sub in subs):
                 return array
         missing = [sub.name for sub in subs if all(r.value(sub) is None for r in self.rows)]
@@ -274,14 +279,22 @@ class _Collection:
 class _Complex:
     """A single-valued complex attribute (`name`, `manager`) named without a sub-attribute."""
 
-    label: str
-    parts: tuple[_Scalar, ...]
+    storage: _Storage
+    schema: Schema | None
+    attribute: Attribute
+
+    def parts(self) -> list[_Scalar]:
+        subs = self.attribute.sub_attributes
+        found = (_scalar(self.storage, self.schema, self.attribute, sub) for sub in subs)
+        return [part for part in found if part is not None]
 
     def value(self) -> _Scalar:
-        part = next((p for p in self.parts if p.attribute.name == "value"), None)
+        """RFC 7644 §3.4.2.2 compares a complex attribute by its `value` (`manager`)."""
+        sub = self.attribute.sub("value")
+        part = None if sub is None else _scalar(self.storage, self.schema, self.attribute, sub)
         if part is None:
-            names = ", ".join(f"{self.label}.{p.attribute.name}" for p in self.parts)
-            raise InvalidFilter(f"{self.label} is complex: compare one of {names}")
+            names = ", ".join(p.label for p in self.parts())
+            raise InvalidFilter(f"{self.attribute.name} is complex: compare one of {names}")
         return part
 
 
@@ -460,8 +473,7 @@ def _resolve(storage: _Storage, path: AttrPath) -> _Target:
         rows = storage.rows.get(attribute.name, ())
         return _Collection(attribute, sub, rows, storage.document)
     if attribute.type is AttrType.COMPLEX and sub is None:
-        parts = (_scalar(storage, schema, attribute, s) for s in attribute.sub_attributes)
-        return _Complex(attribute.name, tuple(p for p in parts if p is not None))
+        return _Complex(storage, schema, attribute)
     found = _scalar(storage, schema, attribute, sub)
     if found is None:
         raise _unfilterable(str(path))
@@ -471,7 +483,7 @@ def _resolve(storage: _Storage, path: AttrPath) -> _Target:
 # --- Comparisons ----------------------------------------------------------------------------
 
 _STRINGS = (AttrType.STRING, AttrType.REFERENCE, AttrType.BINARY)
-_ORDER: dict[str, Callable[[Any, Any], Predicate]] = {
+_ORDER: dict[str, Callable[[Any, Any], _Predicate]] = {
     "gt": operator.gt,
     "ge": operator.ge,
     "lt": operator.lt,
@@ -492,7 +504,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _string_test(target: _Scalar, op: str, value: Value) -> Predicate:
+def _string_test(target: _Scalar, op: str, value: Value) -> _Predicate:
     if not isinstance(value, str):
         raise InvalidFilter(
             f"{target.label} is a string: compare it with a quoted string, not {_show(value)}"
@@ -508,7 +520,7 @@ def _string_test(target: _Scalar, op: str, value: Value) -> Predicate:
     return _ORDER[op](_code_points(expr), value)
 
 
-def _boolean_test(target: _Scalar, op: str, value: Value) -> Predicate:
+def _boolean_test(target: _Scalar, op: str, value: Value) -> _Predicate:
     if op != "eq":
         raise InvalidFilter(f"{target.label} is a boolean: only eq and ne apply, not {op}")
     if not isinstance(value, bool):
@@ -518,7 +530,7 @@ def _boolean_test(target: _Scalar, op: str, value: Value) -> Predicate:
     return target.expr == bindparam(None, value, Boolean())
 
 
-def _datetime_test(target: _Scalar, op: str, value: Value) -> Predicate:
+def _datetime_test(target: _Scalar, op: str, value: Value) -> _Predicate:
     if op in _LIKE:
         raise InvalidFilter(f"{target.label} is a dateTime: use eq, ne, gt, ge, lt or le, not {op}")
     moment = parse_datetime(value) if isinstance(value, str) else None
@@ -534,7 +546,7 @@ def _datetime_test(target: _Scalar, op: str, value: Value) -> Predicate:
     return target.expr == moment if op == "eq" else _ORDER[op](target.expr, moment)
 
 
-def _compare(target: _Scalar, op: str, value: Value, negate: bool) -> Predicate:
+def _compare(target: _Scalar, op: str, value: Value, negate: bool) -> _Predicate:
     kind = target.attribute.type
     if kind is AttrType.BOOLEAN:
         test = _boolean_test(target, op, value)
@@ -549,7 +561,7 @@ def _compare(target: _Scalar, op: str, value: Value, negate: bool) -> Predicate:
     return or_(target.expr.is_(None), not_(test)) if target.nullable else not_(test)
 
 
-def _present(target: _Scalar, negate: bool) -> Predicate:
+def _present(target: _Scalar, negate: bool) -> _Predicate:
     """RFC 7644 §3.4.2.2 `pr`: has a value that is not null and not empty."""
     expr = target.expr
     if target.attribute.type not in _STRINGS:
@@ -559,7 +571,7 @@ def _present(target: _Scalar, negate: bool) -> Predicate:
     return or_(expr.is_(None), expr == "") if negate else and_(expr.is_not(None), expr != "")
 
 
-def _predicate(target: _Scalar, node: Compare | Present, negate: bool) -> Predicate:
+def _predicate(target: _Scalar, node: Compare | Present, negate: bool) -> _Predicate:
     if isinstance(node, Present):
         return _present(target, negate)
     return _compare(target, node.op, node.value, negate)
@@ -580,8 +592,8 @@ def _positive(node: Compare | Present, negate: bool) -> tuple[Compare | Present,
 
 # --- The tree -------------------------------------------------------------------------------
 
-_Leaf: TypeAlias = Callable[[Compare | Present | ValuePath, bool], Predicate]
-# Alternating and/or needs two levels per parenthesis the parser allows.
+_Leaf: TypeAlias = Callable[[Compare | Present | ValuePath, bool], _Predicate]
+# The parser counts parentheses; and/or without them can add one level inside each pair.
 _MAX_DEPTH = 2 * MAX_FILTER_DEPTH + 2
 
 
@@ -597,13 +609,13 @@ def _operands(tree: And | Or) -> Iterator[Filter]:
             yield node
 
 
-def _compile(tree: Filter, negate: bool, leaf: _Leaf, depth: int = 0) -> Predicate:
+def _compile(tree: Filter, negate: bool, leaf: _Leaf, depth: int = 0) -> _Predicate:
     if depth > _MAX_DEPTH:
         raise InvalidFilter(f"Filter is nested more than {MAX_FILTER_DEPTH} levels deep")
     while isinstance(tree, Not):
         tree, negate = tree.expr, not negate
     if isinstance(tree, And | Or):
-        # Flat n-ary lists keep wide chains shallow for Python and for SQLite's parser.
+        # One flat list per chain: a 100-term `or` costs no Python or SQLAlchemy recursion.
         parts = [_compile(part, negate, leaf, depth + 1) for part in _operands(tree)]
         return and_(*parts) if isinstance(tree, And) != negate else or_(*parts)
     return leaf(tree, negate)
@@ -635,7 +647,7 @@ def _sub_attributes(attribute: Attribute, tree: Filter) -> dict[str, Attribute]:
     return subs
 
 
-def _value_path(storage: _Storage, node: ValuePath, negate: bool) -> Predicate:
+def _value_path(storage: _Storage, node: ValuePath, negate: bool) -> _Predicate:
     target = _resolve(storage, node.path)
     if not isinstance(target, _Collection):
         raise InvalidFilter(
@@ -644,7 +656,7 @@ def _value_path(storage: _Storage, node: ValuePath, negate: bool) -> Predicate:
     subs = _sub_attributes(target.attribute, node.filter)
     elements = target.elements(subs.values())
 
-    def leaf(inner: Compare | Present | ValuePath, inner_negate: bool) -> Predicate:
+    def leaf(inner: Compare | Present | ValuePath, inner_negate: bool) -> _Predicate:
         assert not isinstance(inner, ValuePath)  # _sub_attributes refused nesting
         inner, inner_negate = _positive(inner, inner_negate)
         element = elements.value(subs[inner.path.attr])
@@ -654,7 +666,7 @@ def _value_path(storage: _Storage, node: ValuePath, negate: bool) -> Predicate:
     return elements.any(_compile(node.filter, False, leaf), negate)
 
 
-def _multi(target: _Collection, node: Compare | Present, negate: bool) -> Predicate:
+def _multi(target: _Collection, node: Compare | Present, negate: bool) -> _Predicate:
     if isinstance(node, Present) and target.sub is None:
         return target.elements(()).any(None, negate)
     sub = target.sub or target.value_sub()
@@ -664,7 +676,7 @@ def _multi(target: _Collection, node: Compare | Present, negate: bool) -> Predic
     return elements.any(_predicate(element, node, False), negate)
 
 
-def _leaf(storage: _Storage, node: Compare | Present | ValuePath, negate: bool) -> Predicate:
+def _leaf(storage: _Storage, node: Compare | Present | ValuePath, negate: bool) -> _Predicate:
     if isinstance(node, ValuePath):
         return _value_path(storage, node, negate)
     node, negate = _positive(node, negate)
@@ -674,7 +686,7 @@ def _leaf(storage: _Storage, node: Compare | Present | ValuePath, negate: bool) 
     if isinstance(target, _Collection):
         return _multi(target, node, negate)
     if isinstance(node, Present):
-        parts = [_present(part, negate) for part in target.parts]
+        parts = [_present(part, negate) for part in target.parts()]
         return and_(*parts) if negate else or_(*parts)
     return _compare(target.value(), node.op, node.value, negate)
 

@@ -315,5 +315,127 @@ provisioning_log = Table(
     Column("user_agent", String(300)),
     Column("detail", Text),
     Column("request_body", Text),
+    # Dry run: the request was answered, then rolled back; `changes` holds the events it
+    # would have produced (a live request's events link back to it by `request_id`).
+    Column("dry_run", Boolean, nullable=False, server_default=text("false")),
+    Column("changes", Document),
     Index("ix_provisioning_log_org_id", "org_id", "id"),
+)
+
+# Console sign-ins: the cookie holds a random token, the table only its SHA-256, so a copy
+# of the database cannot be replayed as cookies. Ends with the member (cascade).
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    _org_fk(),
+    Column("member_id", UUID, ForeignKey("members.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("expires", Timestamp, nullable=False),
+    Index("ix_console_sessions_member", "member_id"),
+)
+
+# Secrets the server generates once and every process shares (e.g. the console's signing key).
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+    Column("created", Timestamp, nullable=False),
+)
+
+# The change feed (a transactional outbox): one row per domain event, written in the
+# transaction of the change. `seq` is gap-free per org: it is handed out from the org's
+# `event_counters` row, whose row lock also orders the org's event writers.
+event_counters = Table(
+    "event_counters",
+    metadata,
+    Column("org_id", UUID, ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True),
+    Column("next_seq", BigInteger, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", UUID, primary_key=True),
+    _org_fk(),
+    Column("seq", BigInteger, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("at", Timestamp, nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", String(64)),
+    Column("actor_label", String(300), nullable=False),
+    Column("resource_type", String(32), nullable=False),
+    Column("resource_id", String(64)),
+    Column("resource_version", Integer),
+    # The member the event concerns (member.*, group.member_*, access.changed): history.
+    Column("member_id", UUID),
+    Column("data", Document, nullable=False),
+    Column("changed", Document),
+    # The provisioning-log entry of the SCIM request that produced the event.
+    Column("request_id", BigInteger),
+    UniqueConstraint("org_id", "seq"),
+    Index("ix_events_org_member_seq", "org_id", "member_id", "seq"),
+    Index("ix_events_org_request", "org_id", "request_id"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", UUID, primary_key=True),
+    _org_fk(),
+    Column("url", String(2048), nullable=False),
+    # Kept as is: the server must sign with it (shown once, never returned again).
+    Column("secret", String(100), nullable=False),
+    Column("event_types", Document, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    # The last event seq for which deliveries were created (the worker fans out from it).
+    Column("cursor_seq", BigInteger, nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("last_modified", Timestamp, nullable=False),
+    Index("ix_webhook_endpoints_org", "org_id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", UUID, primary_key=True),
+    _org_fk(),
+    Column(
+        "endpoint_id",
+        UUID,
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_id", UUID, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("event_seq", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt", Timestamp, nullable=False),
+    # A claim: the worker that holds it until then; a crashed worker's claim simply expires.
+    Column("locked_until", Timestamp),
+    Column("created", Timestamp, nullable=False),
+    Column("completed", Timestamp),
+    CheckConstraint("state IN ('pending', 'succeeded', 'failed')", name="state"),
+    Index("ix_webhook_deliveries_due", "state", "next_attempt"),
+    Index("ix_webhook_deliveries_endpoint", "endpoint_id", "event_seq"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", _Serial, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id",
+        UUID,
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("at", Timestamp, nullable=False),
+    Column("status", Integer),
+    Column("latency_ms", Integer, nullable=False),
+    Column("error", Text),
+    Column("response_excerpt", Text),
+    Index("ix_webhook_attempts_delivery", "delivery_id", "id"),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -18,11 +19,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from scimitar.config import Settings
-from scimitar.domain import keys, orgs
+from scimitar.domain import events, keys, orgs
 from scimitar.domain.context import Actor, ActorKind, Tx
 from scimitar.domain.errors import AuthError, DomainError
 from scimitar.domain.models import Org
-from scimitar.domain.provisioning_log import record_request
+from scimitar.domain.provisioning_log import BatchedLog, Entry, record_request
 from scimitar.faces.scim import discovery, groups_api, users_api
 from scimitar.faces.scim.call import Call, Outcome
 from scimitar.faces.scim.wire import (
@@ -49,9 +50,10 @@ def _query(request: Request) -> dict[str, str]:
 
 
 class ScimApi:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, log: BatchedLog) -> None:
         self.db = db
         self.settings = settings
+        self.log = log
 
     def routes(self) -> list[BaseRoute]:
         endpoints = [
@@ -178,16 +180,13 @@ class ScimApi:
                 if wants_body:
                     call.body = await read_json(request, self.settings.max_body_bytes)
                 outcome, org_id, key_id = await run_in_threadpool(
-                    self._execute, handler, call, key, write
+                    self._execute, handler, call, key, write, started
                 )
             except ScimError as exc:
                 outcome, org_id, key_id = Outcome(exc.status, exc), None, None
-            response = self._respond(outcome)
-            if org_id is not None:
-                await run_in_threadpool(
-                    self._log, org_id, key_id, call, outcome, time.perf_counter() - started
-                )
-            return response
+            if org_id is not None and not outcome.logged:
+                self._log(org_id, key_id, call, outcome, time.perf_counter() - started)
+            return self._respond(outcome)
 
         return run
 
@@ -197,7 +196,7 @@ class ScimApi:
         return ScimResponse(outcome.body, status_code=outcome.status, headers=outcome.headers)
 
     def _execute(
-        self, handler: Handler, call: Call, key: str | None, write: bool
+        self, handler: Handler, call: Call, key: str | None, write: bool, started: float = 0.0
     ) -> tuple[Outcome, str | None, str | None]:
         """Authenticate and run the handler in one transaction; errors become outcomes."""
         org_id: str | None = None
@@ -213,6 +212,8 @@ class ScimApi:
                 key_id = info.id
                 org = orgs.get_org(tx, org_id)
                 tx.actor = Actor(ActorKind.SCIM_KEY, f"SCIM key …{info.hint}", info.id)
+                if write:
+                    return self._write(handler, call, tx, org, started), org_id, key_id
                 return handler(call, tx, org), org_id, key_id
         except AuthError as exc:
             return Outcome(401, errors.Unauthorized(exc.detail)), None, None
@@ -222,18 +223,53 @@ class ScimApi:
         except ScimError as exc:
             return Outcome(exc.status, exc), org_id, key_id
 
+    def _write(self, handler: Handler, call: Call, tx: Tx, org: Org, started: float) -> Outcome:
+        """Run a write and log it in its own transaction, so the entry and the events it
+        produced commit together and link up. In dry-run mode the change is made in a
+        savepoint and undone; the entry keeps the events it would have produced."""
+        dry_run = org.provisioning_mode == "dry_run"
+        mark = events.mark(tx)
+        savepoint = tx.conn.begin_nested() if dry_run else None
+        try:
+            outcome = handler(call, tx, org)
+            would = [e.summary() for e in events.take_since(tx, mark)] if dry_run else None
+        finally:
+            if savepoint is not None:
+                savepoint.rollback()
+        entry_id = record_request(
+            tx,
+            org.id,
+            method=call.method,
+            path=call.path,
+            status=outcome.status,
+            latency_ms=round((time.perf_counter() - started) * 1000),
+            user_agent=call.headers.get("user-agent"),
+            detail=None,
+            request_body=self._logged_body(call),
+            dry_run=dry_run,
+            changes=would,
+        )
+        events.link_request(tx, entry_id)
+        if tx.actor.id is not None:
+            keys.touch_scim_key_if_stale(tx, tx.actor.id)
+        outcome.logged = True
+        return outcome
+
+    @staticmethod
+    def _logged_body(call: Call) -> str | None:
+        if call.body is None:
+            return None
+        return orjson.dumps(redact(call.body)).decode()[:MAX_LOGGED_BODY]
+
     def _log(
         self, org_id: str, key_id: str | None, call: Call, outcome: Outcome, elapsed: float
     ) -> None:
         detail = outcome.body.detail if isinstance(outcome.body, ScimError) else None
-        body = None
-        if call.body is not None:
-            body = orjson.dumps(redact(call.body)).decode()[:MAX_LOGGED_BODY]
-        with self.db.write() as conn:
-            tx = Tx(conn, Actor(ActorKind.SYSTEM, "scim"))
-            record_request(
-                tx,
-                org_id,
+        body = self._logged_body(call)
+        self.log.add(
+            Entry(
+                org_id=org_id,
+                at=datetime.now(UTC),
                 method=call.method,
                 path=call.path,
                 status=outcome.status,
@@ -241,6 +277,6 @@ class ScimApi:
                 user_agent=call.headers.get("user-agent"),
                 detail=detail,
                 request_body=body,
+                key_id=key_id,
             )
-            if key_id is not None:
-                keys.touch_scim_key_if_stale(tx, key_id)
+        )

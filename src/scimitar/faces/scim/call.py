@@ -27,6 +27,8 @@ class Outcome:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: Already in the provisioning log (a write, logged in its own transaction).
+    logged: bool = False
 
 
 def check_if_match(call: Call, version: int) -> None:

@@ -1,0 +1,348 @@
+"""The change feed: every domain change becomes an event in the transaction of the change.
+
+A transactional outbox. `emit` queues the event on the transaction; just before the
+transaction commits, the queued events get their per-org sequence numbers and are
+written (`flush`). A change that fails or is rolled back leaves no event behind.
+
+Sequence numbers come from the org's `event_counters` row, moved with
+`UPDATE … SET next_seq = next_seq + n … RETURNING` in the same transaction. Its row lock is
+held until the commit, so the org's event writers take turns: a number is never handed out
+twice, a rolled-back transaction gives its numbers back, and the feed is readable in
+order — once `seq` N is visible, every smaller one is too. Taking that lock last, just
+before the commit, keeps it short and means a transaction never waits for a row lock
+while holding it.
+
+See docs/events.md for every event type and its JSON schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from scimitar.domain.context import Tx, new_id
+from scimitar.domain.models import Org
+from scimitar.storage.database import before_commit, transaction_state
+from scimitar.storage.tables import event_counters, events
+
+#: The feed's page size ceiling.
+MAX_LIMIT = 1000
+
+
+@dataclass
+class PendingEvent:
+    """An event queued on its transaction, not yet numbered."""
+
+    id: str
+    org_id: str
+    type: str
+    at: datetime
+    actor: dict[str, Any]
+    resource_type: str
+    resource_id: str | None
+    resource_version: int | None
+    member_id: str | None
+    data: dict[str, Any]
+    changed: list[str] | None
+
+    def summary(self) -> dict[str, Any]:
+        """What a dry run reports: the event as it would have been, without a `seq`."""
+        body = {
+            "type": self.type,
+            "resource": {
+                "type": self.resource_type,
+                "id": self.resource_id,
+                "version": self.resource_version,
+            },
+            "data": self.data,
+        }
+        if self.changed is not None:
+            body["changed"] = self.changed
+        return body
+
+
+@dataclass
+class _Outbox:
+    pending: list[PendingEvent] = field(default_factory=list)
+    request_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of the feed, as stored."""
+
+    id: str
+    org_id: str
+    seq: int
+    type: str
+    at: datetime
+    actor: dict[str, Any]
+    resource_type: str
+    resource_id: str | None
+    resource_version: int | None
+    member_id: str | None
+    data: dict[str, Any]
+    changed: list[str] | None
+    request_id: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire form of the feed and of webhook deliveries."""
+        body: dict[str, Any] = {
+            "id": self.id,
+            "seq": self.seq,
+            "type": self.type,
+            "time": _iso(self.at),
+            "org_id": self.org_id,
+            "actor": self.actor,
+            "resource": {
+                "type": self.resource_type,
+                "id": self.resource_id,
+                "version": self.resource_version,
+            },
+            "data": self.data,
+        }
+        if self.changed is not None:
+            body["changed"] = self.changed
+        if self.request_id is not None:
+            body["request_id"] = self.request_id
+        return body
+
+
+def _iso(at: datetime) -> str:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    text = at.isoformat()
+    return text + "Z" if at.tzinfo is None else text.replace("+00:00", "Z")
+
+
+def _outbox(tx: Tx) -> _Outbox:
+    state = transaction_state(tx.conn)
+    outbox: _Outbox | None = state.get("events")
+    if outbox is None:
+        outbox = state["events"] = _Outbox()
+        before_commit(tx.conn, _flush_connection)
+    return outbox
+
+
+def emit(
+    tx: Tx,
+    org_id: str,
+    type: str,
+    resource_type: str,
+    resource_id: str | None,
+    *,
+    data: dict[str, Any],
+    version: int | None = None,
+    member_id: str | None = None,
+    changed: Sequence[str] | None = None,
+) -> None:
+    """Queue one event on the transaction of the change it describes."""
+    _outbox(tx).pending.append(
+        PendingEvent(
+            id=new_id(),
+            org_id=org_id,
+            type=type,
+            at=tx.now,
+            actor={"kind": tx.actor.kind.value, "id": tx.actor.id, "label": tx.actor.label},
+            resource_type=resource_type,
+            resource_id=resource_id,
+            resource_version=version,
+            member_id=member_id,
+            data=data,
+            changed=list(changed) if changed is not None else None,
+        )
+    )
+
+
+def pending(tx: Tx) -> list[PendingEvent]:
+    """The events this transaction has queued and not yet written."""
+    state = transaction_state(tx.conn)
+    outbox: _Outbox | None = state.get("events")
+    return list(outbox.pending) if outbox else []
+
+
+def mark(tx: Tx) -> int:
+    """A position in this transaction's queue, for `take_since`."""
+    return len(_outbox(tx).pending)
+
+
+def take_since(tx: Tx, position: int) -> list[PendingEvent]:
+    """Remove and return the events queued since `mark` (for a change that is undone)."""
+    outbox = _outbox(tx)
+    taken, outbox.pending = outbox.pending[position:], outbox.pending[:position]
+    return taken
+
+
+def link_request(tx: Tx, request_id: int) -> None:
+    """Mark every event of this transaction as produced by a provisioning-log entry."""
+    _outbox(tx).request_id = request_id
+
+
+def flush(tx: Tx) -> None:
+    """Number and write the queued events now (otherwise done just before the commit)."""
+    _flush_connection(tx.conn)
+
+
+def _flush_connection(conn: Connection) -> None:
+    outbox: _Outbox | None = transaction_state(conn).get("events")
+    if outbox is None or not outbox.pending:
+        return
+    queued, outbox.pending = outbox.pending, []
+    by_org: dict[str, list[PendingEvent]] = {}
+    for event in queued:
+        by_org.setdefault(event.org_id, []).append(event)
+    # Counter rows are locked in one global order, so two transactions never deadlock.
+    for org_id in sorted(by_org):
+        org_events = by_org[org_id]
+        first = _allocate(conn, org_id, len(org_events))
+        conn.execute(
+            insert(events),
+            [_row(e, first + i, outbox.request_id) for i, e in enumerate(org_events)],
+        )
+
+
+def _allocate(conn: Connection, org_id: str, count: int) -> int:
+    """Take `count` consecutive sequence numbers of the org; returns the first."""
+    bump = (
+        update(event_counters)
+        .where(event_counters.c.org_id == org_id)
+        .values(next_seq=event_counters.c.next_seq + count)
+        .returning(event_counters.c.next_seq)
+    )
+    after = conn.execute(bump).scalar()
+    if after is None:
+        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        conn.execute(
+            dialect_insert(event_counters)
+            .values(org_id=org_id, next_seq=1)
+            .on_conflict_do_nothing(index_elements=["org_id"])
+        )
+        after = conn.execute(bump).scalar_one()
+    return int(after) - count
+
+
+def _row(event: PendingEvent, seq: int, request_id: int | None) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "org_id": event.org_id,
+        "seq": seq,
+        "type": event.type,
+        "at": event.at,
+        "actor_kind": event.actor["kind"],
+        "actor_id": event.actor["id"],
+        "actor_label": event.actor["label"],
+        "resource_type": event.resource_type,
+        "resource_id": event.resource_id,
+        "resource_version": event.resource_version,
+        "member_id": event.member_id,
+        "data": event.data,
+        "changed": event.changed,
+        "request_id": request_id,
+    }
+
+
+def _event(row: Row[Any]) -> Event:
+    return Event(
+        id=row.id,
+        org_id=row.org_id,
+        seq=row.seq,
+        type=row.type,
+        at=row.at,
+        actor={"kind": row.actor_kind, "id": row.actor_id, "label": row.actor_label},
+        resource_type=row.resource_type,
+        resource_id=row.resource_id,
+        resource_version=row.resource_version,
+        member_id=row.member_id,
+        data=row.data,
+        changed=row.changed,
+        request_id=row.request_id,
+    )
+
+
+# Reading the feed
+
+
+def read_feed(
+    tx: Tx,
+    org_id: str,
+    *,
+    after: int = 0,
+    limit: int = 100,
+    types: Iterable[str] = (),
+) -> list[Event]:
+    """The org's events with `seq > after`, in order. `types` filters by type; a type
+    ending in `.*` matches a whole family (`member.*`)."""
+    query = select(events).where(events.c.org_id == org_id, events.c.seq > after)
+    condition = _type_condition(types)
+    if condition is not None:
+        query = query.where(condition)
+    query = query.order_by(events.c.seq).limit(max(1, min(limit, MAX_LIMIT)))
+    return [_event(row) for row in tx.conn.execute(query)]
+
+
+def _type_condition(types: Iterable[str]) -> Any:
+    wanted = [t for t in types if t and t != "*"]
+    if not wanted:
+        return None
+    exact = [t for t in wanted if not t.endswith(".*")]
+    families = [t[:-1] for t in wanted if t.endswith(".*")]
+    clauses: list[Any] = [events.c.type.in_(exact)] if exact else []
+    clauses += [events.c.type.startswith(prefix, autoescape=True) for prefix in families]
+    return or_(*clauses)
+
+
+def events_by_id(tx: Tx, event_ids: Sequence[str]) -> dict[str, Event]:
+    found: dict[str, Event] = {}
+    wanted = list(dict.fromkeys(event_ids))
+    for start in range(0, len(wanted), 500):
+        rows = tx.conn.execute(select(events).where(events.c.id.in_(wanted[start : start + 500])))
+        found.update({row.id: _event(row) for row in rows})
+    return found
+
+
+def last_seq(tx: Tx, org_id: str) -> int:
+    """The newest sequence number the org has handed out (0 before its first event)."""
+    value = tx.conn.execute(
+        select(event_counters.c.next_seq).where(event_counters.c.org_id == org_id)
+    ).scalar()
+    return int(value) - 1 if value is not None else 0
+
+
+def matches(event_type: str, subscribed: Iterable[str]) -> bool:
+    """Whether a subscription (`*`, exact types, `family.*`) covers an event type."""
+    for pattern in subscribed:
+        if pattern == "*" or pattern == event_type:
+            return True
+        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+# Diagnostics
+
+
+def member_history(tx: Tx, org: Org, member_id: str, *, limit: int = 200) -> list[Event]:
+    """A member's committed events, oldest first: their own changes, their group
+    memberships and their effective access."""
+    query = (
+        select(events)
+        .where(events.c.org_id == org.id, events.c.member_id == member_id)
+        .order_by(events.c.seq)
+        .limit(limit)
+    )
+    return [_event(row) for row in tx.conn.execute(query)]
+
+
+def events_of_request(tx: Tx, org: Org, request_id: int) -> list[Event]:
+    """The events a provisioning-log entry produced, in order."""
+    query = (
+        select(events)
+        .where(events.c.org_id == org.id, events.c.request_id == request_id)
+        .order_by(events.c.seq)
+    )
+    return [_event(row) for row in tx.conn.execute(query)]

@@ -1,0 +1,66 @@
+"""Grant preview: which members' effective access a grant change on a custom group would
+change, and how — shown before an admin attaches or removes the grant.
+
+The change is really made, inside a savepoint, by the same domain operation that would
+make it for real (so it is validated the same way); the `access.changed` events it queues
+are taken back and the savepoint is rolled back. Nothing is left behind, not even in the
+transaction's outbox.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from scimitar.domain import events, groups
+from scimitar.domain.context import Tx
+from scimitar.domain.errors import InvalidError
+from scimitar.domain.models import Grant, Group, GroupKind, Org
+from scimitar.storage.tables import members
+
+CHUNK = 500
+
+
+def preview_grant_change(
+    tx: Tx,
+    org: Org,
+    group: Group,
+    grant: Grant | str,
+    action: Literal["add", "remove"],
+) -> list[dict[str, Any]]:
+    """One entry per (member, project) whose access would change: `member_id`, `userName`,
+    `project_id`, `project`, `before` and `after` (`{"role", "custom_roles"}` or None).
+    `grant` is the new grant to add, or the id of the grant to remove."""
+    if group.kind is not GroupKind.CUSTOM:
+        raise InvalidError("Grants can only be attached to custom groups")
+    mark = events.mark(tx)
+    savepoint = tx.conn.begin_nested()
+    try:
+        if action == "add":
+            if not isinstance(grant, Grant):
+                raise InvalidError("Adding a grant needs the grant, not an id")
+            groups.add_grant(tx, org, group, grant)
+        else:
+            grant_id = grant if isinstance(grant, str) else None
+            if grant_id is None:
+                raise InvalidError("Removing a grant needs its id")
+            groups.remove_grant(tx, org, group, grant_id)
+        produced = events.take_since(tx, mark)
+    finally:
+        savepoint.rollback()
+    changes = [dict(e.data) for e in produced if e.type == "access.changed"]
+    names = _user_names(tx, org, [c["member_id"] for c in changes])
+    return [{**c, "userName": names.get(c["member_id"])} for c in changes]
+
+
+def _user_names(tx: Tx, org: Org, member_ids: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(member_ids), CHUNK):
+        rows = tx.conn.execute(
+            select(members.c.id, members.c.user_name).where(
+                members.c.org_id == org.id, members.c.id.in_(member_ids[start : start + CHUNK])
+            )
+        )
+        found.update({row.id: row.user_name for row in rows})
+    return found

@@ -1,0 +1,118 @@
+"""Console sessions, and the secrets the server shares between its processes.
+
+A session lives in the database, so any Scimitar process behind a load balancer can serve
+it and sign-out ends it everywhere at once. The cookie carries a 256-bit random token and
+the table keeps only its SHA-256 (as for keys). Each session has its own CSRF token for the
+console's forms. The member is read again on every request, so a removed, deactivated or
+demoted admin loses the console at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from scimitar.domain import audit, members, orgs
+from scimitar.domain.context import Tx
+from scimitar.domain.errors import AuthError, NotFoundError
+from scimitar.domain.keys import _aware, hash_secret
+from scimitar.domain.models import Member, Org, OrgRole
+from scimitar.storage.tables import console_sessions, server_secrets
+
+LIFETIME = timedelta(hours=12)
+SESSION_ENDED = "Your session has ended; sign in again"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in console user: the org, the member as they are now, the form token."""
+
+    org: Org
+    member: Member
+    csrf_token: str
+    expires: datetime
+
+
+def can_administer(member: Member) -> bool:
+    """Whether a member may use the console and the admin API (active Owners and Admins)."""
+    return member.active and member.org_role in (OrgRole.OWNER, OrgRole.ADMIN)
+
+
+def start_session(tx: Tx, org: Org, member: Member) -> tuple[str, Session]:
+    """Sign a member in; returns the cookie token (shown to the browser only) and the session."""
+    token = secrets.token_urlsafe(32)
+    csrf_token = secrets.token_urlsafe(32)
+    expires = tx.now + LIFETIME
+    # Housekeeping: the member's expired sessions go when a new one starts.
+    tx.conn.execute(
+        delete(console_sessions).where(
+            console_sessions.c.member_id == member.id, console_sessions.c.expires < tx.now
+        )
+    )
+    tx.conn.execute(
+        insert(console_sessions).values(
+            token_hash=hash_secret(token),
+            org_id=org.id,
+            member_id=member.id,
+            csrf_token=csrf_token,
+            created=tx.now,
+            expires=expires,
+        )
+    )
+    audit.record(tx, org.id, "console.signed_in", "member", member.id)
+    return token, Session(org, member, csrf_token, expires)
+
+
+def find_session(tx: Tx, token: str) -> Session:
+    """The session a cookie token belongs to; `AuthError` when unknown or expired."""
+    if not token or len(token) > 200:
+        raise AuthError(SESSION_ENDED)
+    row = tx.conn.execute(
+        select(console_sessions).where(console_sessions.c.token_hash == hash_secret(token))
+    ).first()
+    if row is None or _aware(row.expires) <= tx.now:
+        raise AuthError(SESSION_ENDED)
+    try:
+        org = orgs.get_org(tx, row.org_id)
+        member = members.get_member(tx, org, row.member_id)
+    except NotFoundError:
+        raise AuthError(SESSION_ENDED) from None
+    return Session(org, member, row.csrf_token, _aware(row.expires))
+
+
+def end_session(tx: Tx, token: str) -> None:
+    """Sign out: the session stops working in every process at once."""
+    digest = hash_secret(token)
+    row = tx.conn.execute(
+        select(console_sessions.c.org_id, console_sessions.c.member_id).where(
+            console_sessions.c.token_hash == digest
+        )
+    ).first()
+    if row is None:
+        return
+    tx.conn.execute(delete(console_sessions).where(console_sessions.c.token_hash == digest))
+    audit.record(tx, row.org_id, "console.signed_out", "member", row.member_id)
+
+
+def shared_secret(tx: Tx, name: str) -> str:
+    """A server-wide secret, generated on first use and stored so that all processes agree."""
+    query = select(server_secrets.c.value).where(server_secrets.c.name == name)
+    value = tx.conn.execute(query).scalar_one_or_none()
+    if value is not None:
+        return str(value)
+    try:
+        # A savepoint, so that losing the race to another process leaves this
+        # transaction usable (PostgreSQL aborts a transaction on a failed insert).
+        with tx.conn.begin_nested():
+            tx.conn.execute(
+                insert(server_secrets).values(
+                    name=name, value=secrets.token_urlsafe(48), created=tx.now
+                )
+            )
+    except IntegrityError:
+        pass
+    return str(tx.conn.execute(query).scalar_one())

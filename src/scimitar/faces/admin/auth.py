@@ -1,0 +1,85 @@
+"""Who is calling the admin API: an admin API token, or a signed-in console user.
+
+An API token belongs to one org and acts as that org's admin. A console session is its
+member, read again on every request: only active Owners and Admins get through. Requests
+that change something with a session cookie must also carry the session's CSRF token in
+`X-CSRF-Token` (a cookie alone is never enough to act).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from scimitar.domain import keys, orgs, sessions
+from scimitar.domain.context import Actor, ActorKind, Tx
+from scimitar.domain.errors import AuthError
+from scimitar.domain.models import Member, Org, OrgRole
+from scimitar.faces.admin.wire import forbidden
+
+SESSION_COOKIE = "scimitar_session"
+NOT_AN_ADMIN = "Only Owners and Admins of the organization can use the console and the admin API"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presented: a bearer token, a session cookie, a CSRF header."""
+
+    bearer: str | None
+    session: str | None
+    csrf: str | None
+
+
+@dataclass(frozen=True)
+class Principal:
+    org: Org
+    actor: Actor
+    #: The signed-in console user; None for an API token.
+    member: Member | None
+    token_id: str | None = None
+    token_stale: bool = False
+
+    @property
+    def is_owner(self) -> bool:
+        return self.member is not None and self.member.org_role is OrgRole.OWNER
+
+
+def console_actor(member: Member) -> Actor:
+    return Actor(ActorKind.CONSOLE, member.user_name, member.id)
+
+
+def authenticate(tx: Tx, credentials: Credentials, *, changes: bool) -> Principal:
+    """The principal of a request, with `tx.actor` set to it; `AuthError` or 403 otherwise."""
+    if credentials.bearer is not None:
+        principal = _token_principal(tx, credentials.bearer)
+    elif credentials.session is not None:
+        principal = _session_principal(tx, credentials, changes=changes)
+    else:
+        raise AuthError(
+            "Missing credentials: send 'Authorization: Bearer <admin API token>' "
+            "or sign in to the console"
+        )
+    tx.actor = principal.actor
+    return principal
+
+
+def _token_principal(tx: Tx, token: str) -> Principal:
+    org_id, info = keys.authenticate_api_token(tx, token)
+    org = orgs.get_org(tx, org_id)
+    actor = Actor(ActorKind.API_TOKEN, f"API token {info.name!r} …{info.hint}", info.id)
+    stale = info.last_used is None or (
+        tx.now - keys._aware(info.last_used) > keys.LAST_USED_RESOLUTION
+    )
+    return Principal(org, actor, None, info.id, stale)
+
+
+def _session_principal(tx: Tx, credentials: Credentials, *, changes: bool) -> Principal:
+    assert credentials.session is not None
+    session = sessions.find_session(tx, credentials.session)
+    if not sessions.can_administer(session.member):
+        raise forbidden(NOT_AN_ADMIN)
+    if changes and not hmac.compare_digest(
+        (credentials.csrf or "").encode(), session.csrf_token.encode()
+    ):
+        raise forbidden("Send the console session's CSRF token in the X-CSRF-Token header")
+    return Principal(session.org, console_actor(session.member), session.member)

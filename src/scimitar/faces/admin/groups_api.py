@@ -1,0 +1,58 @@
+"""`/groups`: every group with its kind and size, one group's members, and grants on
+custom groups."""
+
+from __future__ import annotations
+
+from scimitar.domain import grants, groups, listings
+from scimitar.domain.context import Tx
+from scimitar.domain.models import GroupKind
+from scimitar.faces.admin.auth import Principal
+from scimitar.faces.admin.members_api import GRANT_FIELDS, grant_from
+from scimitar.faces.admin.views import grant_view, group_view, member_view, offset_page
+from scimitar.faces.admin.wire import ApiCall, Reply
+
+KINDS = tuple(kind.value for kind in GroupKind)
+
+
+def list_groups(call: ApiCall, tx: Tx, who: Principal) -> Reply:
+    kind = call.choice("kind", KINDS)
+    limit = call.integer("limit", 50, low=1, high=listings.MAX_PAGE)
+    offset = call.integer("offset", 0)
+    page = listings.groups_page(
+        tx,
+        who.org,
+        kind=GroupKind(kind) if kind else None,
+        text=call.text("q"),
+        limit=limit,
+        offset=offset,
+    )
+    items = [group_view(group, count) for group, count in page.items]
+    return 200, offset_page("groups", items, page.total, limit, offset)
+
+
+def get_group(call: ApiCall, tx: Tx, who: Principal) -> Reply:
+    """The group, its grants and one page of its members (`limit`, `offset`)."""
+    group = groups.get_group(tx, who.org, call.params["group_id"])
+    limit = call.integer("limit", 50, low=1, high=listings.MAX_PAGE)
+    offset = call.integer("offset", 0)
+    page = listings.group_members_page(tx, who.org, group, limit=limit, offset=offset)
+    return 200, {
+        **group_view(group, page.total),
+        "grants": [grant_view(g) for g in grants.grants_of(tx, group)],
+        "members": [member_view(m) for m in page.items],
+        "members_page": {"total": page.total, "limit": limit, "offset": offset},
+    }
+
+
+def add_grant(call: ApiCall, tx: Tx, who: Principal) -> Reply:
+    grant = grant_from(call.fields(GRANT_FIELDS))
+    group = groups.get_group(tx, who.org, call.params["group_id"], for_update=True)
+    grant_id = grants.attach(tx, who.org, group, grant)
+    [created] = [g for g in grants.grants_of(tx, group) if g.id == grant_id]
+    return 201, grant_view(created)
+
+
+def remove_grant(call: ApiCall, tx: Tx, who: Principal) -> Reply:
+    group = groups.get_group(tx, who.org, call.params["group_id"], for_update=True)
+    groups.remove_grant(tx, who.org, group, call.params["grant_id"])
+    return 204, None

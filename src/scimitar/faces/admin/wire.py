@@ -1,0 +1,167 @@
+"""The admin API's wire: JSON in and out, one error shape, typed reading of inputs.
+
+Every error is `{"error": {"code": ..., "detail": ...}}`. Domain errors map as:
+
+| domain error    | status | code        | why                                                 |
+| --------------- | ------ | ----------- | --------------------------------------------------- |
+| NotFoundError   | 404    | not_found   | the thing is not in this organization               |
+| ConflictError   | 409    | conflict    | a name is taken                                     |
+| PolicyError     | 409    | policy      | a rule forbids it in the current state (the Owner   |
+|                 |        |             | cannot be removed, a role in use cannot be deleted) |
+| InvalidError    | 422    | invalid     | well-formed JSON whose value is not acceptable      |
+| AuthError       | 401    | unauthorized| credential missing, unknown, revoked or expired     |
+
+400 `bad_request` is for a body or query the API cannot read at all (not JSON, wrong type,
+unknown field); 403 `forbidden` for a credential that is valid but not allowed (a Member, an
+API token on an Owner-only action, a missing CSRF header).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scimitar.domain.errors import (
+    AuthError,
+    ConflictError,
+    DomainError,
+    InvalidError,
+    NotFoundError,
+    PolicyError,
+)
+
+MAX_BODY = 1_048_576
+#: What a handler returns: the HTTP status and the JSON body (None for 204).
+Reply = tuple[int, Any]
+
+
+class JsonResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        if content is None:
+            return b""
+        return orjson.dumps(content, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z)
+
+
+class ApiError(Exception):
+    """Raised by the admin API face to answer with an error."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "detail": self.detail}}
+
+
+def bad_request(detail: str) -> ApiError:
+    return ApiError(400, "bad_request", detail)
+
+
+def forbidden(detail: str) -> ApiError:
+    return ApiError(403, "forbidden", detail)
+
+
+def from_domain(error: DomainError) -> ApiError:
+    if isinstance(error, NotFoundError):
+        return ApiError(404, "not_found", error.detail)
+    if isinstance(error, ConflictError):
+        return ApiError(409, "conflict", error.detail)
+    if isinstance(error, PolicyError):
+        return ApiError(409, "policy", error.detail)
+    if isinstance(error, AuthError):
+        return ApiError(401, "unauthorized", error.detail)
+    if isinstance(error, InvalidError):
+        return ApiError(422, "invalid", error.detail)
+    return bad_request(error.detail)
+
+
+def error_response(error: ApiError) -> JsonResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="scimitar-admin"'} if error.status == 401 else None
+    return JsonResponse(error.body(), status_code=error.status, headers=headers)
+
+
+async def read_body(request: Request) -> Any:
+    """The request body as JSON; 415, 413 or 400 when it cannot be."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_BODY:
+            raise ApiError(413, "too_large", f"Request body is larger than {MAX_BODY} bytes")
+    try:
+        return orjson.loads(bytes(body))
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"Request body is not valid JSON: {exc}") from None
+
+
+@dataclass
+class ApiCall:
+    """One admin API request, as the handler in the worker thread sees it."""
+
+    params: dict[str, str]
+    query: dict[str, str]
+    public_url: str
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def fields(self, allowed: tuple[str, ...]) -> dict[str, Any]:
+        """The body as an object with only known fields (a typo is an error, not a no-op)."""
+        if not isinstance(self.body, dict):
+            raise bad_request("The request body must be a JSON object")
+        unknown = sorted(set(self.body) - set(allowed))
+        if unknown:
+            raise bad_request(f"Unknown field {unknown[0]!r}; allowed: {', '.join(allowed)}")
+        return self.body
+
+    def text(self, name: str, *, default: str = "") -> str:
+        return self.query.get(name, default).strip()
+
+    def integer(self, name: str, default: int, *, low: int = 0, high: int = 10**12) -> int:
+        found = self.optional_integer(name, low=low, high=high)
+        return default if found is None else found
+
+    def optional_integer(self, name: str, *, low: int = 0, high: int = 10**12) -> int | None:
+        raw = self.query.get(name, "").strip()
+        if not raw:
+            return None
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise bad_request(f"Query parameter {name!r} must be an integer from {low} to {high}")
+        return int(raw)
+
+    def choice(self, name: str, allowed: tuple[str, ...]) -> str | None:
+        raw = self.query.get(name, "").strip()
+        if not raw:
+            return None
+        if raw not in allowed:
+            raise bad_request(f"Query parameter {name!r} must be one of {', '.join(allowed)}")
+        return raw
+
+
+def string_field(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise bad_request(f"Field {name!r} is required")
+        return None
+    if not isinstance(value, str):
+        raise bad_request(f"Field {name!r} must be a string")
+    return value
+
+
+def string_list_field(body: dict[str, Any], name: str) -> list[str] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise bad_request(f"Field {name!r} must be a list of strings")
+    return value

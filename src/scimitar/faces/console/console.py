@@ -1,0 +1,304 @@
+"""The web console at `/console`: server-rendered pages for an org's Owners and Admins.
+
+Each request flows straight through, like the API's: read the form (async), then in a
+worker thread open one transaction, find the session (which selects the org and the
+audit actor), check the form's CSRF token, run the page loader or the action, and render.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from scimitar.config import Settings
+from scimitar.domain import sessions
+from scimitar.domain.context import SYSTEM_ACTOR, Tx
+from scimitar.domain.errors import AuthError, DomainError
+from scimitar.faces.admin.auth import SESSION_COOKIE
+from scimitar.faces.admin.views import member_view, org_view
+from scimitar.faces.admin.wire import from_domain
+from scimitar.faces.console import (
+    group_pages,
+    log_pages,
+    member_pages,
+    setup_pages,
+    signin,
+    structure_pages,
+)
+from scimitar.faces.console.view import NOTICES, Action, Outcome, Page, Redirect, Render, View
+from scimitar.storage.database import Database
+
+MAX_FIELD = 10_000
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+PAGES: list[tuple[str, Page]] = [
+    *setup_pages.PAGES,
+    *member_pages.PAGES,
+    *structure_pages.PAGES,
+    *group_pages.PAGES,
+    *log_pages.PAGES,
+]
+ACTIONS: list[tuple[str, Action]] = [
+    *setup_pages.ACTIONS,
+    *member_pages.ACTIONS,
+    *structure_pages.ACTIONS,
+    *group_pages.ACTIONS,
+]
+
+
+class _SignInFirst(Exception):
+    """The request has no usable session: send the browser to the sign-in page."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class Console:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.secure = settings.public_url.startswith("https://")
+        self._secret = settings.secret_key
+        self.templates = Environment(
+            loader=PackageLoader("scimitar.faces.console", "templates"),
+            autoescape=select_autoescape(default=True),
+            undefined=StrictUndefined,
+        )
+
+    def routes(self) -> list[BaseRoute]:
+        static = StaticFiles(packages=[("scimitar.faces.console", "static")])
+        return [
+            Route("/console", self.home, methods=["GET"]),
+            Route(signin.SIGN_IN_PATH, self.sign_in_form, methods=["GET"]),
+            Route(signin.SIGN_IN_PATH, self.sign_in, methods=["POST"]),
+            Route("/console/sign-out", self.sign_out, methods=["POST"]),
+            Mount("/console/static", static, name="console-static"),
+            *(Route(path, self.show(page), methods=["GET"]) for path, page in PAGES),
+            *(Route(path, self.act(action), methods=["POST"]) for path, action in ACTIONS),
+        ]
+
+    # Rendering
+
+    def html(self, template: str, context: dict[str, Any], status: int = 200) -> Response:
+        body = self.templates.get_template(template).render(**context)
+        return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+    def respond(self, outcome: Outcome) -> Response:
+        if isinstance(outcome, Redirect):
+            return RedirectResponse(outcome.url(), status_code=303, headers=SECURITY_HEADERS)
+        return self.html(outcome.template, outcome.context, outcome.status)
+
+    @staticmethod
+    def frame(view: View, section: str) -> dict[str, Any]:
+        """What every signed-in page shows: org, user, CSRF token, navigation, notice."""
+        return {
+            "org": org_view(view.session.org),
+            "me": member_view(view.session.member),
+            "csrf": view.session.csrf_token,
+            "section": section,
+            "notice": NOTICES.get(view.arg("notice")),
+            "error": None,
+            "form": view.form,
+            "query": view.query,
+        }
+
+    # Sign-in
+
+    def secret(self) -> str:
+        if self._secret is None:
+            # Stored in the database, so every process signs and checks with the same one.
+            with self.db.write() as conn:
+                self._secret = sessions.shared_secret(Tx(conn, SYSTEM_ACTOR), "console")
+        return self._secret
+
+    async def home(self, _request: Request) -> Response:
+        return RedirectResponse("/console/scim", status_code=303)
+
+    def _sign_in_page(
+        self, request: Request, *, error: str | None = None, status: int = 200
+    ) -> Response:
+        nonce = signin.new_nonce()
+        context = {
+            "form_token": signin.form_token(self.secret(), nonce),
+            "org_slug": request.query_params.get("org", ""),
+            "error": error,
+            "notice": signin.REASONS.get(request.query_params.get("reason", "")),
+        }
+        response = self.html("sign_in.html", context, status)
+        signin.set_nonce_cookie(response, nonce, secure=self.secure)
+        return response
+
+    async def sign_in_form(self, request: Request) -> Response:
+        return await run_in_threadpool(self._sign_in_page, request)
+
+    async def sign_in(self, request: Request) -> Response:
+        form = await self._form(request)
+        nonce = request.cookies.get(signin.SIGN_IN_COOKIE)
+        if not signin.form_token_valid(
+            await run_in_threadpool(self.secret), nonce, form.get("form_token", "")
+        ):
+            error = "The sign-in form expired; please try again"
+            return await run_in_threadpool(
+                lambda: self._sign_in_page(request, error=error, status=403)
+            )
+        result = await run_in_threadpool(
+            self._check_password,
+            form.get("org", ""),
+            form.get("email", ""),
+            form.get("password", ""),
+        )
+        if result.token is None:
+            return await run_in_threadpool(
+                lambda: self._sign_in_page(request, error=result.error, status=401)
+            )
+        response = RedirectResponse("/console/scim", status_code=303, headers=SECURITY_HEADERS)
+        signin.set_session_cookie(response, result.token, secure=self.secure)
+        return response
+
+    def _check_password(self, slug: str, email: str, password: str) -> signin.SignInResult:
+        # Commits whatever happened (a new session, or the failure count) before answering.
+        with self.db.write() as conn:
+            return signin.sign_in(Tx(conn, SYSTEM_ACTOR), slug, email, password)
+
+    async def sign_out(self, request: Request) -> Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        form = await self._form(request)
+        if token:
+            await run_in_threadpool(self._end_session, token, form.get("csrf", ""))
+        response = RedirectResponse(
+            signin.SIGN_IN_PATH + "?reason=signed-out", status_code=303, headers=SECURITY_HEADERS
+        )
+        signin.clear_session_cookie(response, secure=self.secure)
+        return response
+
+    def _end_session(self, token: str, csrf: str) -> None:
+        with self.db.write() as conn:
+            tx = Tx(conn, SYSTEM_ACTOR)
+            try:
+                session = sessions.find_session(tx, token)
+            except AuthError:
+                return
+            # A forged sign-out is a nuisance, not a breach; still, only the page may sign out.
+            if hmac.compare_digest(csrf.encode(), session.csrf_token.encode()):
+                sessions.end_session(tx, token)
+
+    # Pages and actions
+
+    async def _form(self, request: Request) -> dict[str, str]:
+        form: FormData = await request.form(max_files=0, max_fields=200)
+        return {
+            key: value[:MAX_FIELD] if isinstance(value, str) else ""
+            for key, value in form.multi_items()
+        }
+
+    def _view(self, tx: Tx, request: _RequestData) -> View:
+        if not request.token:
+            raise _SignInFirst("ended")
+        try:
+            session = sessions.find_session(tx, request.token)
+        except AuthError:
+            raise _SignInFirst("ended") from None
+        if not sessions.can_administer(session.member):
+            raise _SignInFirst("not-admin")
+        view = View(session, request.params, request.query, request.form, self.settings.public_url)
+        tx.actor = view.principal.actor
+        return view
+
+    def show(self, page: Page) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            data = _RequestData.of(request, {})
+            return self.respond(await run_in_threadpool(self._show, page, data))
+
+        return endpoint
+
+    def _show(self, page: Page, data: _RequestData) -> Outcome:
+        try:
+            with self.db.read() as conn:
+                tx = Tx(conn, SYSTEM_ACTOR)
+                view = self._view(tx, data)
+                context = {**self.frame(view, page.section), **page.load(view, tx)}
+                return Render(page.template, context)
+        except _SignInFirst as exc:
+            return Redirect(f"{signin.SIGN_IN_PATH}?reason={exc.reason}")
+        except DomainError as exc:
+            return Render("error.html", {"message": exc.detail}, from_domain(exc).status)
+
+    def act(self, action: Action) -> Callable[[Request], Any]:
+        async def endpoint(request: Request) -> Response:
+            data = _RequestData.of(request, await self._form(request))
+            return self.respond(await run_in_threadpool(self._act, action, data))
+
+        return endpoint
+
+    def _act(self, action: Action, data: _RequestData) -> Outcome:
+        try:
+            with self.db.write() as conn:
+                tx = Tx(conn, SYSTEM_ACTOR)
+                view = self._view(tx, data)
+                if not hmac.compare_digest(
+                    data.form.get("csrf", "").encode(), view.session.csrf_token.encode()
+                ):
+                    return Render("error.html", {"message": _CSRF_FAILED}, 403)
+                outcome = action.run(view, tx)
+                if isinstance(outcome, Render):
+                    frame = self.frame(view, action.page.section)
+                    outcome = Render(outcome.template, {**frame, **outcome.context}, outcome.status)
+                return outcome
+        except _SignInFirst as exc:
+            return Redirect(f"{signin.SIGN_IN_PATH}?reason={exc.reason}")
+        except DomainError as exc:
+            # Rolled back: show the page again, as it is now, with the reason.
+            return self._refused(action.page, data, exc)
+
+    def _refused(self, page: Page, data: _RequestData, error: DomainError) -> Outcome:
+        try:
+            with self.db.read() as conn:
+                tx = Tx(conn, SYSTEM_ACTOR)
+                view = self._view(tx, data)
+                context = {**self.frame(view, page.section), **page.load(view, tx)}
+        except _SignInFirst as exc:
+            return Redirect(f"{signin.SIGN_IN_PATH}?reason={exc.reason}")
+        except DomainError as exc:
+            return Render("error.html", {"message": exc.detail}, from_domain(exc).status)
+        context["error"] = error.detail
+        return Render(page.template, context, from_domain(error).status)
+
+
+_CSRF_FAILED = "This form has expired or did not come from the console; reload the page and retry"
+
+
+class _RequestData:
+    """The parts of a request a worker thread needs."""
+
+    def __init__(
+        self, token: str | None, params: dict[str, str], query: dict[str, str], form: dict[str, str]
+    ) -> None:
+        self.token = token
+        self.params = params
+        self.query = query
+        self.form = form
+
+    @classmethod
+    def of(cls, request: Request, form: dict[str, str]) -> _RequestData:
+        return cls(
+            request.cookies.get(SESSION_COOKIE),
+            dict(request.path_params),
+            dict(request.query_params),
+            form,
+        )

@@ -1,0 +1,106 @@
+"""SCIM setup (base URL, key, IdP steps) and org settings (policies, API tokens, ownership)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scimitar.domain import keys, members, orgs
+from scimitar.domain.context import Tx
+from scimitar.domain.errors import InvalidError, PolicyError
+from scimitar.faces.admin.views import scim_key_view, token_view
+from scimitar.faces.console.view import Action, Outcome, Page, Redirect, Render, View
+
+SCIM_KEY_EXPLAINED = (
+    "Copy it now: Scimitar keeps only a hash, so it cannot be shown again. "
+    "Paste it into your identity provider as the Bearer token."
+)
+
+
+def load_scim(view: View, tx: Tx) -> dict[str, Any]:
+    status = scim_key_view(keys.scim_key_status(tx, view.session.org), view.public_url + "/scim")
+    return {
+        "key": status,
+        "new_key": None,
+        "key_explained": SCIM_KEY_EXPLAINED,
+        "public_url": view.public_url,
+    }
+
+
+SCIM = Page("scim.html", load_scim, "scim")
+
+
+def _show_new_key(view: View, tx: Tx, key: str) -> Outcome:
+    # The key is in this answer only: it is never stored, logged or put in a URL.
+    return Render(SCIM.template, {**load_scim(view, tx), "new_key": key})
+
+
+def generate_key(view: View, tx: Tx) -> Outcome:
+    return _show_new_key(view, tx, keys.generate_scim_key(tx, view.session.org))
+
+
+def regenerate_key(view: View, tx: Tx) -> Outcome:
+    return _show_new_key(view, tx, keys.regenerate_scim_key(tx, view.session.org))
+
+
+def deactivate_key(view: View, tx: Tx) -> Outcome:
+    keys.deactivate_scim_key(tx, view.session.org)
+    return Redirect("/console/scim", "key-deactivated")
+
+
+def load_settings(view: View, tx: Tx) -> dict[str, Any]:
+    tokens = [token_view(t) for t in keys.list_api_tokens(tx, view.session.org)]
+    return {"tokens": tokens, "new_token": None, "is_owner": view.principal.is_owner}
+
+
+SETTINGS = Page("settings.html", load_settings, "settings")
+
+
+def save_settings(view: View, tx: Tx) -> Outcome:
+    domains = [d for d in view.field("allowed_domains").replace(",", " ").split() if d]
+    orgs.update_settings(
+        tx,
+        view.session.org,
+        name=view.field("name", required="Organization name must not be empty"),
+        domains=domains,
+        group_prefix=view.field("group_prefix", required="Group prefix must not be empty"),
+        email_changes=view.field("email_changes"),
+        custom_groups=view.field("custom_groups"),
+        provisioning_mode=view.field("provisioning_mode"),
+    )
+    return Redirect("/console/settings", "settings-saved")
+
+
+def create_token(view: View, tx: Tx) -> Outcome:
+    name = view.field("name", required="Give the token a name, e.g. the system that uses it")
+    token, _ = keys.create_api_token(tx, view.session.org, name)
+    return Render(SETTINGS.template, {**load_settings(view, tx), "new_token": token})
+
+
+def revoke_token(view: View, tx: Tx) -> Outcome:
+    keys.revoke_api_token(tx, view.session.org, view.params["token_id"])
+    return Redirect("/console/settings", "token-revoked")
+
+
+def transfer_ownership(view: View, tx: Tx) -> Outcome:
+    if not view.principal.is_owner:
+        raise PolicyError("Only the Owner can transfer ownership")
+    email = view.field("email", required="Enter the email of the new Owner")
+    org = view.session.org
+    new_owner = members.find_member(tx, org, email.strip())
+    if new_owner is None:
+        raise InvalidError(f"No member {email.strip()!r} in this organization")
+    owner = members.get_member(tx, org, view.session.member.id, for_update=True)
+    members.transfer_ownership(tx, org, owner, new_owner)
+    return Redirect("/console/settings", "ownership-transferred")
+
+
+PAGES = [("/console/scim", SCIM), ("/console/settings", SETTINGS)]
+ACTIONS = [
+    ("/console/scim/generate", Action(generate_key, SCIM)),
+    ("/console/scim/regenerate", Action(regenerate_key, SCIM)),
+    ("/console/scim/deactivate", Action(deactivate_key, SCIM)),
+    ("/console/settings", Action(save_settings, SETTINGS)),
+    ("/console/api-tokens", Action(create_token, SETTINGS)),
+    ("/console/api-tokens/{token_id}/revoke", Action(revoke_token, SETTINGS)),
+    ("/console/ownership", Action(transfer_ownership, SETTINGS)),
+]

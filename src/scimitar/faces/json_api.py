@@ -1,0 +1,108 @@
+"""The small JSON wire shared by the feed and webhooks APIs: admin-API-token auth and the
+admin API's error shape, `{"error": {"code", "detail"}}`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from scimitar.domain import keys, orgs
+from scimitar.domain.context import Actor, ActorKind, Tx
+from scimitar.domain.errors import AuthError, DomainError, InvalidError, NotFoundError
+from scimitar.domain.models import Org
+
+PREFIX = "/api/v1"
+MAX_BODY = 65_536
+
+
+class ApiProblem(Exception):
+    """An error answered as `{"error": {"code", "detail"}}` (the admin API's shape)."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    content = b"" if body is None else orjson.dumps(body, option=orjson.OPT_NAIVE_UTC)
+    return Response(content, status_code=status, media_type="application/json")
+
+
+def problem_response(problem: ApiProblem) -> Response:
+    body = {"error": {"code": problem.code, "detail": problem.detail}}
+    return json_response(body, problem.status)
+
+
+def _from_domain(exc: DomainError) -> ApiProblem:
+    if isinstance(exc, AuthError):
+        return ApiProblem(401, "unauthorized", exc.detail)
+    if isinstance(exc, NotFoundError):
+        return ApiProblem(404, "not_found", exc.detail)
+    if isinstance(exc, InvalidError):
+        return ApiProblem(422, "invalid", exc.detail)
+    return ApiProblem(409, "conflict", exc.detail)
+
+
+def bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiProblem(
+            401, "unauthorized", "Missing credentials: send 'Authorization: Bearer <API token>'"
+        )
+    return token.strip()
+
+
+def token_actor(tx: Tx, token: str) -> Org:
+    """The org an admin API token belongs to; sets `tx.actor` to the token."""
+    org_id, info = keys.authenticate_api_token(tx, token)
+    tx.actor = Actor(ActorKind.API_TOKEN, f"API token {info.name!r} …{info.hint}", info.id)
+    return orgs.get_org(tx, org_id)
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def guarded(handler: Handler) -> Handler:
+    """Turn problems and domain errors into JSON error responses."""
+
+    async def run(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiProblem as exc:
+            return problem_response(exc)
+        except DomainError as exc:
+            return problem_response(_from_domain(exc))
+
+    return run
+
+
+def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiProblem(400, "bad_request", f"{name} must be an integer") from None
+    if not low <= value <= high:
+        raise ApiProblem(400, "bad_request", f"{name} must be between {low} and {high}")
+    return value
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ApiProblem(413, "too_large", "Request body too large")
+    try:
+        body = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError:
+        raise ApiProblem(400, "bad_request", "The body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiProblem(400, "bad_request", "The body must be a JSON object")
+    return body

@@ -1,0 +1,130 @@
+"""The webhook delivery worker: runs inside `scimitar serve`, or alone as `scimitar worker`.
+
+Each round: fan new events out into deliveries, claim the due deliveries (a lease), send
+them concurrently, record each attempt. Any number of workers, in any number of processes,
+can share one database: claims skip rows another worker holds (domain.deliveries).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import orjson
+
+from scimitar.domain import deliveries
+from scimitar.domain.context import SYSTEM_ACTOR, Tx
+from scimitar.domain.deliveries import Job, Result, RetryPolicy
+from scimitar.faces.outbound import AllowList, Sender
+from scimitar.storage.database import Database
+from scimitar.webhooks import SIGNATURE_HEADER, sign
+
+log = logging.getLogger("scimitar.webhooks")
+USER_AGENT = "Scimitar-Webhooks/1"
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    allowed_hosts: AllowList = field(default_factory=AllowList)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: How long an idle worker sleeps before looking again.
+    poll_interval: float = 0.5
+    batch: int = 50
+    concurrency: int = 8
+    lease: timedelta = timedelta(seconds=60)
+    timeout: float = 10.0
+
+    @classmethod
+    def from_env(cls) -> WorkerSettings:
+        """`SCIMITAR_WEBHOOK_ALLOWED_HOSTS` (hosts or CIDRs, comma-separated),
+        `SCIMITAR_WEBHOOK_BACKOFF_SECONDS` (first retry delay, default 30),
+        `SCIMITAR_WEBHOOK_RETRY_HOURS` (give up after, default 72),
+        `SCIMITAR_WEBHOOK_TIMEOUT` (seconds, default 10)."""
+        env = os.environ
+        base = float(env.get("SCIMITAR_WEBHOOK_BACKOFF_SECONDS", "30"))
+        retry = RetryPolicy(
+            base=timedelta(seconds=base),
+            cap=max(timedelta(hours=6), timedelta(seconds=base)),
+            give_up_after=timedelta(hours=float(env.get("SCIMITAR_WEBHOOK_RETRY_HOURS", "72"))),
+        )
+        return cls(
+            allowed_hosts=AllowList.parse(env.get("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", "")),
+            retry=retry,
+            timeout=float(env.get("SCIMITAR_WEBHOOK_TIMEOUT", "10")),
+        )
+
+
+def request_of(job: Job) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one delivery attempt, signed now."""
+    body = orjson.dumps(job.event)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        SIGNATURE_HEADER: sign(body, job.secret),
+        "Scimitar-Event-Id": str(job.event["id"]),
+        "Scimitar-Event-Type": str(job.event["type"]),
+        "Scimitar-Delivery-Id": job.delivery_id,
+    }
+    return body, headers
+
+
+class DeliveryWorker:
+    def __init__(self, db: Database, settings: WorkerSettings | None = None) -> None:
+        self.db = db
+        self.settings = settings or WorkerSettings.from_env()
+        self.sender = Sender(self.settings.allowed_hosts, timeout=self.settings.timeout)
+        self.pool = ThreadPoolExecutor(self.settings.concurrency, "webhook-send")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        """One round; returns how much it did (0: nothing was waiting)."""
+        with self.db.write() as conn:
+            examined = deliveries.fan_out(Tx(conn, SYSTEM_ACTOR))
+        with self.db.write() as conn:
+            jobs = deliveries.claim(
+                Tx(conn, SYSTEM_ACTOR), limit=self.settings.batch, lease=self.settings.lease
+            )
+        if jobs:
+            results = list(self.pool.map(self._send, jobs))
+            with self.db.write() as conn:
+                tx = Tx(conn, SYSTEM_ACTOR)
+                for job, result in zip(jobs, results, strict=True):
+                    deliveries.record(tx, job, result, self.settings.retry)
+        return examined + len(jobs)
+
+    def _send(self, job: Job) -> Result:
+        body, headers = request_of(job)
+        return self.sender.post(job.url, body, headers)
+
+    def run(self) -> None:
+        """Work until `stop()`; a database or network hiccup is logged and retried."""
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # the worker must outlive a bad round
+                log.exception("webhook delivery round failed")
+                busy = 0
+            if not busy:
+                self._stop.wait(self.settings.poll_interval)
+
+    def start(self) -> DeliveryWorker:
+        """Run in a background thread (inside `scimitar serve`)."""
+        self._thread = threading.Thread(target=self.run, name="webhook-worker", daemon=True)
+        self._thread.start()
+        return self
+
+    def request_stop(self) -> None:
+        """Finish the current round, then stop (safe from a signal handler)."""
+        self._stop.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.pool.shutdown(wait=True)
+        self.sender.close()

@@ -1,0 +1,232 @@
+"""access.changed: whenever a member's effective role in a project changes, whatever the cause."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scimitar.domain import access, groups, members, structure
+from scimitar.domain.context import Tx
+from scimitar.domain.events import Event
+from scimitar.domain.models import Grant, Group, GroupKind, Member, Org, TeamRole
+from scimitar.storage.database import Database
+from tests.domain.helpers import make_member, make_org
+from tests.events.helpers import feed, last, types, write
+
+
+def _group(tx: Tx, org: Org, name: str) -> Group:
+    found = groups.find_group(tx, org, name)
+    assert found is not None
+    return found
+
+
+def _access(found: list[Event]) -> list[tuple[str | None, str, Any, Any]]:
+    return [
+        (
+            e.member_id,
+            e.data["project"],
+            e.data["before"] and e.data["before"]["role"],
+            e.data["after"] and e.data["after"]["role"],
+        )
+        for e in found
+        if e.type == "access.changed"
+    ]
+
+
+def _setup(db: Database) -> tuple[Org, Member, Member]:
+    with write(db) as tx:
+        org = make_org(tx)
+        structure.create_project(tx, org, "Checkout")
+        a = make_member(tx, org, "a@example.com")
+        b = make_member(tx, org, "b@example.com")
+    return org, a, b
+
+
+def test_role_group_membership_changes_access(db: Database) -> None:
+    """Joining a role group gives the role; a stronger group raises it; leaving lowers it."""
+    org, a, _ = _setup(db)
+    with write(db) as tx:
+        member_group = _group(tx, org, "Scimitar-Checkout-Member")
+        admin_group = _group(tx, org, "Scimitar-Checkout-Admin")
+    start = last(db, org)
+    with write(db) as tx:
+        groups.add_members(tx, org, member_group, [a.id])
+    with write(db) as tx:
+        groups.add_members(tx, org, admin_group, [a.id])
+    with write(db) as tx:
+        groups.remove_members(tx, org, admin_group, [a.id])
+    found = feed(db, org, after=start)
+    assert types(found) == [
+        "group.member_added",
+        "access.changed",
+        "group.member_added",
+        "access.changed",
+        "group.member_removed",
+        "access.changed",
+    ]
+    assert _access(found) == [
+        (a.id, "Checkout", None, "Member"),
+        (a.id, "Checkout", "Member", "Admin"),
+        (a.id, "Checkout", "Admin", "Member"),
+    ]
+
+
+def test_weaker_second_grant_changes_nothing(db: Database) -> None:
+    """A Read-Only group on top of Admin leaves the effective role alone: no access event."""
+    org, a, _ = _setup(db)
+    with write(db) as tx:
+        groups.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Admin"), [a.id])
+    start = last(db, org)
+    with write(db) as tx:
+        groups.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Read-Only"), [a.id])
+    assert types(feed(db, org, after=start)) == ["group.member_added"]
+
+
+def test_custom_group_membership_without_grants_changes_nothing(db: Database) -> None:
+    """Membership of a custom group without grants gives no access: no access event."""
+    org, a, _ = _setup(db)
+    with write(db) as tx:
+        group = groups.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
+    start = last(db, org)
+    with write(db) as tx:
+        groups.add_members(tx, org, group, [a.id])
+    assert types(feed(db, org, after=start)) == ["group.member_added"]
+
+
+def test_grant_on_custom_group_changes_its_members_access(db: Database) -> None:
+    """Adding and removing a grant on a custom group changes each member's access."""
+    org, a, b = _setup(db)
+    with write(db) as tx:
+        project = structure.find_project(tx, org, "Checkout")
+        admin = structure.find_role(tx, org, "Admin")
+        group = groups.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
+        groups.add_members(tx, org, group, [a.id, b.id])
+    with write(db) as tx:
+        groups.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Admin"), [b.id])
+    start = last(db, org)
+    with write(db) as tx:
+        grant_id = groups.add_grant(tx, org, group, Grant(project.id, role_id=admin.id))
+    with write(db) as tx:
+        groups.remove_grant(tx, org, group, grant_id)
+    found = feed(db, org, after=start)
+    assert types(found) == [
+        "group.grant_added",
+        "access.changed",
+        "group.grant_removed",
+        "access.changed",
+    ]
+    assert _access(found) == [
+        (a.id, "Checkout", None, "Admin"),
+        (a.id, "Checkout", "Admin", None),
+    ]
+
+
+def test_custom_role_grant_reports_custom_roles(db: Database) -> None:
+    """A custom role changes the member's custom roles, reported in before/after."""
+    org, a, _ = _setup(db)
+    with write(db) as tx:
+        project = structure.find_project(tx, org, "Checkout")
+        billing = structure.create_role(tx, org, "Billing", ["billing.read"])
+    start = last(db, org)
+    with write(db) as tx:
+        access.add_direct_assignment(tx, org, a, Grant(project.id, role_id=billing.id))
+    found = feed(db, org, after=start)
+    assert types(found) == ["member.assignment_added", "access.changed"]
+    assert found[1].data["after"] == {"role": None, "custom_roles": ["Billing"]}
+    start = last(db, org)
+    with write(db) as tx:
+        structure.delete_role(tx, org, billing)
+    found = feed(db, org, after=start)
+    assert types(found)[-2:] == ["role.deleted", "access.changed"]
+    assert found[-1].data["before"] == {"role": None, "custom_roles": ["Billing"]}
+    assert found[-1].data["after"] is None
+
+
+def test_deactivation_removes_groups_and_access(db: Database) -> None:
+    """Deactivation: member.deactivated, each group left, then each project's access lost."""
+    org, a, _ = _setup(db)
+    with write(db) as tx:
+        project = structure.create_project(tx, org, "Billing")
+        groups.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Admin"), [a.id])
+        access.add_direct_assignment(
+            tx, org, a, Grant(project.id, role_id=structure.find_role(tx, org, "Member").id)
+        )
+        a = members.get_member(tx, org, a.id)
+    start = last(db, org)
+    with write(db) as tx:
+        members.set_active(tx, org, a, False)
+    found = feed(db, org, after=start)
+    assert types(found) == [
+        "member.deactivated",
+        "group.member_removed",
+        "access.changed",
+        "access.changed",
+    ]
+    assert sorted(_access(found)) == sorted(
+        [(a.id, "Checkout", "Admin", None), (a.id, "Billing", "Member", None)]
+    )
+
+
+def test_removal_reports_lost_access(db: Database) -> None:
+    """Removing a member reports the groups left and the access lost."""
+    org, a, _ = _setup(db)
+    with write(db) as tx:
+        groups.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Member"), [a.id])
+    start = last(db, org)
+    with write(db) as tx:
+        members.remove_member(tx, org, a)
+    found = feed(db, org, after=start)
+    assert types(found) == ["member.removed", "group.member_removed", "access.changed"]
+    assert _access(found) == [(a.id, "Checkout", "Member", None)]
+
+
+def test_project_deletion_reports_lost_access_once(db: Database) -> None:
+    """Deleting a project: every member who had access there loses it, one event each."""
+    org, a, b = _setup(db)
+    with write(db) as tx:
+        project = structure.find_project(tx, org, "Checkout")
+        group = groups.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
+        groups.add_members(tx, org, group, [b.id])
+        groups.add_grant(
+            tx, org, group, Grant(project.id, role_id=structure.find_role(tx, org, "Owner").id)
+        )
+        groups.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Member"), [a.id, b.id])
+    start = last(db, org)
+    with write(db) as tx:
+        structure.delete_project(tx, org, project)
+    found = feed(db, org, after=start)
+    assert types(found)[-3:] == ["project.deleted", "access.changed", "access.changed"]
+    assert sorted(_access(found)) == sorted(
+        [(a.id, "Checkout", "Member", None), (b.id, "Checkout", "Owner", None)]
+    )
+
+
+def test_default_role_change_reaches_team_only_members(db: Database) -> None:
+    """A team membership gives the default role: changing it changes their access."""
+    org, a, _ = _setup(db)
+    with write(db) as tx:
+        project = structure.find_project(tx, org, "Checkout")
+        structure.create_team(tx, org, project, "Web")
+        groups.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Web-Member"), [a.id])
+    start = last(db, org)
+    with write(db) as tx:
+        structure.set_default_role(tx, org, project, "Read-Only")
+    found = feed(db, org, after=start)
+    assert types(found) == ["project.updated", "access.changed"]
+    assert _access(found) == [(a.id, "Checkout", "Member", "Read-Only")]
+
+
+def test_team_deletion_reports_lost_access(db: Database) -> None:
+    """Deleting a team removes the access its groups and team grants gave."""
+    org, a, _ = _setup(db)
+    with write(db) as tx:
+        project = structure.find_project(tx, org, "Checkout")
+        team = structure.create_team(tx, org, project, "Web")
+        access.add_direct_assignment(
+            tx, org, a, Grant(project.id, team_id=team.id, team_role=TeamRole.ADMIN)
+        )
+    start = last(db, org)
+    with write(db) as tx:
+        structure.delete_team(tx, org, team)
+    found = feed(db, org, after=start)
+    assert _access(found) == [(a.id, "Checkout", "Member", None)]
+    assert types(found)[-2:] == ["team.deleted", "access.changed"]

@@ -1,0 +1,164 @@
+"""GET /api/v1/events: the feed over HTTP, in order, resumable, filtered, long-polled."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from scimitar.domain import keys, members, orgs
+from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.models import Org
+from scimitar.storage.database import Database
+from tests.domain.helpers import make_member
+from tests.events.helpers import write
+from tests.scim.harness import live_server, make_org, start
+
+
+@dataclass
+class Api:
+    client: TestClient
+    db: Database
+    org: Org
+    scim_key: str
+    token: str
+
+    def get(self, path: str, token: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        return self.client.get(path, headers=headers)
+
+    def feed(self, query: str = "") -> dict[str, Any]:
+        response = self.get(f"/api/v1/events{query}")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+def api_token(db: Database, org: Org) -> str:
+    with write(db) as tx:
+        token, _ = keys.create_api_token(tx, org, "feed")
+    return token
+
+
+@pytest.fixture
+def api(db_url: str) -> Iterator[Api]:
+    client, db = start(db_url)
+    with client:
+        org, scim_key = make_org(db)
+        yield Api(client, db, org, scim_key, api_token(db, org))
+    db.dispose()
+
+
+def test_feed_reads_in_order_and_resumes_after_a_seq(api: Api) -> None:
+    """Pages come in seq order; `next_after` resumes exactly where the last page ended."""
+    with write(api.db) as tx:
+        for i in range(5):
+            make_member(tx, api.org, f"u{i}@example.com")
+    everything = api.feed("?limit=1000")["events"]
+    seqs = [e["seq"] for e in everything]
+    assert seqs == list(range(1, len(seqs) + 1))
+    first = api.feed("?limit=3")
+    assert [e["seq"] for e in first["events"]] == [1, 2, 3] and first["next_after"] == 3
+    rest = api.feed(f"?after={first['next_after']}&limit=1000")
+    assert [e["seq"] for e in rest["events"]] == seqs[3:]
+    empty = api.feed(f"?after={seqs[-1]}")
+    assert empty == {"events": [], "next_after": seqs[-1]}
+    event = everything[-1]
+    assert set(event) >= {"id", "seq", "type", "time", "actor", "data", "resource"}
+    assert event["type"] == "member.created" and event["data"]["userName"] == "u4@example.com"
+
+
+def test_types_filter_exact_and_family(api: Api) -> None:
+    """`types` keeps the listed types; `family.*` keeps a whole family."""
+    with write(api.db) as tx:
+        make_member(tx, api.org, "a@example.com")
+        orgs.update_settings(tx, api.org, name="Renamed")
+    only = api.feed("?types=org.updated")["events"]
+    assert [e["type"] for e in only] == ["org.updated"]
+    family = api.feed("?types=member.*,scim_key.generated")["events"]
+    assert {e["type"] for e in family} == {"member.created", "member.updated", "scim_key.generated"}
+
+
+def test_feed_needs_a_valid_token_of_the_org(api: Api, db_url: str) -> None:
+    """No token or a wrong one: 401. Another org's token reads only that org's feed."""
+    assert api.client.get("/api/v1/events").status_code == 401
+    assert api.get("/api/v1/events", token="sat-wrong").status_code == 401
+    assert api.get("/api/v1/events", token=api.scim_key).status_code == 401
+    with write(api.db) as tx:
+        other = orgs.create_org(tx, name="Other", slug="other", owner_email="o@other.test")
+        token, _ = keys.create_api_token(tx, other, "x")
+    mine = {e["id"] for e in api.feed("?limit=1000")["events"]}
+    theirs = api.get("/api/v1/events?limit=1000", token=token).json()["events"]
+    assert [e["type"] for e in theirs] == ["org.created", "member.created", "api_token.created"]
+    assert not mine & {e["id"] for e in theirs}
+
+
+def test_bad_parameters_are_400(api: Api) -> None:
+    """A non-integer `after`, a `limit` out of range or a `wait` too long: 400."""
+    for query in ("?after=x", "?limit=0", "?limit=100000", "?wait=600", "?wait=soon"):
+        assert api.get(f"/api/v1/events{query}").status_code == 400, query
+
+
+def test_scim_changes_are_attributed_to_the_scim_key(api: Api) -> None:
+    """A SCIM POST /Users produces member.created whose actor is the SCIM key."""
+    after = api.feed("?limit=1000")["next_after"]
+    response = api.client.post(
+        "/scim/Users",
+        json={"userName": "scim@example.com", "emails": [{"value": "scim@example.com"}]},
+        headers={"Authorization": f"Bearer {api.scim_key}"},
+    )
+    assert response.status_code == 201
+    [event] = api.feed(f"?after={after}")["events"]
+    assert event["type"] == "member.created"
+    assert event["actor"]["kind"] == "scim_key" and event["actor"]["id"] is not None
+    assert event["resource"] == {"type": "member", "id": response.json()["id"], "version": 1}
+
+
+def test_member_history_lists_a_members_events(api: Api) -> None:
+    """GET /api/v1/members/{id}/events: the member's own events in order."""
+    with write(api.db) as tx:
+        member = make_member(tx, api.org, "h@example.com")
+    with write(api.db) as tx:
+        members.set_active(tx, api.org, member, False)
+    response = api.get(f"/api/v1/members/{member.id}/events")
+    assert [e["type"] for e in response.json()["events"]] == [
+        "member.created",
+        "member.deactivated",
+    ]
+    assert api.get("/api/v1/members/nope/events").status_code == 404
+
+
+def test_long_poll_returns_within_a_second_of_a_commit(db: Database) -> None:
+    """`wait=10` answers as soon as a change commits (well under a second), not at the end."""
+    with db.write() as conn:
+        tx = Tx(conn, CLI_ACTOR)
+        org = orgs.create_org(tx, name="Acme", slug="acme", owner_email="o@example.com")
+        token, _ = keys.create_api_token(tx, org, "poll")
+        last = 3
+    answered: dict[str, Any] = {}
+    with live_server(db) as base:
+
+        def poll() -> None:
+            response = httpx.get(
+                f"{base}/api/v1/events?after={last}&wait=10",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=20,
+            )
+            answered["at"] = time.monotonic()
+            answered["body"] = response.json()
+
+        thread = threading.Thread(target=poll)
+        thread.start()
+        time.sleep(0.5)
+        with db.write() as conn:
+            make_member(Tx(conn, CLI_ACTOR), org, "late@example.com")
+        committed = time.monotonic()
+        thread.join(timeout=15)
+    assert [e["type"] for e in answered["body"]["events"]] == ["member.created"]
+    assert answered["at"] - committed < 1.0

@@ -1,0 +1,208 @@
+"""Webhooks: endpoints over the API, signed deliveries, retries, the allow-list, re-send."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from scimitar import webhooks as signing
+from scimitar.domain import deliveries, groups, keys, webhooks
+from scimitar.domain.context import SYSTEM_ACTOR, Tx
+from scimitar.domain.deliveries import RetryPolicy
+from scimitar.domain.models import GroupKind, Org
+from scimitar.faces.outbound import AllowList
+from scimitar.faces.worker import DeliveryWorker, WorkerSettings
+from scimitar.storage.database import Database
+from tests.domain.helpers import make_member, make_org
+from tests.events.helpers import write
+from tests.events.receiver import Receiver, receiver
+from tests.scim.harness import start
+
+FAST = RetryPolicy(base=timedelta(milliseconds=50), cap=timedelta(milliseconds=200))
+LOCAL = AllowList.parse("127.0.0.1")
+
+
+def worker(db: Database, *, allow: AllowList = LOCAL, retry: RetryPolicy = FAST) -> DeliveryWorker:
+    return DeliveryWorker(db, WorkerSettings(allowed_hosts=allow, retry=retry, poll_interval=0.02))
+
+
+def drain(work: DeliveryWorker, until: Any, timeout: float = 20) -> None:
+    """Run worker rounds until `until()` holds."""
+    deadline = time.monotonic() + timeout
+    while not until():
+        assert time.monotonic() < deadline, "the worker did not get there in time"
+        if not work.run_once():
+            time.sleep(0.02)
+
+
+def endpoint_for(db: Database, org: Org, url: str, types: list[str] | None = None) -> str:
+    with write(db) as tx:
+        _, secret = webhooks.create_endpoint(tx, org, url, types or ["*"])
+    return secret
+
+
+@pytest.fixture
+def org(db: Database) -> Org:
+    with write(db) as tx:
+        return make_org(tx)
+
+
+@pytest.fixture
+def hook() -> Iterator[Receiver]:
+    with receiver() as started:
+        yield started
+
+
+def _deliveries(db: Database, org: Org) -> list[webhooks.Delivery]:
+    with db.read() as conn:
+        tx = Tx(conn, SYSTEM_ACTOR)
+        [endpoint] = webhooks.list_endpoints(tx, org)
+        return webhooks.list_deliveries(tx, org, endpoint, limit=500)
+
+
+def test_delivery_is_signed_and_verify_rejects_tampering(
+    db: Database, org: Org, hook: Receiver
+) -> None:
+    """The receiver gets the event signed; verify accepts it, and refuses any altered body."""
+    secret = endpoint_for(db, org, hook.url)
+    with write(db) as tx:
+        member = make_member(tx, org, "a@example.com")
+    work = worker(db)
+    drain(work, lambda: len(hook.received) == 1)
+    work.stop()
+    [got] = hook.received
+    header = got.headers["Scimitar-Signature"]
+    assert signing.verify(got.body, header, secret)
+    event = json.loads(got.body)
+    assert event["type"] == "member.created" and event["data"]["id"] == member.id
+    assert got.headers["Scimitar-Event-Id"] == event["id"]
+    tampered = got.body.replace(b"a@example.com", b"b@example.com")
+    assert not signing.verify(tampered, header, secret)
+    assert not signing.verify(got.body, header, "whsec_other")
+    assert not signing.verify(got.body, header, secret, now=time.time() + 3600)
+
+
+def test_three_failures_then_success_on_the_fourth_attempt(db: Database, org: Org) -> None:
+    """500, 500, 500, then 200: delivered on the 4th attempt, every attempt logged."""
+    with receiver([500, 500, 500]) as hook:
+        endpoint_for(db, org, hook.url)
+        with write(db) as tx:
+            make_member(tx, org, "a@example.com")
+        work = worker(db)
+        drain(work, lambda: [d.state for d in _deliveries(db, org)] == ["succeeded"])
+        work.stop()
+    [delivery] = _deliveries(db, org)
+    assert delivery.attempts == 4 and len(hook.received) == 4
+    assert [a.status for a in delivery.log] == [500, 500, 500, 200]
+    assert delivery.log[0].response_excerpt == "receiver says no"
+    assert all(a.latency_ms >= 0 for a in delivery.log)
+    assert len({r.headers["Scimitar-Event-Id"] for r in hook.received}) == 1
+
+
+def test_gives_up_when_the_retry_window_closes(db: Database, org: Org) -> None:
+    """A delivery still failing when its retry window has passed is marked failed."""
+    with receiver([500] * 100) as hook:
+        endpoint_for(db, org, hook.url)
+        with write(db) as tx:
+            make_member(tx, org, "a@example.com")
+        closing = RetryPolicy(base=timedelta(milliseconds=20), give_up_after=timedelta(0))
+        work = worker(db, retry=closing)
+        drain(work, lambda: [d.state for d in _deliveries(db, org)] == ["failed"])
+        work.stop()
+    [delivery] = _deliveries(db, org)
+    assert delivery.attempts == 1 and delivery.completed is not None
+
+
+def test_loopback_refused_unless_allowed(db: Database, org: Org, hook: Receiver) -> None:
+    """Without an allow-list entry a loopback URL is never contacted; the attempt says why."""
+    endpoint_for(db, org, hook.url)
+    with write(db) as tx:
+        make_member(tx, org, "a@example.com")
+    work = worker(db, allow=AllowList())
+    drain(work, lambda: any(d.attempts for d in _deliveries(db, org)))
+    work.stop()
+    [delivery] = _deliveries(db, org)
+    assert hook.received == []
+    assert delivery.state == "pending" and delivery.log[0].status is None
+    assert "internal address" in (delivery.log[0].error or "")
+
+
+def test_subscription_picks_event_types(db: Database, org: Org, hook: Receiver) -> None:
+    """An endpoint subscribed to `group.*` gets group events only, from its creation on."""
+    with write(db) as tx:
+        make_member(tx, org, "before@example.com")
+    endpoint_for(db, org, hook.url, ["group.*"])
+    with write(db) as tx:
+        make_member(tx, org, "a@example.com")
+        groups.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
+    work = worker(db)
+    drain(work, lambda: len(hook.received) == 1)
+    work.run_once()
+    work.stop()
+    assert [json.loads(r.body)["type"] for r in hook.received] == ["group.created"]
+
+
+def test_a_held_lease_keeps_other_workers_off(db: Database, org: Org, hook: Receiver) -> None:
+    """A claimed delivery is not claimed again until its lease runs out (a crashed worker)."""
+    endpoint_for(db, org, hook.url)
+    with write(db) as tx:
+        make_member(tx, org, "a@example.com")
+    with write(db) as tx:
+        deliveries.fan_out(tx)
+    with db.write() as conn:
+        first = deliveries.claim(Tx(conn, SYSTEM_ACTOR), limit=10, lease=timedelta(seconds=1))
+    with db.write() as conn:
+        second = deliveries.claim(Tx(conn, SYSTEM_ACTOR), limit=10, lease=timedelta(seconds=1))
+    assert len(first) == 1 and second == []
+    time.sleep(1.1)
+    with db.write() as conn:
+        third = deliveries.claim(Tx(conn, SYSTEM_ACTOR), limit=10, lease=timedelta(seconds=1))
+    assert [j.delivery_id for j in third] == [first[0].delivery_id]
+    lost = deliveries.Result(200, 1)
+    with db.write() as conn:
+        assert not deliveries.record(Tx(conn, SYSTEM_ACTOR), first[0], lost, FAST)
+
+
+def test_webhooks_api_manages_endpoints_and_resends(db_url: str) -> None:
+    """POST → 201 with the secret once; GET lists without it; PATCH; re-send; DELETE."""
+    client, db = start(db_url)
+    with client, receiver() as hook:
+        with write(db) as tx:
+            org = make_org(tx)
+            token, _ = keys.create_api_token(tx, org, "hooks")
+        auth = {"Authorization": f"Bearer {token}"}
+        bad = client.post("/api/v1/webhooks", json={"url": "ftp://x"}, headers=auth)
+        assert bad.status_code == 422
+        created = client.post(
+            "/api/v1/webhooks", json={"url": hook.url, "events": ["member.*"]}, headers=auth
+        )
+        assert created.status_code == 201
+        body = created.json()
+        assert body["secret"].startswith("whsec_") and body["events"] == ["member.*"]
+        listed = client.get("/api/v1/webhooks", headers=auth).json()["webhooks"]
+        assert [w["id"] for w in listed] == [body["id"]] and "secret" not in listed[0]
+        with write(db) as tx:
+            make_member(tx, org, "a@example.com")
+        work = worker(db)
+        drain(work, lambda: len(hook.received) == 1)
+        path = f"/api/v1/webhooks/{body['id']}/deliveries"
+        [delivery] = client.get(path, headers=auth).json()["deliveries"]
+        assert delivery["state"] == "succeeded" and delivery["log"][0]["status"] == 200
+        resent = client.post(f"/api/v1/webhook-deliveries/{delivery['id']}/resend", headers=auth)
+        assert resent.status_code == 202 and resent.json()["state"] == "pending"
+        drain(work, lambda: len(hook.received) == 2)
+        work.stop()
+        first, again = (json.loads(r.body)["id"] for r in hook.received)
+        assert first == again
+        patched = client.patch(
+            f"/api/v1/webhooks/{body['id']}", json={"enabled": False}, headers=auth
+        )
+        assert patched.status_code == 200 and patched.json()["enabled"] is False
+        assert client.delete(f"/api/v1/webhooks/{body['id']}", headers=auth).status_code == 204
+        assert client.get(f"/api/v1/webhooks/{body['id']}", headers=auth).status_code == 404
+    db.dispose()
