@@ -4,6 +4,8 @@ admin API tokens, console sign-in, and a check of every answer against the OpenA
 from __future__ import annotations
 
 import re
+import select
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,3 +174,44 @@ def make_site(db: Database) -> Site:
     owner = set_owner_password(db, org)
     client = client_for(db)
     return Site(client, db, org, scim_key, other, other_key, api_token(db, org), owner)
+
+
+def raw_post(
+    base: str,
+    path: str,
+    headers: dict[str, str],
+    *,
+    chunks: int = 0,
+    chunk_size: int = 16_384,
+) -> int:
+    """POST over a plain socket; returns the status. With `chunks`, the body is streamed
+    chunked, a chunk at a time, stopping as soon as the server answers; without, nothing of
+    the (declared) body is sent at all."""
+    host, _, port = base.removeprefix("http://").partition(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        lines = [f"POST {path} HTTP/1.1", f"Host: {host}", "Connection: close"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        if chunks:
+            lines.append("Transfer-Encoding: chunked")
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        chunk = f"{chunk_size:x}\r\n".encode() + b"a" * chunk_size + b"\r\n"
+        for _ in range(chunks):
+            if select.select([sock], [], [], 0.01)[0]:
+                break
+            try:
+                sock.sendall(chunk)
+            except OSError:
+                break
+        else:
+            if chunks:
+                sock.sendall(b"0\r\n\r\n")
+        reply = b""
+        try:
+            while b"\r\n" not in reply:
+                got = sock.recv(4096)
+                if not got:
+                    break
+                reply += got
+        except ConnectionResetError:
+            pass
+    return int(reply.split(b" ", 2)[1])

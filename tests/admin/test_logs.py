@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.admin.helpers import Site
 
 
@@ -67,3 +69,19 @@ def test_provisioning_log_records_scim_requests(site: Site) -> None:
     assert site.api.get("/provisioning-log?path=/Users/missing")["entries"] == [missing]
     assert site.api.get(f"/provisioning-log?before={missing['id']}")["entries"] == [created]
     site.api.get("/provisioning-log?status=6xx", expect=400)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/audit-log?before=²",
+        "/audit-log?before=99999999999999999999999999999",
+        "/provisioning-log?before=%D9%A3",
+        "/audit-log?limit=²",
+        "/provisioning-log?limit=99999999999999999999",
+    ],
+)
+def test_numbers_that_are_not_ascii_or_too_large_are_400(site: Site, query: str) -> None:
+    """A query number must be ASCII digits within range: anything else is a 400, never a 500."""
+    body = site.api.get(query, expect=400)
+    assert body["error"]["code"] == "bad_request"

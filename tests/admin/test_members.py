@@ -3,6 +3,8 @@ direct assignments."""
 
 from __future__ import annotations
 
+import pytest
+
 from scimitar.domain import groups
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.models import OrgRole
@@ -128,3 +130,10 @@ def test_removal_makes_scim_answer_404(site: Site) -> None:
     site.api.delete(f"/members/{site.owner.id}", expect=409)
     [entry] = site.api.get("/audit-log?action=member.removed")["entries"]
     assert entry["resource_id"] == created["id"] and entry["actor_kind"] == "api_token"
+
+
+@pytest.mark.parametrize("query", ["?offset=²", "?limit=%D9%A3", "?offset=" + "9" * 40])
+def test_member_listing_refuses_odd_numbers(site: Site, query: str) -> None:
+    """limit and offset must be ASCII digits within range: else 400, never a 500."""
+    body = site.api.get("/members" + query, expect=400)
+    assert body["error"]["code"] == "bad_request"

@@ -233,3 +233,29 @@ def test_logs_pages(console: Site) -> None:
     )
     audit = console.client.get("/console/audit?action=console.").text
     assert "console.signed_in" in audit and "org.created" not in audit
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/console/members?page=²",
+        "/console/members?page=99999999999999999999999",
+        "/console/groups?page=%D9%A3",
+        "/console/audit?before=²",
+        "/console/provisioning?before=99999999999999999999999",
+        "/console/provisioning?before=%D9%A3",
+    ],
+)
+def test_odd_numbers_in_the_query_fall_back_to_the_first_page(console: Site, page: str) -> None:
+    """A page or cursor that is not a small ASCII number shows the first page, never a 500."""
+    response = console.client.get(page)
+    assert response.status_code == 200, response.text
+
+
+def test_transfer_names_the_new_owner_in_any_case(console: Site) -> None:
+    """Ownership moves to the member named by email (in any case); the Owner becomes Admin."""
+    ada = add_member(console.db, console.org, "ada@example.com")
+    moved = _post(console, "/console/ownership", email="ADA@example.com")
+    assert moved.status_code == 200
+    assert console.api.get(f"/members/{ada.id}")["org_role"] == "Owner"
+    assert console.api.get(f"/members/{console.owner.id}")["org_role"] == "Admin"

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import statistics
+import threading
+import time
+
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from scimitar.config import Settings
+from scimitar.domain import credentials
+from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.models import OrgRole
 from scimitar.faces.app import create_app
+from scimitar.faces.console import signin
 from scimitar.storage.tables import console_credentials
 from tests.admin.helpers import PASSWORD, Site, add_member, csrf_of, sign_in, sign_in_form_token
+from tests.cli.test_cli import run as run_cli
 from tests.scim.harness import PUBLIC_URL
 
 
@@ -114,3 +122,66 @@ def test_pages_need_a_session(site: Site) -> None:
     response = site.client.post("/console/projects", data={"name": "X"}, follow_redirects=False)
     assert response.status_code == 303
     assert site.api.get("/projects")["projects"] == []
+
+
+def test_parallel_wrong_passwords_lock_the_account(site: Site) -> None:
+    """Wrong passwords sent all at once each count: together they lock the account."""
+    attempts = credentials.MAX_FAILURES * 2
+    start = threading.Barrier(attempts)
+
+    def wrong() -> None:
+        start.wait()
+        with site.db.write() as conn:
+            credentials.sign_in(Tx(conn, SYSTEM_ACTOR), site.org, "owner@example.com", "nope!")
+
+    threads = [threading.Thread(target=wrong) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    response = sign_in(site.client, "acme", "owner@example.com", PASSWORD)
+    assert response.status_code == 401 and "Too many failed sign-ins" in response.text
+
+
+def test_an_unknown_org_costs_a_password_check(site: Site) -> None:
+    """An unknown org slug is answered after a (dummy) password check, as an unknown email
+    is: the answer's timing does not reveal which org slugs exist."""
+
+    def took(slug: str, email: str) -> float:
+        times = []
+        for _ in range(5):
+            with site.db.write() as conn:
+                started = time.perf_counter()
+                result = signin.sign_in(Tx(conn, SYSTEM_ACTOR), slug, email, "wrong password!")
+                times.append(time.perf_counter() - started)
+            assert result.error == signin.BAD_CREDENTIALS
+        return statistics.median(times)
+
+    unknown_email = took("acme", "nobody@example.com")
+    unknown_org = took("nowhere", "owner@example.com")
+    assert unknown_org > unknown_email / 2, (unknown_org, unknown_email)
+
+
+def test_setting_a_password_ends_the_members_sessions(site: Site) -> None:
+    """After `scimitar admin set-password`, the member's session cookie opens nothing."""
+    assert sign_in(site.client, "acme", "owner@example.com").status_code == 303
+    assert site.client.get("/console/members").status_code == 200
+    code, _, err = run_cli(
+        site.db.url,
+        "admin",
+        "set-password",
+        "--org",
+        "acme",
+        "--email",
+        "owner@example.com",
+        "--password",
+        "another long password",
+    )
+    assert code == 0, err
+    page = site.client.get("/console/members", follow_redirects=False)
+    assert page.status_code == 303 and "reason=ended" in page.headers["location"]
+    assert sign_in(site.client, "acme", "owner@example.com", PASSWORD).status_code == 401
+    assert (
+        sign_in(site.client, "acme", "owner@example.com", "another long password").status_code
+        == 303
+    )

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from scimitar.domain import keys, members, orgs
+from scimitar.domain import groups, keys, members, orgs, structure
 from scimitar.domain.context import CLI_ACTOR, Tx
-from scimitar.domain.models import Org
+from scimitar.domain.models import GroupKind, Org
 from scimitar.storage.database import Database
 from tests.domain.helpers import make_member
 from tests.events.helpers import write
@@ -162,3 +162,49 @@ def test_long_poll_returns_within_a_second_of_a_commit(db: Database) -> None:
         thread.join(timeout=15)
     assert [e["type"] for e in answered["body"]["events"]] == ["member.created"]
     assert answered["at"] - committed < 1.0
+
+
+def _custom_group(api: Api) -> tuple[str, str]:
+    with write(api.db) as tx:
+        group = groups.insert_group(tx, api.org, GroupKind.CUSTOM, "Engineering")
+        project = structure.create_project(tx, api.org, "Checkout")
+    return group.id, project.id
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"project_id": "x"},
+        {"project_id": "x", "role_id": "y"},
+        {"project_id": "{project}"},
+        {"project_id": "{project}", "role_id": "nope"},
+        {"project_id": "{project}", "team_id": "nope", "team_role": "Member"},
+        {"project_id": "{project}", "role_id": 5},
+        {"project_id": "{project}", "role_id": ["a"]},
+        {"project_id": "{project}", "team_id": {"a": 1}, "team_role": "Admin"},
+        {"project_id": "{project}", "team_id": "t", "team_role": ["Admin"]},
+        {"project_id": 5},
+        {"grant_id": "nope", "action": "remove"},
+        {"grant_id": 5, "action": "remove"},
+        {"project_id": "{project}", "action": 7},
+    ],
+)
+def test_grant_preview_refuses_bad_grants_with_a_json_error(api: Api, body: dict[str, Any]) -> None:
+    """A grant preview validates the grant like attaching it would: 4xx JSON, never 500."""
+    group_id, project_id = _custom_group(api)
+    sent = {k: project_id if v == "{project}" else v for k, v in body.items()}
+    response = api.client.post(
+        f"/api/v1/groups/{group_id}/grants/preview",
+        json=sent,
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert set(response.json()["error"]) == {"code", "detail"}
+
+
+@pytest.mark.parametrize("entry_id", ["1" * 30, str(2**63), "²", "-1", "0x10"])
+def test_request_events_with_an_impossible_entry_id_is_not_found(api: Api, entry_id: str) -> None:
+    """A provisioning-log entry id that is not a small decimal number is a 404, never a 500."""
+    response = api.get(f"/api/v1/provisioning-log/{entry_id}/events")
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"] == "not_found"

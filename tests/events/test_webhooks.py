@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from scimitar import webhooks as signing
 from scimitar.domain import deliveries, groups, keys, webhooks
@@ -18,6 +19,7 @@ from scimitar.domain.models import GroupKind, Org
 from scimitar.faces.outbound import AllowList
 from scimitar.faces.worker import DeliveryWorker, WorkerSettings
 from scimitar.storage.database import Database
+from scimitar.storage.tables import webhook_endpoints
 from tests.domain.helpers import make_member, make_org
 from tests.events.helpers import write
 from tests.events.receiver import Receiver, receiver
@@ -206,3 +208,97 @@ def test_webhooks_api_manages_endpoints_and_resends(db_url: str) -> None:
         assert client.delete(f"/api/v1/webhooks/{body['id']}", headers=auth).status_code == 204
         assert client.get(f"/api/v1/webhooks/{body['id']}", headers=auth).status_code == 404
     db.dispose()
+
+
+BAD_URLS = ["http://example.com:99999/", "http://a..b.com/", f"http://{'a' * 64}.com/"]
+
+
+def test_a_bad_url_fails_alone_and_others_are_delivered_once(
+    db: Database, org: Org, hook: Receiver
+) -> None:
+    """An endpoint whose stored URL cannot be sent to is a failed attempt with a reason; the
+    other orgs' deliveries go out, exactly once."""
+    with write(db) as tx:
+        other = make_org(tx, slug="globex")
+        for bad in BAD_URLS:
+            endpoint, _ = webhooks.create_endpoint(tx, other, "http://placeholder.example/")
+            tx.conn.execute(
+                update(webhook_endpoints)
+                .where(webhook_endpoints.c.id == endpoint.id)
+                .values(url=bad)
+            )
+    endpoint_for(db, org, hook.url)
+    with write(db) as tx:
+        make_member(tx, other, "x@example.com")
+        make_member(tx, org, "a@example.com")
+
+    def bad_attempts() -> list[webhooks.Delivery]:
+        with db.read() as conn:
+            tx = Tx(conn, SYSTEM_ACTOR)
+            return [
+                d
+                for e in webhooks.list_endpoints(tx, other)
+                for d in webhooks.list_deliveries(tx, other, e)
+            ]
+
+    work = worker(db)
+    drain(
+        work,
+        lambda: len(hook.received) == 1 and all(d.attempts for d in bad_attempts()),
+    )
+    for _ in range(3):
+        work.run_once()
+    work.stop()
+    assert len(hook.received) == 1
+    assert [d.state for d in _deliveries(db, org)] == ["succeeded"]
+    failed = bad_attempts()
+    assert len({d.endpoint_id for d in failed}) == len(BAD_URLS)
+    for delivery in failed:
+        assert delivery.state == "pending" and delivery.log[0].status is None
+        assert "invalid URL" in (delivery.log[0].error or "")
+
+
+@pytest.mark.parametrize("url", [*BAD_URLS, "http://exa mple.com/", "http://host:0/", 5])
+def test_webhooks_api_refuses_bad_urls(db_url: str, url: Any) -> None:
+    """A URL with a port out of range, an empty or over-long label, or no valid host is 422."""
+    client, db = start(db_url)
+    with client:
+        with write(db) as tx:
+            org = make_org(tx)
+            token, _ = keys.create_api_token(tx, org, "hooks")
+        response = client.post(
+            "/api/v1/webhooks", json={"url": url}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "invalid"
+    db.dispose()
+
+
+@pytest.mark.parametrize("events", [5, None, "member.*", [5], {"a": 1}, []])
+def test_webhooks_api_refuses_events_that_are_not_a_list_of_types(db_url: str, events: Any) -> None:
+    """events must be a non-empty list of strings; anything else is a 422, never a 500."""
+    client, db = start(db_url)
+    with client:
+        with write(db) as tx:
+            org = make_org(tx)
+            token, _ = keys.create_api_token(tx, org, "hooks")
+        auth = {"Authorization": f"Bearer {token}"}
+        body = {"url": "https://hooks.example.com/x", "events": events}
+        response = client.post("/api/v1/webhooks", json=body, headers=auth)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "invalid"
+        created = client.post(
+            "/api/v1/webhooks", json={"url": "https://hooks.example.com/x"}, headers=auth
+        ).json()
+        if events is not None:
+            patched = client.patch(
+                f"/api/v1/webhooks/{created['id']}", json={"events": events}, headers=auth
+            )
+            assert patched.status_code == 422, patched.text
+    db.dispose()
+
+
+def test_verify_refuses_a_timestamp_that_is_not_ascii_digits() -> None:
+    """A signature header whose `t` is not ASCII digits (e.g. "²") fails to verify, not raise."""
+    assert not signing.verify(b"{}", "t=²,v1=00", "whsec_x")
+    assert not signing.verify(b"{}", "t=\u0663,v1=00", "whsec_x")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from scimitar.domain import keys
@@ -147,3 +149,54 @@ def test_health(scim: Scim) -> None:
     """/healthz answers without the database; /readyz checks it."""
     assert scim.client.get("/healthz").json() == {"status": "ok"}
     assert scim.client.get("/readyz").json() == {"status": "ready"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"userName": "a", "password": "hunter2"},
+        {"userName": "a", "PASSWORD": "hunter2"},
+        {"Operations": [{"op": "replace", "path": "password", "value": "hunter2"}]},
+        {"Operations": [{"op": "replace", "Path": "Password", "Value": "hunter2"}]},
+        {
+            "Operations": [
+                {
+                    "op": "replace",
+                    "value": {"urn:ietf:params:scim:schemas:core:2.0:User:password": "hunter2"},
+                }
+            ]
+        },
+        {
+            "Operations": [
+                {
+                    "op": "replace",
+                    "path": "urn:ietf:params:scim:schemas:core:2.0:User:password",
+                    "value": "hunter2",
+                }
+            ]
+        },
+    ],
+)
+def test_redact_hides_passwords_in_every_spelling(body: dict[str, object]) -> None:
+    """A password never survives redaction, whatever the key's case or URN qualification."""
+    from scimitar.faces.scim.wire import redact
+
+    assert "hunter2" not in json.dumps(redact(body))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "filter=userName eq 1e5",
+        "filter=userName eq -2E+3",
+        "startIndex=100000000000000000000",
+        'filter=meta.lastModified gt "0001-01-01T00:00:00+14:00"',
+        'filter=meta.lastModified lt "9999-12-31T23:59:59-23:59"',
+    ],
+)
+def test_edge_inputs_are_4xx_or_200(scim: Scim, query: str) -> None:
+    """Exponent numbers, a huge startIndex, out-of-range dates: a clean answer, never 500."""
+    response = scim.client.get(f"/scim/Users?{query}", headers=scim.auth)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert response.json()["scimType"] == "invalidFilter"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 
-from scimitar.domain import audit
+from scimitar.domain import audit, sessions
 from scimitar.domain.context import Tx, fold
 from scimitar.domain.errors import AuthError, InvalidError, PolicyError
 from scimitar.domain.keys import _aware
@@ -20,6 +21,7 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
+LOCKED = "Too many failed sign-ins; try again in 15 minutes"
 _hasher = PasswordHasher()
 #: Verified against when the email is unknown, so both paths take as long.
 _DUMMY_HASH = _hasher.hash("scimitar-dummy-password")
@@ -41,7 +43,16 @@ def set_password(tx: Tx, org: Org, member: Member, password: str) -> None:
             updated=tx.now,
         )
     )
+    # A new password (a reset, say) signs the member out everywhere.
+    sessions.end_member_sessions(tx, member)
     audit.record(tx, org.id, "member.password_set", "member", member.id)
+
+
+def refuse_unknown(password: str) -> AuthError:
+    """The answer for an unknown org or email, given only after checking the password against
+    a dummy hash: it takes as long as a wrong password, so timing tells nothing."""
+    _verify(_DUMMY_HASH, password)
+    return AuthError("Wrong email or password")
 
 
 def sign_in(tx: Tx, org: Org, email: str, password: str) -> Member | AuthError:
@@ -58,29 +69,45 @@ def sign_in(tx: Tx, org: Org, email: str, password: str) -> Member | AuthError:
         .where(members.c.org_id == org.id, members.c.user_name_key == fold(email))
     ).first()
     if row is None:
-        _verify(_DUMMY_HASH, password)
-        return AuthError("Wrong email or password")
+        return refuse_unknown(password)
     if row.locked_until is not None and _aware(row.locked_until) > tx.now:
-        return AuthError("Too many failed sign-ins; try again in 15 minutes")
+        return AuthError(LOCKED)
     if not _verify(row.password_hash, password):
-        failures = row.failed_attempts + 1
-        tx.conn.execute(
-            update(console_credentials)
-            .where(console_credentials.c.member_id == row.id)
-            .values(
-                failed_attempts=0 if failures >= MAX_FAILURES else failures,
-                locked_until=tx.now + LOCKOUT if failures >= MAX_FAILURES else None,
-            )
-        )
+        _count_failure(tx, row.id)
         return AuthError("Wrong email or password")
     if not row.active or row.org_role not in (OrgRole.OWNER.value, OrgRole.ADMIN.value):
         return AuthError("Only active Owners and Admins can sign in to the console")
-    tx.conn.execute(
+    cleared = tx.conn.execute(
         update(console_credentials)
-        .where(console_credentials.c.member_id == row.id)
+        .where(console_credentials.c.member_id == row.id, _not_locked(tx))
         .values(failed_attempts=0, locked_until=None)
     )
+    if not cleared.rowcount:  # locked by failures that raced this sign-in
+        return AuthError(LOCKED)
     return get_member(tx, org, row.id)
+
+
+def _not_locked(tx: Tx) -> Any:
+    return console_credentials.c.locked_until.is_(None) | (
+        console_credentials.c.locked_until <= tx.now
+    )
+
+
+def _count_failure(tx: Tx, member_id: str) -> None:
+    # Counted in the database, not read-then-written: parallel wrong passwords each count
+    # (the row lock serialises them), so they cannot outrun the lockout.
+    failures = tx.conn.execute(
+        update(console_credentials)
+        .where(console_credentials.c.member_id == member_id)
+        .values(failed_attempts=console_credentials.c.failed_attempts + 1)
+        .returning(console_credentials.c.failed_attempts)
+    ).scalar_one()
+    if failures >= MAX_FAILURES:
+        tx.conn.execute(
+            update(console_credentials)
+            .where(console_credentials.c.member_id == member_id)
+            .values(failed_attempts=0, locked_until=tx.now + LOCKOUT)
+        )
 
 
 def _verify(digest: str, password: str) -> bool:

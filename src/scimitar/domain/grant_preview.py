@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
-from scimitar.domain import events, groups
+from scimitar.domain import events, grants, groups
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import InvalidError
 from scimitar.domain.models import Grant, Group, GroupKind, Org
@@ -40,7 +40,7 @@ def preview_grant_change(
         if action == "add":
             if not isinstance(grant, Grant):
                 raise InvalidError("Adding a grant needs the grant, not an id")
-            groups.add_grant(tx, org, group, grant)
+            grants.attach(tx, org, group, grant)
         else:
             grant_id = grant if isinstance(grant, str) else None
             if grant_id is None:

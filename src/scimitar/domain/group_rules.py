@@ -97,13 +97,17 @@ def rename_group(tx: Tx, org: Org, group: Group, display_name: str) -> Group:
 
 
 def delete_group(tx: Tx, org: Org, group: Group) -> None:
+    """DELETE /Groups/{id}. Takes its own locks: callers pass an unlocked `group`."""
     if group.kind is GroupKind.ROLE:
         raise PolicyError(f"{PROJECT_DELETION}: {group.display_name!r} is a role group")
     if group.kind is GroupKind.TEAM:
         assert group.team_id is not None
-        structure.delete_team(tx, org, structure.get_team(tx, org, group.team_id))
+        # The team row first: deleting both team groups at once (Okta deletes each) would
+        # otherwise lock the two groups in opposite orders and deadlock.
+        team = structure.get_team(tx, org, group.team_id, for_update=True)
+        structure.delete_team(tx, org, team)
         return
-    groups.delete_group(tx, org, group)
+    groups.delete_group(tx, org, groups.get_group(tx, org, group.id, for_update=True))
 
 
 def coalesce(changes: Sequence[MemberChange]) -> list[MemberChange]:

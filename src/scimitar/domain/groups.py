@@ -20,7 +20,7 @@ from scimitar.storage.tables import group_grants, group_members, groups, members
 
 MAX_NAME = 1024
 #: Bound parameters per statement stay well under SQLite's and PostgreSQL's limits.
-CHUNK = 500
+CHUNK = 5000
 
 
 def _group(row: Row[Any]) -> Group:
@@ -279,9 +279,11 @@ def _active_members(tx: Tx, org: Org, ids: Sequence[str]) -> set[str]:
     return found
 
 
-def add_members(tx: Tx, org: Org, group: Group, member_ids: Sequence[str]) -> list[str]:
+def add_members(
+    tx: Tx, org: Org, group: Group, member_ids: Sequence[str], *, known_new: bool = False
+) -> list[str]:
     """Add members; unknown or deactivated ids are refused with the id named. Returns the ids
-    that were not members before."""
+    that were not members before (`known_new`: the caller has just read the membership)."""
     wanted = list(dict.fromkeys(member_ids))
     if not wanted:
         return []
@@ -293,7 +295,7 @@ def add_members(tx: Tx, org: Org, group: Group, member_ids: Sequence[str]) -> li
             "no active user with that id exists in this organization"
         )
     present: set[str] = set()
-    for chunk in _chunks(wanted):
+    for chunk in [] if known_new else _chunks(wanted):
         present.update(
             tx.conn.execute(
                 select(group_members.c.member_id).where(
@@ -333,11 +335,11 @@ def remove_members(tx: Tx, org: Org, group: Group, member_ids: Sequence[str]) ->
             )
             removed.extend(result.scalars())
         if removed:
-            audit.record(
-                tx, org.id, "group.members_removed", "group", group.id, before={"members": wanted}
-            )
             order = {member_id: i for i, member_id in enumerate(wanted)}
             removed.sort(key=order.__getitem__)
+            audit.record(
+                tx, org.id, "group.members_removed", "group", group.id, before={"members": removed}
+            )
             _emit_membership(tx, org, "group.member_removed", group, removed)
     return len(removed)
 
@@ -373,7 +375,7 @@ def replace_members(tx: Tx, org: Org, group: Group, member_ids: Sequence[str]) -
     )
     wanted_set = set(wanted)
     removed = remove_members(tx, org, group, [m for m in current if m not in wanted_set])
-    added = add_members(tx, org, group, [m for m in wanted if m not in current])
+    added = add_members(tx, org, group, [m for m in wanted if m not in current], known_new=True)
     return bool(removed or added)
 
 

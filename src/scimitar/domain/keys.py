@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain import audit, events
 from scimitar.domain.context import Tx, new_id
@@ -96,17 +97,22 @@ def generate_scim_key(tx: Tx, org: Org) -> str:
 def _insert_key(tx: Tx, org: Org, action: str) -> str:
     key = _new_secret(SCIM_KEY_PREFIX)
     key_id = new_id()
-    tx.conn.execute(
-        insert(scim_keys).values(
-            id=key_id,
-            org_id=org.id,
-            key_hash=hash_secret(key),
-            hint=_hint(key),
-            active=True,
-            created_by=tx.actor.label,
-            created=tx.now,
+    try:
+        tx.conn.execute(
+            insert(scim_keys).values(
+                id=key_id,
+                org_id=org.id,
+                key_hash=hash_secret(key),
+                hint=_hint(key),
+                active=True,
+                created_by=tx.actor.label,
+                created=tx.now,
+            )
         )
-    )
+    except IntegrityError:  # one active key per org: a concurrent click got there first
+        raise ConflictError(
+            f"Another request just generated a SCIM key for {org.slug!r}; reload to see it"
+        ) from None
     audit.record(tx, org.id, action, "scim_key", key_id, after={"hint": _hint(key)})
     data = {"id": key_id, "hint": _hint(key), "active": True}
     events.emit(tx, org.id, action, "scim_key", key_id, data=data)

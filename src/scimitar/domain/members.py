@@ -108,6 +108,18 @@ def _write_emails(tx: Tx, org: Org, member_id: str, attrs: dict[str, Any]) -> No
         tx.conn.execute(insert(member_emails), rows)
 
 
+def _violates_one_owner(exc: IntegrityError) -> bool:
+    """Whether the violated constraint is the one-Owner index, not userName uniqueness.
+
+    PostgreSQL names the constraint; SQLite names the columns, and only the one-Owner
+    index is on `org_id` alone. (The message text also holds the userName, so searching it
+    for "owner" would misread `joe.owner@…`.)"""
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    if constraint is not None:
+        return bool(constraint == "uq_members_one_owner")
+    return str(exc.orig).strip().endswith("members.org_id")
+
+
 def _taken(user_name: str) -> ConflictError:
     return ConflictError(f"A user with userName {user_name!r} already exists in this organization")
 
@@ -194,7 +206,7 @@ def create_member(
             )
         )
     except IntegrityError as exc:
-        if "owner" in str(exc.orig).lower():
+        if _violates_one_owner(exc):
             raise InvalidError(MULTIPLE_OWNERS) from None
         raise _taken(attrs["userName"]) from None
     _write_emails(tx, org, member_id, attrs)

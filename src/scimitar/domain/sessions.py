@@ -98,6 +98,11 @@ def end_session(tx: Tx, token: str) -> None:
     audit.record(tx, row.org_id, "console.signed_out", "member", row.member_id)
 
 
+def end_member_sessions(tx: Tx, member: Member) -> None:
+    """End every console session of a member, in every process at once."""
+    tx.conn.execute(delete(console_sessions).where(console_sessions.c.member_id == member.id))
+
+
 def shared_secret(tx: Tx, name: str) -> str:
     """A server-wide secret, generated on first use and stored so that all processes agree."""
     query = select(server_secrets.c.value).where(server_secrets.c.name == name)

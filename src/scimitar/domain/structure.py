@@ -320,10 +320,9 @@ def list_teams(tx: Tx, org: Org, project: Project | None = None) -> list[Team]:
     return [_team(row) for row in tx.conn.execute(query.order_by(teams.c.name_key))]
 
 
-def get_team(tx: Tx, org: Org, team_id: str) -> Team:
-    row = tx.conn.execute(
-        select(teams).where(teams.c.org_id == org.id, teams.c.id == team_id)
-    ).first()
+def get_team(tx: Tx, org: Org, team_id: str, *, for_update: bool = False) -> Team:
+    query = select(teams).where(teams.c.org_id == org.id, teams.c.id == team_id)
+    row = tx.conn.execute(query.with_for_update() if for_update else query).first()
     if row is None:
         raise NotFoundError(f"Team {team_id} not found")
     return _team(row)
@@ -342,16 +341,19 @@ def create_team(tx: Tx, org: Org, project: Project, name: str) -> Team:
     if find_team(tx, org, project, name):
         raise ConflictError(f"Project {project.name!r} already has a team named {name!r}")
     team_id = new_id()
-    tx.conn.execute(
-        insert(teams).values(
-            id=team_id,
-            org_id=org.id,
-            project_id=project.id,
-            name=name,
-            name_key=fold(name),
-            created=tx.now,
+    try:
+        tx.conn.execute(
+            insert(teams).values(
+                id=team_id,
+                org_id=org.id,
+                project_id=project.id,
+                name=name,
+                name_key=fold(name),
+                created=tx.now,
+            )
         )
-    )
+    except IntegrityError:  # a concurrent request created it first
+        raise ConflictError(f"Project {project.name!r} already has a team named {name!r}") from None
     team = get_team(tx, org, team_id)
     audit.record(
         tx, org.id, "team.created", "team", team.id, after={"name": name, "project_id": project.id}

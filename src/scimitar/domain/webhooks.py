@@ -8,6 +8,8 @@ endpoint was created; see docs/events.md.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +27,7 @@ from scimitar.storage.tables import webhook_attempts, webhook_deliveries, webhoo
 SECRET_PREFIX = "whsec_"
 MAX_ENDPOINTS = 50
 MAX_TYPES = 100
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 
 
 @dataclass(frozen=True)
@@ -111,20 +114,48 @@ def _endpoint(row: Row[Any]) -> Endpoint:
 
 
 def check_url(url: str) -> str:
-    """An absolute http(s) URL with a host, without credentials. Whether its address may be
-    reached is decided at delivery time (the worker's allow-list), when it is resolved."""
+    """An absolute http(s) URL with a valid host and port, without credentials. Whether its
+    address may be reached is decided at delivery time (the worker's allow-list), when it is
+    resolved."""
     if not isinstance(url, str) or len(url) > 2048:
         raise InvalidError("url must be an http(s) URL of at most 2048 characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidError(f"url is not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidError("url must be an absolute http:// or https:// URL")
     if parts.username or parts.password:
         raise InvalidError("url must not contain credentials")
+    if port is not None and not 1 <= port <= 65535:
+        raise InvalidError("url's port must be from 1 to 65535")
+    ascii_host(parts.hostname)
     return url
 
 
+def ascii_host(host: str) -> str:
+    """The host as it goes on the wire (IDNA for a name, as is for an IP address literal)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return host
+    try:
+        encoded = host.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidError(f"url's host {host!r} is not a valid host name") from None
+    labels = encoded.split(".")
+    if len(encoded) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise InvalidError(f"url's host {host!r} is not a valid host name")
+    return encoded
+
+
 def check_event_types(types: Any) -> tuple[str, ...]:
-    if not isinstance(types, list) or not types or len(types) > MAX_TYPES:
+    """The subscribed types: a non-empty list of strings (a bare string is refused, not
+    split into its characters)."""
+    if not isinstance(types, list | tuple) or not types or len(types) > MAX_TYPES:
         raise InvalidError('events must be ["*"] or a non-empty list of event types')
     for event_type in types:
         if not isinstance(event_type, str) or not event_type or len(event_type) > 64:
@@ -136,7 +167,7 @@ def create_endpoint(tx: Tx, org: Org, url: str, event_types: Any = ("*",)) -> tu
     """A new endpoint and its signing secret (shown once). It receives the events committed
     after it."""
     url = check_url(url)
-    types = check_event_types(list(event_types))
+    types = check_event_types(event_types)
     count = len(list_endpoints(tx, org))
     if count >= MAX_ENDPOINTS:
         raise InvalidError(f"An organization can have at most {MAX_ENDPOINTS} webhook endpoints")

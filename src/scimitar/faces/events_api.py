@@ -92,10 +92,11 @@ class FeedApi:
             return {"request_id": entry_id, "events": [e.to_json() for e in found]}
 
     async def request_events(self, request: Request) -> Response:
-        try:
-            entry_id = int(request.path_params["entry_id"])
-        except ValueError:
-            raise ApiProblem(404, "not_found", "No such provisioning-log entry") from None
+        raw = request.path_params["entry_id"]
+        # An id past the column's range is no entry (and would overflow SQLite's integers).
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+            raise ApiProblem(404, "not_found", "No such provisioning-log entry")
+        entry_id = int(raw)
         body = await run_in_threadpool(self._request_events, bearer(request), entry_id)
         return json_response(body)
 
@@ -113,6 +114,7 @@ class FeedApi:
 
     async def preview_grant(self, request: Request) -> Response:
         token = bearer(request)
+        await run_in_threadpool(self._org, token)  # a stranger's body is never read
         body = await read_body(request)
         result = await run_in_threadpool(
             self._preview, token, request.path_params["group_id"], body
@@ -127,12 +129,14 @@ def _grant(body: dict[str, Any]) -> Grant | str:
     project_id = body.get("project_id")
     if not isinstance(project_id, str):
         raise ApiProblem(400, "bad_request", "project_id (or grant_id) is required")
+    role_id, team_id = body.get("role_id"), body.get("team_id")
+    for name, value in (("role_id", role_id), ("team_id", team_id)):
+        if value is not None and not isinstance(value, str):
+            raise ApiProblem(400, "bad_request", f"{name} must be a string")
     team_role = body.get("team_role")
-    try:
-        role = TeamRole(team_role) if team_role is not None else None
-    except ValueError:
-        raise ApiProblem(400, "bad_request", "team_role must be 'Admin' or 'Member'") from None
-    return Grant(project_id, body.get("role_id"), body.get("team_id"), role)
+    if team_role is not None and team_role not in tuple(r.value for r in TeamRole):
+        raise ApiProblem(400, "bad_request", "team_role must be 'Admin' or 'Member'")
+    return Grant(project_id, role_id, team_id, TeamRole(team_role) if team_role else None)
 
 
 def _wait_param(request: Request) -> float:

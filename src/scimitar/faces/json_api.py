@@ -14,6 +14,7 @@ from scimitar.domain import keys, orgs
 from scimitar.domain.context import Actor, ActorKind, Tx
 from scimitar.domain.errors import AuthError, DomainError, InvalidError, NotFoundError
 from scimitar.domain.models import Org
+from scimitar.faces.admin.wire import BodyTooLarge, read_limited
 
 PREFIX = "/api/v1"
 MAX_BODY = 65_536
@@ -96,9 +97,10 @@ def int_param(request: Request, name: str, default: int, low: int, high: int) ->
 
 
 async def read_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise ApiProblem(413, "too_large", "Request body too large")
+    try:
+        raw = await read_limited(request, MAX_BODY)
+    except BodyTooLarge as exc:
+        raise ApiProblem(413, "too_large", str(exc)) from None
     try:
         body = orjson.loads(raw or b"{}")
     except orjson.JSONDecodeError:

@@ -53,8 +53,17 @@ class WebhooksApi:
         token = bearer(request)
         return await run_in_threadpool(self._run, token, work, write=write)
 
+    def _authenticate(self, token: str) -> None:
+        with self.db.read() as conn:
+            token_actor(Tx(conn, Actor(ActorKind.API_TOKEN, "API token")), token)
+
+    async def _body(self, request: Request, allowed: set[str]) -> dict[str, Any]:
+        """The JSON body, read only once the token is known to be good."""
+        await run_in_threadpool(self._authenticate, bearer(request))
+        return _only(await read_body(request), allowed)
+
     async def create(self, request: Request) -> Response:
-        body = _only(await read_body(request), {"url", "events"})
+        body = await self._body(request, {"url", "events"})
         if "url" not in body:
             raise ApiProblem(422, "invalid", "url is required")
 
@@ -82,7 +91,7 @@ class WebhooksApi:
 
     async def update(self, request: Request) -> Response:
         endpoint_id = request.path_params["endpoint_id"]
-        body = _only(await read_body(request), _FIELDS)
+        body = await self._body(request, _FIELDS)
         enabled = body.get("enabled")
         if enabled is not None and not isinstance(enabled, bool):
             raise ApiProblem(400, "bad_request", "enabled must be true or false")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -33,8 +33,11 @@ class WorkerSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: How long an idle worker sleeps before looking again.
     poll_interval: float = 0.5
+    #: Deliveries claimed per round, at most `concurrency`: each one claimed is sent at once,
+    #: so its lease only has to outlast one post.
     batch: int = 50
     concurrency: int = 8
+    #: The shortest lease; the worker lengthens it to outlast its slowest possible post.
     lease: timedelta = timedelta(seconds=60)
     timeout: float = 10.0
 
@@ -81,25 +84,40 @@ class DeliveryWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def lease(self) -> timedelta:
+        """Long enough for one post (a round claims no more than it sends at once)."""
+        return max(self.settings.lease, timedelta(seconds=2 * self.sender.longest))
+
     def run_once(self) -> int:
         """One round; returns how much it did (0: nothing was waiting)."""
         with self.db.write() as conn:
             examined = deliveries.fan_out(Tx(conn, SYSTEM_ACTOR))
         with self.db.write() as conn:
             jobs = deliveries.claim(
-                Tx(conn, SYSTEM_ACTOR), limit=self.settings.batch, lease=self.settings.lease
+                Tx(conn, SYSTEM_ACTOR),
+                limit=min(self.settings.batch, self.settings.concurrency),
+                lease=self.lease,
             )
-        if jobs:
-            results = list(self.pool.map(self._send, jobs))
-            with self.db.write() as conn:
-                tx = Tx(conn, SYSTEM_ACTOR)
-                for job, result in zip(jobs, results, strict=True):
-                    deliveries.record(tx, job, result, self.settings.retry)
+        sending = [self.pool.submit(self._send, job) for job in jobs]
+        for done in as_completed(sending):
+            self._record(*done.result())
         return examined + len(jobs)
 
-    def _send(self, job: Job) -> Result:
-        body, headers = request_of(job)
-        return self.sender.post(job.url, body, headers)
+    def _send(self, job: Job) -> tuple[Job, Result]:
+        try:
+            body, headers = request_of(job)
+            return job, self.sender.post(job.url, body, headers)
+        except Exception as exc:  # a job that cannot even be built is a failed attempt
+            return job, Result(None, 0, f"{type(exc).__name__}: {exc}")
+
+    def _record(self, job: Job, result: Result) -> None:
+        # One transaction per result, as it comes: a slow endpoint delays no one's record.
+        try:
+            with self.db.write() as conn:
+                deliveries.record(Tx(conn, SYSTEM_ACTOR), job, result, self.settings.retry)
+        except Exception:  # its lease runs out and it is sent again
+            log.exception("could not record webhook delivery %s", job.delivery_id)
 
     def run(self) -> None:
         """Work until `stop()`; a database or network hiccup is logged and retried."""

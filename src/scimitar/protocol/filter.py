@@ -264,8 +264,9 @@ class _Parser:
         if lowered == "null":
             return None
         if _NUMBER.fullmatch(token.text):
-            number = float(token.text)
-            return int(token.text) if number.is_integer() and "." not in token.text else number
+            if any(ch in token.text for ch in ".eE"):
+                return float(token.text)
+            return int(token.text)
         if lowered in ("and", "or", "not") or lowered in COMPARE_OPS:
             raise self.fail(f"expected a value, found {token.text!r}", token)
         return token.text

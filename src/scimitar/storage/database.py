@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -71,18 +72,29 @@ class Database:
         return self.dialect == "sqlite"
 
     def _create_engine(self, pool_size: int) -> Engine:
+        # orjson for JSON columns: 10 000 membership events in one request spent a fifth of
+        # their time in the standard library's encoder.
+        json_options: dict[str, Any] = {
+            "json_serializer": _json_dumps,
+            "json_deserializer": orjson.loads,
+        }
         if self.dialect == "sqlite":
             engine = create_engine(
                 self.url,
                 connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
                 pool_size=pool_size,
                 max_overflow=pool_size,
+                **json_options,
             )
             event.listen(engine, "connect", _sqlite_on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
             return engine
         return create_engine(
-            self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            self.url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            **json_options,
         )
 
     @contextmanager
@@ -157,6 +169,10 @@ def before_commit(conn: Connection, callback: Callable[[Connection], None]) -> N
 def _run_before_commit(conn: Connection) -> None:
     for callback in transaction_state(conn).get("before_commit", []):
         callback(conn)
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

@@ -542,7 +542,10 @@ def _datetime_test(target: _Scalar, op: str, value: Value) -> _Predicate:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     # SQLite keeps timestamps as UTC text without an offset, so compare in UTC.
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidFilter(f"{target.label}: {_show(value)} is out of range") from None
     return target.expr == moment if op == "eq" else _ORDER[op](target.expr, moment)
 
 

@@ -88,18 +88,39 @@ def error_response(error: ApiError) -> JsonResponse:
     return JsonResponse(error.body(), status_code=error.status, headers=headers)
 
 
+class BodyTooLarge(Exception):
+    """Raised by `read_limited` when a body is (or declares itself) larger than allowed."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Request body is larger than {limit} bytes")
+        self.limit = limit
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The raw body, read chunk by chunk and abandoned as soon as it passes `limit` (a body
+    that declares a larger Content-Length is refused before any of it is read)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise BodyTooLarge(limit)
+    return bytes(body)
+
+
 async def read_body(request: Request) -> Any:
     """The request body as JSON; 415, 413 or 400 when it cannot be."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_BODY:
-            raise ApiError(413, "too_large", f"Request body is larger than {MAX_BODY} bytes")
     try:
-        return orjson.loads(bytes(body))
+        body = await read_limited(request, MAX_BODY)
+    except BodyTooLarge as exc:
+        raise ApiError(413, "too_large", str(exc)) from None
+    try:
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise bad_request(f"Request body is not valid JSON: {exc}") from None
 
@@ -134,7 +155,7 @@ class ApiCall:
         raw = self.query.get(name, "").strip()
         if not raw:
             return None
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not low <= int(raw) <= high:
             raise bad_request(f"Query parameter {name!r} must be an integer from {low} to {high}")
         return int(raw)
 

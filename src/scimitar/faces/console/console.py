@@ -8,12 +8,12 @@ audit actor), check the form's CSRF token, run the page loader or the action, an
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -25,7 +25,7 @@ from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.errors import AuthError, DomainError
 from scimitar.faces.admin.auth import SESSION_COOKIE
 from scimitar.faces.admin.views import member_view, org_view
-from scimitar.faces.admin.wire import from_domain
+from scimitar.faces.admin.wire import BodyTooLarge, from_domain, read_limited
 from scimitar.faces.console import (
     group_pages,
     log_pages,
@@ -37,7 +37,10 @@ from scimitar.faces.console import (
 from scimitar.faces.console.view import NOTICES, Action, Outcome, Page, Redirect, Render, View
 from scimitar.storage.database import Database
 
+Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_FIELD = 10_000
+MAX_FIELDS = 200
+MAX_FORM = 262_144
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
@@ -60,6 +63,14 @@ ACTIONS: list[tuple[str, Action]] = [
     *structure_pages.ACTIONS,
     *group_pages.ACTIONS,
 ]
+
+
+class _BadForm(Exception):
+    """The request's body is not a console form the server will read."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
 
 
 class _SignInFirst(Exception):
@@ -86,11 +97,14 @@ class Console:
         return [
             Route("/console", self.home, methods=["GET"]),
             Route(signin.SIGN_IN_PATH, self.sign_in_form, methods=["GET"]),
-            Route(signin.SIGN_IN_PATH, self.sign_in, methods=["POST"]),
-            Route("/console/sign-out", self.sign_out, methods=["POST"]),
+            Route(signin.SIGN_IN_PATH, self.reads_form(self.sign_in), methods=["POST"]),
+            Route("/console/sign-out", self.reads_form(self.sign_out), methods=["POST"]),
             Mount("/console/static", static, name="console-static"),
             *(Route(path, self.show(page), methods=["GET"]) for path, page in PAGES),
-            *(Route(path, self.act(action), methods=["POST"]) for path, action in ACTIONS),
+            *(
+                Route(path, self.reads_form(self.act(action)), methods=["POST"])
+                for path, action in ACTIONS
+            ),
         ]
 
     # Rendering
@@ -201,11 +215,32 @@ class Console:
     # Pages and actions
 
     async def _form(self, request: Request) -> dict[str, str]:
-        form: FormData = await request.form(max_files=0, max_fields=200)
-        return {
-            key: value[:MAX_FIELD] if isinstance(value, str) else ""
-            for key, value in form.multi_items()
-        }
+        """The urlencoded form (the only kind the console sends; any other body is not read),
+        read up to `MAX_FORM` bytes: a larger one raises `_BadForm`."""
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/x-www-form-urlencoded":
+            return {}
+        try:
+            raw = await read_limited(request, MAX_FORM)
+            pairs = parse_qsl(
+                raw.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_FIELDS
+            )
+        except BodyTooLarge:
+            raise _BadForm(413, "This form is too large") from None
+        except ValueError:
+            raise _BadForm(400, "This form has too many fields") from None
+        return {key: value[:MAX_FIELD] for key, value in pairs}
+
+    def reads_form(self, handler: Callable[[Request], Awaitable[Response]]) -> Endpoint:
+        """Answer a form the console will not read with an error page."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except _BadForm as exc:
+                return self.html("error.html", {"message": exc.message}, exc.status)
+
+        return endpoint
 
     def _view(self, tx: Tx, request: _RequestData) -> View:
         if not request.token:
@@ -239,8 +274,11 @@ class Console:
         except DomainError as exc:
             return Render("error.html", {"message": exc.detail}, from_domain(exc).status)
 
-    def act(self, action: Action) -> Callable[[Request], Any]:
+    def act(self, action: Action) -> Endpoint:
         async def endpoint(request: Request) -> Response:
+            if not request.cookies.get(SESSION_COOKIE):
+                # Without a session the form would be refused anyway: do not read it.
+                return self.respond(Redirect(f"{signin.SIGN_IN_PATH}?reason=ended"))
             data = _RequestData.of(request, await self._form(request))
             return self.respond(await run_in_threadpool(self._act, action, data))
 

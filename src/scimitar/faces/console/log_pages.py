@@ -15,7 +15,7 @@ STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
 
 def _before(view: View) -> int | None:
     raw = view.arg("before")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
 
 
 def load_audit(view: View, tx: Tx) -> dict[str, Any]:

@@ -86,10 +86,12 @@ def transfer_ownership(view: View, tx: Tx) -> Outcome:
         raise PolicyError("Only the Owner can transfer ownership")
     email = view.field("email", required="Enter the email of the new Owner")
     org = view.session.org
-    new_owner = members.find_member(tx, org, email.strip())
-    if new_owner is None:
+    found = members.find_member(tx, org, email.strip())
+    if found is None:
         raise InvalidError(f"No member {email.strip()!r} in this organization")
+    # Both locked, in the admin API's order, so a concurrent change to either waits.
     owner = members.get_member(tx, org, view.session.member.id, for_update=True)
+    new_owner = members.get_member(tx, org, found.id, for_update=True)
     members.transfer_ownership(tx, org, owner, new_owner)
     return Redirect("/console/settings", "ownership-transferred")
 

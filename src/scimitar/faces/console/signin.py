@@ -18,6 +18,7 @@ from starlette.responses import Response
 from scimitar.domain import credentials, orgs, sessions
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import AuthError, NotFoundError
+from scimitar.domain.models import Member
 from scimitar.faces.admin.auth import NOT_AN_ADMIN, SESSION_COOKIE, console_actor
 
 SIGN_IN_COOKIE = "scimitar_sign_in"
@@ -58,8 +59,9 @@ def sign_in(tx: Tx, slug: str, email: str, password: str) -> SignInResult:
     try:
         org = orgs.get_org_by_slug(tx, slug.strip().lower())
     except NotFoundError:
-        return SignInResult(None, BAD_CREDENTIALS)
-    outcome = credentials.sign_in(tx, org, email.strip(), password)
+        outcome: Member | AuthError = credentials.refuse_unknown(password)
+    else:
+        outcome = credentials.sign_in(tx, org, email.strip(), password)
     if isinstance(outcome, AuthError):
         detail = BAD_CREDENTIALS if outcome.detail.startswith("Wrong") else outcome.detail
         return SignInResult(None, detail)

@@ -66,7 +66,9 @@ class View:
 
     def page_number(self) -> int:
         raw = self.arg("page")
-        return int(raw) if raw.isdigit() and 0 < int(raw) < 10**6 else 1
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
+            return 1
+        return max(int(raw), 1)
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,10 @@ class ScimApi:
         return found.to_scim(base)
 
     async def unknown(self, request: Request) -> Response:
-        name = request.path_params["rest"].split("/")[0]
+        segments = request.path_params["rest"].split("/")
+        name = segments[0]
+        if len(segments) > 2:
+            return error_response(errors.NotFound(f"No SCIM endpoint at {request.url.path}"))
         if name in ("Bulk", "Me"):
             return error_response(errors.NotImplementedFeature(f"/{name} is not supported"))
         if name in ("ServiceProviderConfig", "ResourceTypes", "Schemas"):

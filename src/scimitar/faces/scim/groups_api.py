@@ -114,7 +114,7 @@ def patch_group(call: Call, tx: Tx, org: Org) -> Outcome:
 
 
 def delete_group(call: Call, tx: Tx, org: Org) -> Outcome:
-    group = groups.get_group(tx, org, call.params["id"], for_update=True)
+    group = groups.get_group(tx, org, call.params["id"])
     check_if_match(call, group.version)
     group_rules.delete_group(tx, org, group)
     return Outcome(204)

@@ -12,6 +12,8 @@ from scimitar.protocol.filter import parse_attr_path, parse_filter
 from scimitar.protocol.projection import Projection
 from scimitar.protocol.schema import LIST_RESPONSE, SEARCH_REQUEST, ResourceType
 
+MAX_START = 2**31 - 1
+
 
 @dataclass(frozen=True)
 class ListRequest:
@@ -47,7 +49,9 @@ def parse_list_request(resource_type: ResourceType, params: dict[str, Any]) -> L
     if text is not None and not isinstance(text, str):
         raise errors.InvalidFilter("filter must be a string")
     tree = parse_filter(text) if text else None
-    start = max(_integer("startIndex", params.get("startindex")) or 1, 1)
+    # Past MAX_START no page can hold anything: clamp, so the database never sees an
+    # integer it cannot bind (a huge OFFSET is an overflow on SQLite, out of range on PG).
+    start = min(max(_integer("startIndex", params.get("startindex")) or 1, 1), MAX_START)
     count = _integer("count", params.get("count"))
     count = DEFAULT_PAGE_SIZE if count is None else min(max(count, 0), MAX_PAGE_SIZE)
     sort_text = params.get("sortby")

@@ -77,7 +77,12 @@ async def read_json(request: Request, max_bytes: int) -> Any:
             f"Content-Type {content_type!r} is not supported; send application/scim+json"
         )
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    if (
+        declared is not None
+        and declared.isascii()
+        and declared.isdigit()
+        and int(declared) > max_bytes
+    ):
         raise errors.PayloadTooLarge(f"Request body is larger than {max_bytes} bytes")
     body = bytearray()
     async for chunk in request.stream():
@@ -106,14 +111,25 @@ def bearer_token(request: Request) -> str | None:
     return header.strip() if header.strip().startswith("scim-") else None
 
 
+_SECRET_NAMES = ("password", "secret", "token")
+
+
+def _is_secret_name(key: str) -> bool:
+    """`password`, `Password`, `urn:…:User:password`, `name.password`: the last segment."""
+    last = key.lower().rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+    return last in _SECRET_NAMES
+
+
 def redact(value: Any) -> Any:
-    """A copy of a request body safe to log: passwords and secrets replaced."""
+    """A copy of a request body safe to log: passwords and secrets replaced, whatever the
+    case or qualification of the key (PATCH keys are case-insensitive and may be URNs)."""
     if isinstance(value, dict):
-        # A PATCH operation that targets the password carries it in `value`.
-        secret_op = "password" in str(value.get("path", "")).lower()
+        # A PATCH operation that targets a secret carries it in `value`.
+        path = next((v for k, v in value.items() if k.lower() == "path"), "")
+        secret_op = isinstance(path, str) and _is_secret_name(path.split("[")[0])
         return {
             k: "[redacted]"
-            if k.lower() in ("password", "secret", "token") or (secret_op and k == "value")
+            if _is_secret_name(k) or (secret_op and k.lower() == "value")
             else redact(v)
             for k, v in value.items()
         }
