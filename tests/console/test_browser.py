@@ -168,6 +168,7 @@ def test_seed_flow_as_org_admin(browser: Any, server: tuple[str, Database]) -> N
         ("groups", "/console/groups"),
         ("audit-log", "/console/audit"),
         ("settings", "/console/settings"),
+        ("webhooks", "/console/webhooks"),
     ):
         page.goto(base + path)
         _shoot(page, name)

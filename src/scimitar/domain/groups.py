@@ -9,14 +9,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain import access_changes, audit, events
 from scimitar.domain.context import Tx, fold, new_id
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError
 from scimitar.domain.models import Grant, Group, GroupKind, Org, TeamRole
-from scimitar.storage.tables import group_grants, group_members, groups, members
+from scimitar.storage.tables import (
+    UUID,
+    Timestamp,
+    group_grants,
+    group_members,
+    groups,
+    members,
+)
 
 MAX_NAME = 1024
 #: Bound parameters per statement stay well under SQLite's and PostgreSQL's limits.
@@ -307,13 +314,20 @@ def add_members(
     if new:
         affected = new if access_changes.grants_on_group(tx, group) else []
         with access_changes.watch(tx, org, affected):
-            tx.conn.execute(
-                insert(group_members),
-                [
-                    {"group_id": group.id, "member_id": m, "org_id": org.id, "added": tx.now}
-                    for m in new
-                ],
-            )
+            for chunk in _chunks(new):
+                # INSERT … SELECT: one statement per chunk, no per-row parameter processing
+                # (10 000 rows as executemany spent a third of a replace in SQLAlchemy).
+                rows = select(
+                    literal(group.id, UUID),
+                    members.c.id,
+                    literal(org.id, UUID),
+                    literal(tx.now, Timestamp),
+                ).where(members.c.org_id == org.id, members.c.id.in_(chunk))
+                tx.conn.execute(
+                    insert(group_members).from_select(
+                        ["group_id", "member_id", "org_id", "added"], rows
+                    )
+                )
             audit.record(
                 tx, org.id, "group.members_added", "group", group.id, after={"members": new}
             )

@@ -27,12 +27,15 @@ from scimitar.faces.admin.auth import SESSION_COOKIE
 from scimitar.faces.admin.views import member_view, org_view
 from scimitar.faces.admin.wire import BodyTooLarge, from_domain, read_limited
 from scimitar.faces.console import (
+    event_pages,
+    grant_preview_pages,
     group_pages,
     log_pages,
     member_pages,
     setup_pages,
     signin,
     structure_pages,
+    webhook_pages,
 )
 from scimitar.faces.console.view import NOTICES, Action, Outcome, Page, Redirect, Render, View
 from scimitar.storage.database import Database
@@ -56,12 +59,16 @@ PAGES: list[tuple[str, Page]] = [
     *structure_pages.PAGES,
     *group_pages.PAGES,
     *log_pages.PAGES,
+    *event_pages.PAGES,
+    *webhook_pages.PAGES,
 ]
 ACTIONS: list[tuple[str, Action]] = [
     *setup_pages.ACTIONS,
     *member_pages.ACTIONS,
     *structure_pages.ACTIONS,
     *group_pages.ACTIONS,
+    *grant_preview_pages.ACTIONS,
+    *webhook_pages.ACTIONS,
 ]
 
 

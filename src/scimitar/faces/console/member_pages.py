@@ -11,6 +11,7 @@ from scimitar.domain.errors import InvalidError
 from scimitar.domain.models import OrgRole
 from scimitar.faces.admin.members_api import ORG_ROLES, STATUSES, member_detail, member_filter
 from scimitar.faces.admin.views import member_view
+from scimitar.faces.console.event_pages import recent_member_events
 from scimitar.faces.console.grant_form import grant_options, parse_grant_choice
 from scimitar.faces.console.view import PER_PAGE, Action, Outcome, Page, Redirect, View, pager
 
@@ -51,7 +52,13 @@ def load_member(view: View, tx: Tx) -> dict[str, Any]:
     }
 
 
-MEMBER = Page("member.html", load_member, "members")
+def load_member_page(view: View, tx: Tx) -> dict[str, Any]:
+    """The member, with their newest events."""
+    loaded = load_member(view, tx)
+    return {**loaded, "history": recent_member_events(tx, view, loaded["member"]["id"])}
+
+
+MEMBER = Page("member.html", load_member_page, "members")
 REMOVE_MEMBER = Page("member_remove.html", load_member, "members")
 
 

@@ -37,6 +37,10 @@ NOTICES = {
     "grant-added": "Grant attached: every member of the group receives it.",
     "grant-removed": "Grant removed.",
     "ownership-transferred": "Ownership transferred; you are now an Admin.",
+    "webhook-enabled": "Webhook enabled: it receives the events from now on.",
+    "webhook-disabled": "Webhook disabled: no events are delivered to it until it is enabled.",
+    "webhook-deleted": "Webhook endpoint deleted, with its delivery log.",
+    "delivery-resent": "Delivery queued to be sent again.",
 }
 
 
