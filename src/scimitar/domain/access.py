@@ -163,14 +163,7 @@ def add_direct_assignment(tx: Tx, org: Org, member: Member, grant: Grant) -> str
     finish_access_watch = access_changes.start_watch(tx, org, [member.id])
     tx.conn.execute(
         insert(direct_assignments).values(
-            id=assignment_id,
-            org_id=org.id,
-            member_id=member.id,
-            project_id=grant.project_id,
-            role_id=grant.role_id,
-            team_id=grant.team_id,
-            team_role=grant.team_role.value if grant.team_role else None,
-            created=tx.now,
+            id=assignment_id, org_id=org.id, member_id=member.id, created=tx.now, **grant.columns()
         )
     )
     audit.record(

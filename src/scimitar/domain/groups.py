@@ -425,14 +425,7 @@ def add_grant(tx: Tx, org: Org, group: Group, grant: Grant) -> str:
     with access_changes.watch(tx, org, member_ids(tx, group)):
         tx.conn.execute(
             insert(group_grants).values(
-                id=grant_id,
-                org_id=org.id,
-                group_id=group.id,
-                project_id=grant.project_id,
-                role_id=grant.role_id,
-                team_id=grant.team_id,
-                team_role=grant.team_role.value if grant.team_role else None,
-                created=tx.now,
+                id=grant_id, org_id=org.id, group_id=group.id, created=tx.now, **grant.columns()
             )
         )
         audit.record(
@@ -441,7 +434,7 @@ def add_grant(tx: Tx, org: Org, group: Group, grant: Grant) -> str:
             "group.grant_added",
             "group",
             group.id,
-            after={"grant": grant_id, **_grant_dict(grant)},
+            after={"grant": grant_id, **grant.columns()},
         )
         _emit_grant(tx, org, "group.grant_added", group, grant_id, grant)
     return grant_id
@@ -464,7 +457,7 @@ def remove_grant(tx: Tx, org: Org, group: Group, grant_id: str) -> None:
 
 
 def _emit_grant(tx: Tx, org: Org, type: str, group: Group, grant_id: str, grant: Grant) -> None:
-    data = {"group": snapshot(group), "grant_id": grant_id, **_grant_dict(grant)}
+    data = {"group": snapshot(group), "grant_id": grant_id, **grant.columns()}
     events.emit(tx, org.id, type, "group", group.id, version=group.version, data=data)
 
 
@@ -486,15 +479,6 @@ def grants_of(tx: Tx, group: Group) -> list[tuple[str, Grant]]:
         )
         for row in rows
     ]
-
-
-def _grant_dict(grant: Grant) -> dict[str, Any]:
-    return {
-        "project_id": grant.project_id,
-        "role_id": grant.role_id,
-        "team_id": grant.team_id,
-        "team_role": grant.team_role.value if grant.team_role else None,
-    }
 
 
 _GROUPS_OF_MEMBERS = (

@@ -15,7 +15,7 @@ from scimitar.domain.context import Tx, fold
 from scimitar.domain.groups import _group
 from scimitar.domain.members import _member
 from scimitar.domain.models import Group, GroupKind, Member, Org, OrgRole
-from scimitar.domain.provisioning_log import LoggedRequest
+from scimitar.domain.provisioning_log import LoggedRequest, logged_request
 from scimitar.domain.search import Page
 from scimitar.storage.tables import (
     audit_log,
@@ -208,17 +208,4 @@ def provisioning_entries(
     if before is not None:
         query = query.where(provisioning_log.c.id < before)
     rows = tx.conn.execute(query.order_by(provisioning_log.c.id.desc()).limit(_limit(limit)))
-    return [
-        LoggedRequest(
-            r.id,
-            r.at,
-            r.method,
-            r.path,
-            r.status,
-            r.latency_ms,
-            r.user_agent,
-            r.detail,
-            r.request_body,
-        )
-        for r in rows
-    ]
+    return [logged_request(r) for r in rows]

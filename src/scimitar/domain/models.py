@@ -124,3 +124,12 @@ class Grant:
     role_id: str | None = None
     team_id: str | None = None
     team_role: TeamRole | None = None
+
+    def columns(self) -> dict[str, str | None]:
+        """The grant as the columns of `group_grants` and `direct_assignments` hold it."""
+        return {
+            "project_id": self.project_id,
+            "role_id": self.role_id,
+            "team_id": self.team_id,
+            "team_role": self.team_role.value if self.team_role else None,
+        }

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Row, insert, select
 
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.keys import touch_scim_key_if_stale
@@ -77,22 +77,23 @@ def recent_requests(
     if before is not None:
         query = query.where(provisioning_log.c.id < before)
     rows = tx.conn.execute(query.order_by(provisioning_log.c.id.desc()).limit(limit))
-    return [
-        LoggedRequest(
-            r.id,
-            r.at,
-            r.method,
-            r.path,
-            r.status,
-            r.latency_ms,
-            r.user_agent,
-            r.detail,
-            r.request_body,
-            r.dry_run,
-            r.changes,
-        )
-        for r in rows
-    ]
+    return [logged_request(r) for r in rows]
+
+
+def logged_request(row: Row[Any]) -> LoggedRequest:
+    return LoggedRequest(
+        row.id,
+        row.at,
+        row.method,
+        row.path,
+        row.status,
+        row.latency_ms,
+        row.user_agent,
+        row.detail,
+        row.request_body,
+        row.dry_run,
+        row.changes,
+    )
 
 
 @dataclass(frozen=True)
