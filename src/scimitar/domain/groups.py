@@ -30,7 +30,7 @@ MAX_NAME = 1024
 CHUNK = 5000
 
 
-def _group(row: Row[Any]) -> Group:
+def group_from_row(row: Row[Any]) -> Group:
     return Group(
         id=row.id,
         org_id=row.org_id,
@@ -99,7 +99,7 @@ def emit_left(tx: Tx, org: Org, group_ids: Sequence[str], member_id: str) -> Non
     for chunk in _chunks(list(group_ids)):
         rows = tx.conn.execute(select(groups).where(groups.c.id.in_(chunk)).order_by(groups.c.seq))
         for row in rows:
-            _emit_membership(tx, org, "group.member_removed", _group(row), [member_id])
+            _emit_membership(tx, org, "group.member_removed", group_from_row(row), [member_id])
 
 
 def check_group_name(name: str) -> str:
@@ -168,7 +168,7 @@ def get_group(tx: Tx, org: Org, group_id: str, *, for_update: bool = False) -> G
     row = tx.conn.execute(query).first()
     if row is None:
         raise NotFoundError(f"Group {group_id} not found")
-    return _group(row)
+    return group_from_row(row)
 
 
 def find_group(tx: Tx, org: Org, display_name: str) -> Group | None:
@@ -177,17 +177,17 @@ def find_group(tx: Tx, org: Org, display_name: str) -> Group | None:
             groups.c.org_id == org.id, groups.c.display_name_key == fold(display_name)
         )
     ).first()
-    return _group(row) if row else None
+    return group_from_row(row) if row else None
 
 
 def list_groups(tx: Tx, org: Org) -> list[Group]:
     query = select(groups).where(groups.c.org_id == org.id).order_by(groups.c.seq)
-    return [_group(row) for row in tx.conn.execute(query)]
+    return [group_from_row(row) for row in tx.conn.execute(query)]
 
 
 def managed_groups(tx: Tx, org: Org) -> list[Group]:
     query = select(groups).where(groups.c.org_id == org.id, groups.c.kind != GroupKind.CUSTOM)
-    return [_group(row) for row in tx.conn.execute(query)]
+    return [group_from_row(row) for row in tx.conn.execute(query)]
 
 
 def update_group(
@@ -432,7 +432,7 @@ def groups_of(tx: Tx, member_id: str) -> list[Group]:
         .where(group_members.c.member_id == member_id)
         .order_by(groups.c.seq)
     )
-    return [_group(row) for row in tx.conn.execute(query)]
+    return [group_from_row(row) for row in tx.conn.execute(query)]
 
 
 def add_grant(tx: Tx, org: Org, group: Group, grant: Grant) -> str:

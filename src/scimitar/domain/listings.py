@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, or_, select
 
 from scimitar.domain.context import Tx, fold
-from scimitar.domain.groups import _group
-from scimitar.domain.members import _member
+from scimitar.domain.groups import group_from_row
+from scimitar.domain.members import member_from_row
 from scimitar.domain.models import Group, GroupKind, Member, Org, OrgRole
 from scimitar.domain.provisioning_log import LoggedRequest, logged_request
 from scimitar.domain.search import Page
@@ -90,7 +90,7 @@ def members_page(
         .limit(_limit(limit))
         .offset(max(0, offset))
     )
-    return Page(int(total), [_member(row) for row in rows])
+    return Page(int(total), [member_from_row(row) for row in rows])
 
 
 def groups_page(
@@ -124,7 +124,7 @@ def groups_page(
         .limit(_limit(limit))
         .offset(max(0, offset))
     )
-    return Page(int(total), [(_group(row), int(row.member_count)) for row in rows])
+    return Page(int(total), [(group_from_row(row), int(row.member_count)) for row in rows])
 
 
 def group_members_page(
@@ -141,7 +141,7 @@ def group_members_page(
         .limit(_limit(limit))
         .offset(max(0, offset))
     )
-    return Page(int(total), [_member(row) for row in rows])
+    return Page(int(total), [member_from_row(row) for row in rows])
 
 
 def audit_entries(

@@ -29,7 +29,7 @@ OWNER_GUARD = "The organization owner cannot be modified via SCIM"
 MULTIPLE_OWNERS = "Cannot set multiple owners"
 
 
-def _member(row: Row[Any]) -> Member:
+def member_from_row(row: Row[Any]) -> Member:
     return Member(
         id=row.id,
         org_id=row.org_id,
@@ -223,7 +223,7 @@ def get_member(tx: Tx, org: Org, member_id: str, *, for_update: bool = False) ->
     row = tx.conn.execute(query).first()
     if row is None:
         raise NotFoundError(f"User {member_id} not found")
-    return _member(row)
+    return member_from_row(row)
 
 
 def find_member(tx: Tx, org: Org, user_name: str) -> Member | None:
@@ -232,7 +232,7 @@ def find_member(tx: Tx, org: Org, user_name: str) -> Member | None:
             members.c.org_id == org.id, members.c.user_name_key == fold(user_name)
         )
     ).first()
-    return _member(row) if row else None
+    return member_from_row(row) if row else None
 
 
 def count_members(tx: Tx, org: Org) -> int:
@@ -248,7 +248,7 @@ def list_members(tx: Tx, org: Org, *, limit: int = 100, offset: int = 0) -> list
         .limit(limit)
         .offset(offset)
     )
-    return [_member(row) for row in tx.conn.execute(query)]
+    return [member_from_row(row) for row in tx.conn.execute(query)]
 
 
 def _check_role_change(tx: Tx, member: Member, role: OrgRole) -> None:

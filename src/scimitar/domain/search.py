@@ -13,8 +13,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Table, func, select
 
 from scimitar.domain.context import Tx
-from scimitar.domain.groups import _group
-from scimitar.domain.members import _member
+from scimitar.domain.groups import group_from_row
+from scimitar.domain.members import member_from_row
 from scimitar.domain.models import Group, Member, Org
 from scimitar.protocol.filter import AttrPath, Filter
 from scimitar.protocol.schema import GROUP, USER, ResourceType
@@ -86,9 +86,9 @@ def _count(tx: Tx, table: Table, condition: Any) -> int:
 
 def search_members(tx: Tx, org: Org, query: Query) -> Page[Member]:
     page = _page(USER, members, tx, org, query)
-    return Page(page.total, [_member(row) for row in page.items])
+    return Page(page.total, [member_from_row(row) for row in page.items])
 
 
 def search_groups(tx: Tx, org: Org, query: Query) -> Page[Group]:
     page = _page(GROUP, groups, tx, org, query)
-    return Page(page.total, [_group(row) for row in page.items])
+    return Page(page.total, [group_from_row(row) for row in page.items])

@@ -9,7 +9,8 @@ from scimitar.domain.context import Tx
 from scimitar.domain.models import Group, Org
 from scimitar.faces.scim import render
 from scimitar.faces.scim.call import Call, Outcome, check_if_match, not_modified
-from scimitar.faces.scim.listing import list_response, parse_list_request, search_params
+from scimitar.faces.scim.listing import search_params
+from scimitar.faces.scim.resources import Resources
 from scimitar.protocol.patch import apply_patch, parse_patch
 from scimitar.protocol.projection import Projection
 from scimitar.protocol.resource import member_values, normalize
@@ -30,40 +31,22 @@ def render_groups(
     return [projection.apply(render.group(g, call.base, refs.get(g.id))) for g in found]
 
 
-def _projection(call: Call) -> Projection:
-    return Projection.parse(
-        GROUP, call.query.get("attributes"), call.query.get("excludedattributes")
-    )
-
-
-def _one(tx: Tx, call: Call, group: Group, status: int = 200) -> Outcome:
-    [body] = render_groups(tx, call, _projection(call), [group])
-    headers = {"ETag": render.etag(group.version)}
-    if status == 201:
-        headers["Location"] = f"{call.base}/Groups/{group.id}"
-    return Outcome(status, body, headers)
-
-
-def list_with(call: Call, tx: Tx, org: Org, params: dict[str, Any]) -> Outcome:
-    request = parse_list_request(GROUP, params)
-    page = search.search_groups(tx, org, request.query)
-    resources = render_groups(tx, call, request.projection, page.items)
-    return Outcome(200, list_response(page.total, request.start_index, resources))
+GROUPS: Resources[Group] = Resources(GROUP, search.search_groups, render_groups)
 
 
 def list_groups(call: Call, tx: Tx, org: Org) -> Outcome:
-    return list_with(call, tx, org, call.query)
+    return GROUPS.list(tx, call, org, call.query)
 
 
 def search_groups(call: Call, tx: Tx, org: Org) -> Outcome:
-    return list_with(call, tx, org, search_params(call.body))
+    return GROUPS.list(tx, call, org, search_params(call.body))
 
 
 def get_group(call: Call, tx: Tx, org: Org) -> Outcome:
     group = groups.get_group(tx, org, call.params["id"])
     if not_modified(call, group.version):
         return Outcome(304, None, {"ETag": render.etag(group.version)})
-    return _one(tx, call, group)
+    return GROUPS.one(tx, call, group)
 
 
 def create_group(call: Call, tx: Tx, org: Org) -> Outcome:
@@ -73,7 +56,7 @@ def create_group(call: Call, tx: Tx, org: Org) -> Outcome:
     if ids:
         groups.add_members(tx, org, group, ids)
         group = groups.get_group(tx, org, group.id)
-    return _one(tx, call, group, 201)
+    return GROUPS.one(tx, call, group, 201)
 
 
 def _members_key(body: Any) -> str | None:
@@ -95,7 +78,7 @@ def replace_group(call: Call, tx: Tx, org: Org) -> Outcome:
         ids = member_values(call.body[key])
         if groups.replace_members(tx, org, group, ids):
             groups.touch(tx, group)
-    return _one(tx, call, groups.get_group(tx, org, group.id))
+    return GROUPS.one(tx, call, groups.get_group(tx, org, group.id))
 
 
 def patch_group(call: Call, tx: Tx, org: Org) -> Outcome:
@@ -109,7 +92,7 @@ def patch_group(call: Call, tx: Tx, org: Org) -> Outcome:
         group = groups.update_group(tx, org, group, external_id=result.document.get("externalId"))
     group_rules.apply_member_changes(tx, org, group, result.member_changes)
     if "attributes" in call.query or "excludedattributes" in call.query:
-        return _one(tx, call, groups.get_group(tx, org, group.id))
+        return GROUPS.one(tx, call, groups.get_group(tx, org, group.id))
     return Outcome(204)
 
 

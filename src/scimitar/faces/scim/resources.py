@@ -1,0 +1,85 @@
+"""How each resource type is searched and rendered, shared by its endpoints and `/.search`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Generic, Protocol, TypeVar
+
+from scimitar.domain.context import Tx
+from scimitar.domain.models import Org
+from scimitar.domain.search import Page, Query
+from scimitar.faces.scim import render
+from scimitar.faces.scim.call import Call, Outcome
+from scimitar.faces.scim.listing import ListRequest, list_response, parse_list_request
+from scimitar.protocol.errors import InvalidFilter
+from scimitar.protocol.projection import Projection
+from scimitar.protocol.schema import ResourceType
+
+
+class Versioned(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+R = TypeVar("R", bound=Versioned)
+
+
+@dataclass(frozen=True)
+class Resources(Generic[R]):
+    """One resource type: how its pages are found and how its resources are rendered."""
+
+    resource_type: ResourceType
+    search: Callable[[Tx, Org, Query], Page[R]]
+    render: Callable[[Tx, Call, Projection, list[R]], list[dict[str, Any]]]
+
+    def one(self, tx: Tx, call: Call, item: R, status: int = 200) -> Outcome:
+        """A single resource, shaped by the request's `attributes` / `excludedAttributes`."""
+        projection = Projection.parse(
+            self.resource_type, call.query.get("attributes"), call.query.get("excludedattributes")
+        )
+        [body] = self.render(tx, call, projection, [item])
+        headers = {"ETag": render.etag(item.version)}
+        if status == 201:
+            headers["Location"] = f"{call.base}{self.resource_type.endpoint}/{item.id}"
+        return Outcome(status, body, headers)
+
+    def list(self, tx: Tx, call: Call, org: Org, params: dict[str, Any]) -> Outcome:
+        request = parse_list_request(self.resource_type, params)
+        page = self.search(tx, org, request.query)
+        resources = self.render(tx, call, request.projection, page.items)
+        return Outcome(200, list_response(page.total, request.start_index, resources))
+
+
+def search_all(
+    tx: Tx, call: Call, org: Org, params: dict[str, Any], kinds: Sequence[Resources[Any]]
+) -> Outcome:
+    """`POST /.search` over every resource type (RFC 7644 §3.4.3): `kinds` in order, paged as
+    one list. A type whose schema lacks a filtered attribute contributes nothing."""
+    found: list[tuple[Resources[Any], ListRequest, int]] = []
+    first_error: InvalidFilter | None = None
+    for kind in kinds:
+        request = parse_list_request(kind.resource_type, params)
+        try:
+            total = kind.search(tx, org, replace(request.query, offset=0, limit=0)).total
+        except InvalidFilter as exc:
+            first_error = first_error or exc
+            continue
+        found.append((kind, request, total))
+    if not found:
+        assert first_error is not None
+        raise first_error
+    first = found[0][1]
+    offset, wanted = first.query.offset, first.query.limit
+    resources: list[dict[str, Any]] = []
+    for kind, request, total in found:
+        if len(resources) < wanted and offset < total:
+            window = replace(request.query, offset=offset, limit=wanted - len(resources))
+            items = kind.search(tx, org, window).items
+            resources.extend(kind.render(tx, call, request.projection, items))
+        offset = max(0, offset - total)
+    grand_total = sum(total for _, _, total in found)
+    return Outcome(200, list_response(grand_total, first.start_index, resources))
