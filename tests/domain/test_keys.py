@@ -22,7 +22,7 @@ def test_generated_key_is_stored_only_as_hash(tx: Tx) -> None:
     stored = " ".join(str(v) for v in rows[0])
     assert key not in stored and key[5:] not in stored
     assert rows[0].key_hash == keys.hash_secret(key)
-    assert keys.authenticate_scim_key(tx, key)[0] == org.id
+    assert keys.authenticate_scim_key(tx, key)[0].id == org.id
 
 
 def test_one_active_key_per_org(tx: Tx) -> None:
@@ -40,7 +40,7 @@ def test_regenerate_invalidates_the_old_key(tx: Tx) -> None:
     new = keys.regenerate_scim_key(tx, org)
     with pytest.raises(AuthError, match="deactivated"):
         keys.authenticate_scim_key(tx, old)
-    assert keys.authenticate_scim_key(tx, new)[0] == org.id
+    assert keys.authenticate_scim_key(tx, new)[0].id == org.id
 
 
 def test_deactivate_stops_the_key(tx: Tx) -> None:
@@ -67,8 +67,8 @@ def test_keys_of_two_orgs_are_separate(tx: Tx) -> None:
     """Each key selects its own org."""
     a, b = make_org(tx, "a"), make_org(tx, "b")
     key_a, key_b = keys.generate_scim_key(tx, a), keys.generate_scim_key(tx, b)
-    assert keys.authenticate_scim_key(tx, key_a)[0] == a.id
-    assert keys.authenticate_scim_key(tx, key_b)[0] == b.id
+    assert keys.authenticate_scim_key(tx, key_a)[0].id == a.id
+    assert keys.authenticate_scim_key(tx, key_b)[0].id == b.id
 
 
 def test_api_tokens_are_distinct_from_scim_keys(tx: Tx) -> None:
@@ -86,3 +86,29 @@ def test_api_tokens_are_distinct_from_scim_keys(tx: Tx) -> None:
     keys.revoke_api_token(tx, org, info.id)
     with pytest.raises(AuthError):
         keys.authenticate_api_token(tx, token)
+
+
+def test_last_used_is_written_at_most_once_a_minute(tx: Tx) -> None:
+    """A write refreshes `last_used` when it is older than a minute, and only then; the
+    `KeyInfo` read at authentication spares the statement when it is fresh."""
+    from datetime import timedelta
+
+    org = make_org(tx)
+    key = keys.generate_scim_key(tx, org)
+
+    def stored() -> object:
+        return tx.conn.execute(select(scim_keys.c.last_used)).scalar_one()
+
+    _, info = keys.authenticate_scim_key(tx, key)
+    assert info.last_used is None
+    keys.touch_scim_key_if_stale(tx, info)
+    first = stored()
+    assert first is not None
+    _, info = keys.authenticate_scim_key(tx, key)
+    tx.now += timedelta(seconds=30)
+    keys.touch_scim_key_if_stale(tx, info)  # fresh: nothing written
+    keys.touch_scim_key_if_stale(tx, info.id)  # by id the database decides: still fresh
+    assert stored() == first
+    tx.now += timedelta(seconds=31)
+    keys.touch_scim_key_if_stale(tx, info)
+    assert stored() != first

@@ -16,6 +16,7 @@ from scimitar.domain import access_changes, audit, events
 from scimitar.domain.context import Tx, fold, new_id
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError
 from scimitar.domain.models import Grant, Group, GroupKind, Org, TeamRole
+from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import (
     UUID,
     Timestamp,
@@ -506,8 +507,21 @@ _GROUPS_OF_MEMBERS = (
 )
 
 
+# A single member's groups (every lookup and write renders one member): prepared.
+_GROUPS_OF_MEMBER = Prepared(
+    select(groups.c.id, groups.c.display_name)
+    .join(groups, groups.c.id == group_members.c.group_id)
+    .where(group_members.c.member_id == bindparam("member_id"))
+    .order_by(groups.c.seq)
+)
+
+
 def groups_of_members(tx: Tx, member_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
     """(group id, displayName) of each member's groups, in one query for a whole page."""
+    if len(member_ids) == 1:
+        [member_id] = member_ids
+        rows = _GROUPS_OF_MEMBER.all(driver(tx.conn), {"member_id": member_id})
+        return {member_id: [(group_id, name) for group_id, name in rows]}
     result: dict[str, list[tuple[str, str]]] = {m: [] for m in member_ids}
     for chunk in _chunks(list(member_ids)):
         for member_id, group_id, name in tx.conn.execute(_GROUPS_OF_MEMBERS, {"ids": list(chunk)}):

@@ -21,6 +21,8 @@ from scimitar.domain import audit, events
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.errors import AuthError, ConflictError, InvalidError, NotFoundError
 from scimitar.domain.models import Org
+from scimitar.domain.orgs import org_from_row
+from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import api_tokens, orgs, scim_keys
 
 SCIM_KEY_PREFIX = "scim-"
@@ -146,21 +148,44 @@ def regenerate_scim_key(tx: Tx, org: Org) -> str:
     return _insert_key(tx, org, "scim_key.regenerated")
 
 
-# Built once: every SCIM request runs it, and building a statement costs more than running it.
-_KEY_BY_HASH = select(scim_keys).where(scim_keys.c.key_hash == bindparam("digest"))
+# Every SCIM request runs it: the key and its org in one prepared statement.
+_KEY_AND_ORG = Prepared(
+    select(
+        scim_keys.c.id.label("key_id"),
+        scim_keys.c.key_hash,
+        scim_keys.c.hint,
+        scim_keys.c.active,
+        scim_keys.c.created_by,
+        scim_keys.c.created.label("key_created"),
+        scim_keys.c.last_used,
+        scim_keys.c.deactivated,
+        *(column for column in orgs.c),
+    )
+    .join(orgs, orgs.c.id == scim_keys.c.org_id)
+    .where(scim_keys.c.key_hash == bindparam("digest"))
+)
 
 
-def authenticate_scim_key(tx: Tx, key: str) -> tuple[str, KeyInfo]:
-    """The org id a SCIM key belongs to; `AuthError` if it is unknown or deactivated."""
+def authenticate_scim_key(tx: Tx, key: str) -> tuple[Org, KeyInfo]:
+    """The org a SCIM key belongs to; `AuthError` if it is unknown or deactivated."""
     if not key.startswith(SCIM_KEY_PREFIX) or len(key) > 200:
         raise AuthError("Invalid SCIM key")
     digest = hash_secret(key)
-    row = tx.conn.execute(_KEY_BY_HASH, {"digest": digest}).first()
+    row = _KEY_AND_ORG.first(driver(tx.conn), {"digest": digest})
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         raise AuthError("Invalid SCIM key")
     if not row.active:
         raise AuthError("This SCIM key has been deactivated")
-    return row.org_id, _key_info(row)
+    info = KeyInfo(
+        row.key_id,
+        row.hint,
+        row.active,
+        row.created_by,
+        row.key_created,
+        row.last_used,
+        row.deactivated,
+    )
+    return org_from_row(row), info
 
 
 def _aware(value: datetime) -> datetime:
@@ -168,17 +193,25 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def touch_scim_key_if_stale(tx: Tx, key_id: str) -> None:
-    """Record that a key was used, at most once per `LAST_USED_RESOLUTION`."""
-    stale = tx.now - LAST_USED_RESOLUTION
-    tx.conn.execute(
-        update(scim_keys)
-        .where(
-            scim_keys.c.id == key_id,
-            (scim_keys.c.last_used.is_(None)) | (scim_keys.c.last_used < stale),
-        )
-        .values(last_used=tx.now)
+_TOUCH_KEY = Prepared(
+    update(scim_keys)
+    .where(
+        scim_keys.c.id == bindparam("key_id"),
+        (scim_keys.c.last_used.is_(None)) | (scim_keys.c.last_used < bindparam("stale")),
     )
+    .values(last_used=bindparam("now"))
+)
+
+
+def touch_scim_key_if_stale(tx: Tx, key: str | KeyInfo) -> None:
+    """Record that a key was used, at most once per `LAST_USED_RESOLUTION`. Given the
+    `KeyInfo` read when the request was authenticated, a fresh key costs no statement."""
+    stale = tx.now - LAST_USED_RESOLUTION
+    if isinstance(key, KeyInfo):
+        if key.last_used is not None and _aware(key.last_used) >= stale:
+            return
+        key = key.id
+    _TOUCH_KEY.run(driver(tx.conn), {"key_id": key, "stale": stale, "now": tx.now})
 
 
 # Admin API tokens

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from scimitar.domain import audit, events, members, structure
 from scimitar.domain.context import Tx, new_id
@@ -26,7 +26,7 @@ def slugify(name: str) -> str:
     return slug[:63].rstrip("-")
 
 
-def _org(row: Row[Any]) -> Org:
+def org_from_row(row: Any) -> Org:
     return Org(
         id=row.id,
         slug=row.slug,
@@ -142,18 +142,18 @@ def get_org(tx: Tx, org_id: str) -> Org:
     row = tx.conn.execute(_ORG_BY_ID, {"org_id": org_id}).first()
     if row is None:
         raise NotFoundError(f"Organization {org_id} not found")
-    return _org(row)
+    return org_from_row(row)
 
 
 def get_org_by_slug(tx: Tx, slug: str) -> Org:
     row = tx.conn.execute(select(orgs).where(orgs.c.slug == slug)).first()
     if row is None:
         raise NotFoundError(f"No organization with slug {slug!r}")
-    return _org(row)
+    return org_from_row(row)
 
 
 def list_orgs(tx: Tx) -> list[Org]:
-    return [_org(row) for row in tx.conn.execute(select(orgs).order_by(orgs.c.slug))]
+    return [org_from_row(row) for row in tx.conn.execute(select(orgs).order_by(orgs.c.slug))]
 
 
 def update_settings(

@@ -14,6 +14,7 @@ from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.keys import touch_scim_key_if_stale
 from scimitar.domain.models import Org
 from scimitar.storage.database import Database
+from scimitar.storage.prepared import driver, prepared_insert
 from scimitar.storage.tables import provisioning_log
 
 log = logging.getLogger("scimitar")
@@ -112,6 +113,20 @@ class Entry:
     key_id: str | None
 
 
+_INSERT_ENTRY = prepared_insert(
+    provisioning_log,
+    "org_id",
+    "at",
+    "method",
+    "path",
+    "status",
+    "latency_ms",
+    "user_agent",
+    "detail",
+    "request_body",
+)
+
+
 class BatchedLog:
     """Records provisioning-log entries in batches, off the request path.
 
@@ -142,8 +157,8 @@ class BatchedLog:
             return
         now = datetime.now(UTC)
         with self.db.write() as conn:
-            conn.execute(
-                insert(provisioning_log),
+            _INSERT_ENTRY.run_many(
+                driver(conn),
                 [
                     {
                         "org_id": e.org_id,

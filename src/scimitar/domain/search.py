@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy import Column, ColumnElement, Integer, Table, bindparam, func, select
 
 from scimitar.domain.context import Tx
 from scimitar.domain.groups import group_from_row
@@ -18,7 +18,8 @@ from scimitar.domain.members import member_from_row
 from scimitar.domain.models import Group, Member, Org
 from scimitar.protocol.filter import AttrPath, Filter
 from scimitar.protocol.schema import GROUP, USER, ResourceType
-from scimitar.storage.filters import compile_filter, sort_key
+from scimitar.storage.filters import compile_filter, indexed_equality, sort_key
+from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import groups, members
 
 T = TypeVar("T")
@@ -48,7 +49,62 @@ def _condition(resource_type: ResourceType, table: Table, org: Org, query: Query
     return condition
 
 
+@dataclass(frozen=True)
+class _PointLookup:
+    """`attr eq "text"` on one indexed column: the first page, and the count past it."""
+
+    page: Prepared
+    count: Prepared
+
+
+_POINT_LOOKUPS: dict[tuple[str, str], _PointLookup] = {}
+
+
+def _point_lookup(table: Table, column: Column[Any]) -> _PointLookup:
+    key = (table.name, column.key)
+    found = _POINT_LOOKUPS.get(key)
+    if found is None:
+        where = (table.c.org_id == bindparam("org_id")) & (column == bindparam("value"))
+        page = select(table).where(where).order_by(table.c.seq)
+        found = _POINT_LOOKUPS[key] = _PointLookup(
+            Prepared(page.limit(bindparam("limit", type_=Integer))),
+            Prepared(select(func.count().label("total")).select_from(table).where(where)),
+        )
+    return found
+
+
+def unique_lookup(resource_type: ResourceType, query: Query) -> bool:
+    """Whether `query` is a lookup by a unique index (`userName eq "…"`, `id eq "…"`): a
+    first page of at most one resource."""
+    if query.filter is None or query.sort_by is not None or query.offset:
+        return False
+    equality = indexed_equality(resource_type, query.filter)
+    return equality is not None and equality.unique
+
+
+def _point_page(
+    resource_type: ResourceType, table: Table, tx: Tx, org: Org, query: Query
+) -> Page[Any] | None:
+    """The page for an identity provider's lookup (`userName eq "…"`), with prepared
+    statements; None when the query is anything else."""
+    if query.filter is None or query.sort_by is not None or query.offset or query.limit <= 0:
+        return None
+    equality = indexed_equality(resource_type, query.filter)
+    if equality is None:
+        return None
+    lookup = _point_lookup(table, equality.column)
+    db = driver(tx.conn)
+    values = {"org_id": org.id, "value": equality.value, "limit": query.limit}
+    rows = lookup.page.all(db, values)
+    if len(rows) < query.limit:
+        return Page(len(rows), rows)
+    return Page(int(lookup.count.first(db, values)[0]), rows)
+
+
 def _page(resource_type: ResourceType, table: Table, tx: Tx, org: Org, query: Query) -> Page[Any]:
+    point = _point_page(resource_type, table, tx, org, query)
+    if point is not None:
+        return point
     condition = _condition(resource_type, table, org, query)
     if query.limit <= 0:
         return Page(_count(tx, table, condition), [])

@@ -272,10 +272,20 @@ class _Parser:
         return token.text
 
 
+# `attr eq "text"` with nothing to unescape: what identity providers send before every
+# write. Read in one match; anything else goes through the tokenizer and parser.
+_LOOKUP = re.compile(r'\s*(?P<path>[^\s()\[\]"]+)\s+[eE][qQ]\s+"(?P<value>[^"\\\x00-\x1f]*)"\s*')
+
+
 def parse_filter(text: str) -> Filter:
     """Parse a filter expression; raise `InvalidFilter` with the position of the problem."""
     if len(text) > MAX_FILTER_LENGTH:
         raise InvalidFilter(f"Filter is longer than {MAX_FILTER_LENGTH} characters")
+    lookup = _LOOKUP.fullmatch(text)
+    if lookup is not None:
+        path = parse_attr_path(lookup["path"])
+        if path is not None:
+            return Compare(path, "eq", lookup["value"])
     if not text.strip():
         raise InvalidFilter("Filter is empty")
     parser = _Parser(text, _tokenize(text))

@@ -191,8 +191,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
-    mode = "IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "DEFERRED"
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    # Straight on the driver: through `exec_driver_sql` this cost more than a point read.
+    mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN DEFERRED"
+    conn.connection.dbapi_connection.execute(mode)  # type: ignore[union-attr]
 
 
 def _ensure_sqlite_directory(url: str) -> None:

@@ -49,6 +49,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    UniqueConstraint,
     and_,
     bindparam,
     column,
@@ -90,7 +91,14 @@ from scimitar.protocol.schema import (
 )
 from scimitar.storage.tables import Document, group_members, groups, member_emails, members
 
-__all__ = ["SQLITE_FOLD", "compile_filter", "sort_key", "sqlite_fold"]
+__all__ = [
+    "SQLITE_FOLD",
+    "Equality",
+    "compile_filter",
+    "indexed_equality",
+    "sort_key",
+    "sqlite_fold",
+]
 
 SQLITE_FOLD = "scimitar_fold"
 
@@ -704,6 +712,50 @@ def compile_filter(resource: ResourceType, tree: Filter) -> ColumnElement[bool]:
     """
     storage = _STORAGE[resource.name]
     return _compile(tree, False, lambda node, negate: _leaf(storage, node, negate))
+
+
+@dataclass(frozen=True, slots=True)
+class Equality:
+    """`attr eq "text"` on an indexed column: compare `column` with `value` (already folded
+    as `compile_filter` would); `unique` when at most one row per org can match."""
+
+    column: Column[Any]
+    value: str
+    unique: bool
+
+
+def _unique_in_org(column: Column[Any]) -> bool:
+    table = column.table
+    assert isinstance(table, Table)
+    return bool(column.unique) or any(
+        isinstance(constraint, UniqueConstraint)
+        and {c.key for c in constraint.columns} == {"org_id", column.key}
+        for constraint in table.constraints
+    )
+
+
+def indexed_equality(resource: ResourceType, tree: Filter) -> Equality | None:
+    """`tree` as an `Equality` when it compares an indexed column (`id`, `externalId`,
+    `userName`, `displayName`, `name.givenName`, `name.familyName`) with a string; None
+    for any other filter. Identity providers look every resource up this way before they
+    write it, so this one shape gets prepared statements of its own (see `domain.search`).
+    """
+    if not (isinstance(tree, Compare) and tree.op == "eq" and isinstance(tree.value, str)):
+        return None
+    target = _resolve(_STORAGE[resource.name], tree.path)
+    if not (
+        isinstance(target, _Scalar)
+        and target.label in _SORTABLE
+        and isinstance(target.expr, Column)
+        and target.attribute.type in _STRINGS
+    ):
+        return None
+    if target.attribute.case_exact:
+        return Equality(target.expr, tree.value, _unique_in_org(target.expr))
+    # Every _SORTABLE case-insensitive column holds `str.lower` (see `_string_test`).
+    if not target.folded:
+        return None
+    return Equality(target.expr, tree.value.lower(), _unique_in_org(target.expr))
 
 
 def sort_key(resource: ResourceType, path: AttrPath) -> ColumnElement[Any]:

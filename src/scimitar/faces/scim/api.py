@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from scimitar.config import Settings
-from scimitar.domain import events, keys, orgs
+from scimitar.domain import events, keys
 from scimitar.domain.context import Actor, ActorKind, Tx
 from scimitar.domain.errors import AuthError, DomainError
 from scimitar.domain.models import Org
@@ -64,12 +64,20 @@ class ScimApi:
             Route("/ResourceTypes/{name}", self.discovery(self._resource_type), methods=["GET"]),
             Route("/Schemas", self.discovery(self._schemas), methods=["GET"]),
             Route("/Schemas/{urn}", self.discovery(self._schema), methods=["GET"]),
-            Route("/Users", self.endpoint(users_api.list_users), methods=["GET"]),
+            Route(
+                "/Users",
+                self.endpoint(users_api.list_users, inline=users_api.USERS.reads_one),
+                methods=["GET"],
+            ),
             Route("/Users", self.endpoint(users_api.create_user, write=True), methods=["POST"]),
             Route(
                 "/Users/.search", self.endpoint(users_api.search_users, body=True), methods=["POST"]
             ),
-            Route("/Users/{id}", self.endpoint(users_api.get_user), methods=["GET"]),
+            Route(
+                "/Users/{id}",
+                self.endpoint(users_api.get_user, inline=users_api.USERS.reads_one),
+                methods=["GET"],
+            ),
             Route(
                 "/Users/{id}", self.endpoint(users_api.replace_user, write=True), methods=["PUT"]
             ),
@@ -81,14 +89,22 @@ class ScimApi:
                 self.endpoint(users_api.delete_user, write=True, body=False),
                 methods=["DELETE"],
             ),
-            Route("/Groups", self.endpoint(groups_api.list_groups), methods=["GET"]),
+            Route(
+                "/Groups",
+                self.endpoint(groups_api.list_groups, inline=groups_api.GROUPS.reads_one),
+                methods=["GET"],
+            ),
             Route("/Groups", self.endpoint(groups_api.create_group, write=True), methods=["POST"]),
             Route(
                 "/Groups/.search",
                 self.endpoint(groups_api.search_groups, body=True),
                 methods=["POST"],
             ),
-            Route("/Groups/{id}", self.endpoint(groups_api.get_group), methods=["GET"]),
+            Route(
+                "/Groups/{id}",
+                self.endpoint(groups_api.get_group, inline=groups_api.GROUPS.reads_one),
+                methods=["GET"],
+            ),
             Route(
                 "/Groups/{id}", self.endpoint(groups_api.replace_group, write=True), methods=["PUT"]
             ),
@@ -166,8 +182,15 @@ class ScimApi:
     # Resource endpoints
 
     def endpoint(
-        self, handler: Handler, *, write: bool = False, body: bool | None = None
+        self,
+        handler: Handler,
+        *,
+        write: bool = False,
+        body: bool | None = None,
+        inline: Callable[[Call], bool] | None = None,
     ) -> Callable[[Request], Any]:
+        """`inline` tells which requests are cheap enough to run on the event loop rather
+        than in the thread pool (SQLite only: PostgreSQL reads wait on the network)."""
         wants_body = write if body is None else body
 
         async def run(request: Request) -> Response:
@@ -184,9 +207,14 @@ class ScimApi:
             try:
                 if wants_body:
                     call.body = await read_json(request, self.settings.max_body_bytes)
-                outcome, org_id, key_id = await run_in_threadpool(
-                    self._execute, handler, call, key, write, started
-                )
+                if inline is not None and self.db.is_sqlite and inline(call):
+                    # A point read on SQLite (tens of µs in the database) costs several
+                    # times more as a thread-pool round trip than run right here.
+                    outcome, org_id, key_id = self._execute(handler, call, key, write, started)
+                else:
+                    outcome, org_id, key_id = await run_in_threadpool(
+                        self._execute, handler, call, key, write, started
+                    )
             except ScimError as exc:
                 outcome, org_id, key_id = Outcome(exc.status, exc), None, None
             if org_id is not None and not outcome.logged:
@@ -213,12 +241,11 @@ class ScimApi:
                     raise errors.Unauthorized(
                         "Missing credentials: send 'Authorization: Bearer <SCIM key>'"
                     )
-                org_id, info = keys.authenticate_scim_key(tx, key)
-                key_id = info.id
-                org = orgs.get_org(tx, org_id)
+                org, info = keys.authenticate_scim_key(tx, key)
+                org_id, key_id = org.id, info.id
                 tx.actor = Actor(ActorKind.SCIM_KEY, f"SCIM key …{info.hint}", info.id)
                 if write:
-                    return self._write(handler, call, tx, org, started), org_id, key_id
+                    return self._write(handler, call, tx, org, info, started), org_id, key_id
                 return handler(call, tx, org), org_id, key_id
         except AuthError as exc:
             return Outcome(401, errors.Unauthorized(exc.detail)), None, None
@@ -228,7 +255,9 @@ class ScimApi:
         except ScimError as exc:
             return Outcome(exc.status, exc), org_id, key_id
 
-    def _write(self, handler: Handler, call: Call, tx: Tx, org: Org, started: float) -> Outcome:
+    def _write(
+        self, handler: Handler, call: Call, tx: Tx, org: Org, key: keys.KeyInfo, started: float
+    ) -> Outcome:
         """Run a write and log it in its own transaction, so the entry and the events it
         produced commit together and link up. In dry-run mode the change is made in a
         savepoint and undone; the entry keeps the events it would have produced."""
@@ -255,8 +284,7 @@ class ScimApi:
             changes=would,
         )
         events.link_request(tx, entry_id)
-        if tx.actor.id is not None:
-            keys.touch_scim_key_if_stale(tx, tx.actor.id)
+        keys.touch_scim_key_if_stale(tx, key)
         outcome.logged = True
         return outcome
 

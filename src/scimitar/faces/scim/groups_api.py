@@ -31,7 +31,7 @@ def render_groups(
     return [projection.apply(render.group(g, call.base, refs.get(g.id))) for g in found]
 
 
-GROUPS: Resources[Group] = Resources(GROUP, search.search_groups, render_groups)
+GROUPS: Resources[Group] = Resources(GROUP, search.search_groups, render_groups, "members")
 
 
 def list_groups(call: Call, tx: Tx, org: Org) -> Outcome:

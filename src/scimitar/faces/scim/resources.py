@@ -8,11 +8,11 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from scimitar.domain.context import Tx
 from scimitar.domain.models import Org
-from scimitar.domain.search import Page, Query
+from scimitar.domain.search import Page, Query, unique_lookup
 from scimitar.faces.scim import render
 from scimitar.faces.scim.call import Call, Outcome
 from scimitar.faces.scim.listing import ListRequest, list_response, parse_list_request
-from scimitar.protocol.errors import InvalidFilter
+from scimitar.protocol.errors import InvalidFilter, ScimError
 from scimitar.protocol.projection import Projection
 from scimitar.protocol.schema import ResourceType
 
@@ -35,13 +35,33 @@ class Resources(Generic[R]):
     resource_type: ResourceType
     search: Callable[[Tx, Org, Query], Page[R]]
     render: Callable[[Tx, Call, Projection, list[R]], list[dict[str, Any]]]
+    #: An attribute that can be arbitrarily large (a group's `members`).
+    unbounded: str | None = None
+
+    def _bounded(self, projection: Projection) -> bool:
+        return self.unbounded is None or not projection.wants(self.unbounded)
+
+    def reads_one(self, call: Call) -> bool:
+        """Whether `GET` of a list or of one resource reads at most one resource, by a unique
+        index, and nothing unbounded: a request that costs as little as a point read."""
+        try:
+            if "id" in call.params:
+                return self._bounded(self._projection(call))
+            request = parse_list_request(self.resource_type, call.query)
+            query = request.query
+            unique = unique_lookup(self.resource_type, query)
+        except ScimError:
+            return False
+        return unique and self._bounded(request.projection)
+
+    def _projection(self, call: Call) -> Projection:
+        return Projection.parse(
+            self.resource_type, call.query.get("attributes"), call.query.get("excludedattributes")
+        )
 
     def one(self, tx: Tx, call: Call, item: R, status: int = 200) -> Outcome:
         """A single resource, shaped by the request's `attributes` / `excludedAttributes`."""
-        projection = Projection.parse(
-            self.resource_type, call.query.get("attributes"), call.query.get("excludedattributes")
-        )
-        [body] = self.render(tx, call, projection, [item])
+        [body] = self.render(tx, call, self._projection(call), [item])
         headers = {"ETag": render.etag(item.version)}
         if status == 201:
             headers["Location"] = f"{call.base}{self.resource_type.endpoint}/{item.id}"

@@ -1,0 +1,94 @@
+"""Prepared statements run on the driver cursor but convert values as SQLAlchemy does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import bindparam, select, update
+
+from scimitar.domain.context import Tx, new_id
+from scimitar.domain.members import find_member
+from scimitar.storage.prepared import Prepared, driver, prepared_insert
+from scimitar.storage.tables import members, orgs, provisioning_log
+from tests.domain.helpers import make_member, make_org
+
+MEMBER_BY_KEY = Prepared(
+    select(members).where(
+        members.c.org_id == bindparam("org_id"), members.c.user_name_key == bindparam("key")
+    )
+)
+
+
+def test_rows_convert_as_sqlalchemy_converts_them(tx: Tx) -> None:
+    org = make_org(tx)
+    make_member(tx, org, "Zoë@example.com", active=False, title="Ü")
+    wanted = tx.conn.execute(
+        select(members).where(members.c.user_name_key == "zoë@example.com")
+    ).one()
+    got = MEMBER_BY_KEY.first(driver(tx.conn), {"org_id": org.id, "key": "zoë@example.com"})
+    assert got._asdict() == wanted._asdict()
+    assert got.active is False and isinstance(got.attributes, dict)
+    assert isinstance(got.created, datetime)
+    org_row = Prepared(select(orgs)).first(driver(tx.conn))
+    assert org_row._asdict() == tx.conn.execute(select(orgs)).one()._asdict()
+
+
+def test_no_row(tx: Tx) -> None:
+    org = make_org(tx)
+    assert MEMBER_BY_KEY.first(driver(tx.conn), {"org_id": org.id, "key": "nobody"}) is None
+    assert MEMBER_BY_KEY.all(driver(tx.conn), {"org_id": org.id, "key": "nobody"}) == []
+
+
+def test_inserts_and_updates_convert_their_parameters(tx: Tx) -> None:
+    org = make_org(tx)
+    at = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    insert_entry = prepared_insert(
+        provisioning_log, "org_id", "at", "method", "path", "status", "latency_ms", "changes"
+    )
+    entries = [
+        {
+            "org_id": org.id,
+            "at": at + timedelta(seconds=n),
+            "method": "GET",
+            "path": f"/scim/Users/{n}",
+            "status": 200,
+            "latency_ms": n,
+            "changes": [{"n": n, "ü": True}],
+        }
+        for n in range(3)
+    ]
+    insert_entry.run(driver(tx.conn), entries[0])
+    insert_entry.run_many(driver(tx.conn), entries[1:])
+    rows = tx.conn.execute(select(provisioning_log).order_by(provisioning_log.c.id)).all()
+    assert [r.path for r in rows] == ["/scim/Users/0", "/scim/Users/1", "/scim/Users/2"]
+    assert rows[2].changes == [{"n": 2, "ü": True}]
+    assert rows[1].dry_run is False  # the server default of an omitted column
+    stored = rows[0].at if rows[0].at.tzinfo else rows[0].at.replace(tzinfo=UTC)
+    assert stored == at
+    rename = Prepared(
+        update(provisioning_log)
+        .where(provisioning_log.c.status == bindparam("status"))
+        .values(method=bindparam("method"))
+    )
+    assert rename.run(driver(tx.conn), {"status": 200, "method": "PUT"}) == 3
+    assert rename.run(driver(tx.conn), {"status": 404, "method": "PUT"}) == 0
+
+
+def test_a_missing_parameter_is_an_error_not_a_null(tx: Tx) -> None:
+    org = make_org(tx)
+    with pytest.raises(KeyError):
+        MEMBER_BY_KEY.first(driver(tx.conn), {"org_id": org.id})
+
+
+def test_bound_values_are_defaults(tx: Tx) -> None:
+    org = make_org(tx)
+    owner = find_member(tx, org, f"owner@{org.slug}.example.com")
+    assert owner is not None
+    by_role = Prepared(
+        select(members.c.id).where(
+            members.c.org_id == bindparam("org_id"), members.c.org_role == "Owner"
+        )
+    )
+    assert [r.id for r in by_role.all(driver(tx.conn), {"org_id": org.id})] == [owner.id]
+    assert by_role.all(driver(tx.conn), {"org_id": new_id()}) == []
