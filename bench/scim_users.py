@@ -1,14 +1,16 @@
 """Benchmark: SCIM /Users at 100 000 members in one org. Run by hand; prints figures.
 
     .venv/bin/python bench/scim_users.py [--users 100000] [--database-url URL] [--seconds 10]
-                                         [--seed-cache FILE]
+                                         [--seed-cache FILE] [--workers N] [--only …]
 
 `--seed-cache FILE` (SQLite only) keeps a copy of the seeded database and its key, so that
 repeated runs skip the ~2.5 minutes of seeding.
 
-Needs `wrk` (Debian package `wrk`). The server runs as `scimitar serve` in a subprocess (one
-uvicorn worker); wrk drives it over loopback with 16 connections. Measured in one run:
-1. a trivial endpoint on the same stack (`GET /healthz`), the ceiling;
+Needs `wrk` (Debian package `wrk`). The server runs as `scimitar serve --workers N` in a
+subprocess (default one process); wrk drives it over loopback with 16 connections. Measured
+in one run:
+1. a trivial endpoint on the same server (`GET /healthz`), the ceiling, measured again right
+   after each of the next two so that each ratio compares neighbouring runs;
 2. `GET /Users?filter=userName eq "<random existing user>"`;
 3. `POST /Users` with a new userName each time;
 4. listing every user with `count=100` pages: total time, first and last page latency.
@@ -161,7 +163,11 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SCIMITAR_DATABASE_URL": url}
     server = subprocess.Popen(
-        [sys.executable, "-m", "scimitar.faces.cli", "serve", "--port", str(port)], env=env
+        [
+            *(sys.executable, "-m", "scimitar.faces.cli", "serve", "--port", str(port)),
+            *("--workers", str(args.workers)),
+        ],
+        env=env,
     )
     try:
         for _ in range(100):
@@ -171,25 +177,27 @@ def main() -> None:
             except httpx.TransportError:
                 time.sleep(0.1)
         print(
-            f"database: {url.split(':')[0]}, {args.users} members, wrk -t2 -c16 -d{args.seconds}s"
+            f"database: {url.split(':')[0]}, {args.users} members, wrk -t2 -c16 -d{args.seconds}s,"
+            f" {args.workers} server process(es)"
         )
         only = set(args.only.split(","))
-        trivial = wrk(f"{base}/healthz", args.seconds)
-        print(
-            f"GET /healthz (trivial)       {trivial[0]:8.0f} req/s  p50 {trivial[1]:>8}  p99 {trivial[2]:>8}"
-        )
+
+        def measure(label: str, script: str | None) -> None:
+            """The endpoint, then the trivial endpoint right after it: the ratio compares
+            two neighbouring runs, not runs minutes apart on a shared machine."""
+            rate, p50, p99 = wrk(base if script else f"{base}/healthz", args.seconds, script)
+            print(f"{label:<28} {rate:8.0f} req/s  p50 {p50:>8}  p99 {p99:>8}", end="")
+            if script is None:
+                print()
+                return
+            trivial, _, _ = wrk(f"{base}/healthz", args.seconds)
+            print(f"  ({trivial / rate:.1f}x the cost of /healthz at {trivial:.0f} req/s)")
+
+        measure("GET /healthz (trivial)", None)
         if "lookup" in only:
-            lookup = wrk(base, args.seconds, LOOKUP_LUA.format(users=args.users, key=key))
-            print(
-                f"GET userName eq lookup       {lookup[0]:8.0f} req/s  p50 {lookup[1]:>8}  p99 {lookup[2]:>8}"
-                f"  ({trivial[0] / lookup[0]:.1f}x slower than trivial)"
-            )
+            measure("GET userName eq lookup", LOOKUP_LUA.format(users=args.users, key=key))
         if "create" in only:
-            create = wrk(base, args.seconds, CREATE_LUA.format(key=key, run=int(time.time())))
-            print(
-                f"POST /Users                  {create[0]:8.0f} req/s  p50 {create[1]:>8}  p99 {create[2]:>8}"
-                f"  ({trivial[0] / create[0]:.1f}x slower than trivial)"
-            )
+            measure("POST /Users", CREATE_LUA.format(key=key, run=int(time.time())))
         if "list" not in only:
             return
         client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60)

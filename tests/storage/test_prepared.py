@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.members import find_member
+from scimitar.storage.database import Database
 from scimitar.storage.prepared import Prepared, driver, prepared_insert
 from scimitar.storage.tables import members, orgs, provisioning_log
 from tests.domain.helpers import make_member, make_org
@@ -92,3 +95,18 @@ def test_bound_values_are_defaults(tx: Tx) -> None:
     )
     assert [r.id for r in by_role.all(driver(tx.conn), {"org_id": org.id})] == [owner.id]
     assert by_role.all(driver(tx.conn), {"org_id": new_id()}) == []
+
+
+def test_one_statement_on_several_engines(db: Database, tmp_path: Path) -> None:
+    """A prepared statement keeps one compiled form per engine's dialect, so engines of
+    either kind, created and disposed in any order, each get their own SQL."""
+    count_orgs = Prepared(select(func.count().label("n")).select_from(orgs))
+    for round_ in range(3):
+        other = Database(f"sqlite:///{tmp_path}/other{round_}.db")
+        other.migrate()
+        for database in (db, other, db):
+            with database.read() as conn:
+                assert count_orgs.first(driver(conn)).n == 0
+        other.dispose()
+        del other
+        gc.collect()

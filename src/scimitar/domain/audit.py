@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
-
 from scimitar.domain.context import Tx
+from scimitar.storage.prepared import driver, prepared_insert
 from scimitar.storage.tables import audit_log
+
+_INSERT = prepared_insert(
+    audit_log,
+    "org_id",
+    "at",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "action",
+    "resource_type",
+    "resource_id",
+    "before",
+    "after",
+)
 
 
 def record(
@@ -21,17 +34,18 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Write one audit entry in the transaction of the change it describes."""
-    tx.conn.execute(
-        insert(audit_log).values(
-            org_id=org_id,
-            at=tx.now,
-            actor_kind=tx.actor.kind.value,
-            actor_id=tx.actor.id,
-            actor_label=tx.actor.label,
-            action=action,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            before=before,
-            after=after,
-        )
+    _INSERT.run(
+        driver(tx.conn),
+        {
+            "org_id": org_id,
+            "at": tx.now,
+            "actor_kind": tx.actor.kind.value,
+            "actor_id": tx.actor.id,
+            "actor_label": tx.actor.label,
+            "action": action,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "before": before,
+            "after": after,
+        },
     )

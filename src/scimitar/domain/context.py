@@ -54,6 +54,12 @@ def new_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+def utc(value: datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite hands back naive ones; every
+    timestamp is stored in UTC)."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def fold(value: str) -> str:
     """The case-insensitive comparison key of a string (RFC 7643 caseExact=false)."""
     return value.lower()

@@ -10,9 +10,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 
 from scimitar.domain import audit, sessions
-from scimitar.domain.context import Tx, fold
+from scimitar.domain.context import Tx, fold, utc
 from scimitar.domain.errors import AuthError, InvalidError, PolicyError
-from scimitar.domain.keys import _aware
 from scimitar.domain.members import get_member
 from scimitar.domain.models import Member, Org, OrgRole
 from scimitar.storage.tables import console_credentials, members
@@ -70,7 +69,7 @@ def sign_in(tx: Tx, org: Org, email: str, password: str) -> Member | AuthError:
     ).first()
     if row is None:
         return refuse_unknown(password)
-    if row.locked_until is not None and _aware(row.locked_until) > tx.now:
+    if row.locked_until is not None and utc(row.locked_until) > tx.now:
         return AuthError(LOCKED)
     if not _verify(row.password_hash, password):
         _count_failure(tx, row.id)

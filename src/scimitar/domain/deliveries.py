@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
 from scimitar.domain import events
-from scimitar.domain.context import Tx, new_id
+from scimitar.domain.context import Tx, new_id, utc
 from scimitar.storage.tables import (
     event_counters,
     webhook_attempts,
@@ -192,7 +192,7 @@ def record(tx: Tx, job: Job, result: Result, policy: RetryPolicy) -> bool:
         values.update(state="succeeded", completed=tx.now)
     else:
         next_attempt = tx.now + policy.delay(attempts)
-        if next_attempt - _aware(job.created) > policy.give_up_after:
+        if next_attempt - utc(job.created) > policy.give_up_after:
             values.update(state="failed", completed=tx.now)
         else:
             values.update(next_attempt=next_attempt)
@@ -217,8 +217,3 @@ def record(tx: Tx, job: Job, result: Result, policy: RetryPolicy) -> bool:
         )
     )
     return True
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.models import Org
 from scimitar.storage.database import before_commit, transaction_state
+from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import event_counters, events
 
 #: The feed's page size ceiling.
@@ -197,24 +198,30 @@ def _flush_connection(conn: Connection) -> None:
     for event in queued:
         by_org.setdefault(event.org_id, []).append(event)
     # Counter rows are locked in one global order, so two transactions never deadlock.
+    db = driver(conn)
     for org_id in sorted(by_org):
         org_events = by_org[org_id]
         first = _allocate(conn, org_id, len(org_events))
-        conn.execute(
-            insert(events),
-            [_row(e, first + i, outbox.request_id) for i, e in enumerate(org_events)],
-        )
+        rows = [_row(e, first + i, outbox.request_id) for i, e in enumerate(org_events)]
+        if len(rows) == 1:
+            _INSERT_EVENT.run(db, rows[0])
+        else:
+            _INSERT_EVENT.run_many(db, rows)
+
+
+_INSERT_EVENT = Prepared(insert(events).values({c.key: bindparam(c.key) for c in events.c}))
+_BUMP = Prepared(
+    update(event_counters)
+    .where(event_counters.c.org_id == bindparam("org_id"))
+    .values(next_seq=event_counters.c.next_seq + bindparam("count"))
+    .returning(event_counters.c.next_seq)
+)
 
 
 def _allocate(conn: Connection, org_id: str, count: int) -> int:
     """Take `count` consecutive sequence numbers of the org; returns the first."""
-    bump = (
-        update(event_counters)
-        .where(event_counters.c.org_id == org_id)
-        .values(next_seq=event_counters.c.next_seq + count)
-        .returning(event_counters.c.next_seq)
-    )
-    after = conn.execute(bump).scalar()
+    db = driver(conn)
+    after = _BUMP.first(db, {"org_id": org_id, "count": count})
     if after is None:
         dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         conn.execute(
@@ -222,8 +229,8 @@ def _allocate(conn: Connection, org_id: str, count: int) -> int:
             .values(org_id=org_id, next_seq=1)
             .on_conflict_do_nothing(index_elements=["org_id"])
         )
-        after = conn.execute(bump).scalar_one()
-    return int(after) - count
+        after = _BUMP.first(db, {"org_id": org_id, "count": count})
+    return int(after.next_seq) - count
 
 
 def _row(event: PendingEvent, seq: int, request_id: int | None) -> dict[str, Any]:

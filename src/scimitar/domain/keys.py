@@ -11,14 +11,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain import audit, events
-from scimitar.domain.context import Tx, new_id
+from scimitar.domain.context import Tx, new_id, utc
 from scimitar.domain.errors import AuthError, ConflictError, InvalidError, NotFoundError
 from scimitar.domain.models import Org
 from scimitar.domain.orgs import org_from_row
@@ -188,11 +188,6 @@ def authenticate_scim_key(tx: Tx, key: str) -> tuple[Org, KeyInfo]:
     return org_from_row(row), info
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 _TOUCH_KEY = Prepared(
     update(scim_keys)
     .where(
@@ -208,7 +203,7 @@ def touch_scim_key_if_stale(tx: Tx, key: str | KeyInfo) -> None:
     `KeyInfo` read when the request was authenticated, a fresh key costs no statement."""
     stale = tx.now - LAST_USED_RESOLUTION
     if isinstance(key, KeyInfo):
-        if key.last_used is not None and _aware(key.last_used) >= stale:
+        if key.last_used is not None and utc(key.last_used) >= stale:
             return
         key = key.id
     _TOUCH_KEY.run(driver(tx.conn), {"key_id": key, "stale": stale, "now": tx.now})

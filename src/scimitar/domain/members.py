@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain import access_changes, audit, events, groups
-from scimitar.domain.context import Tx, fold, new_id
+from scimitar.domain.context import Tx, fold, new_id, utc
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError, PolicyError
 from scimitar.domain.models import Member, Org, OrgRole
 from scimitar.protocol.schema import SCIMITAR_USER
+from scimitar.storage.prepared import Prepared, driver, prepared_insert
 from scimitar.storage.tables import (
     console_credentials,
     direct_assignments,
@@ -42,8 +43,8 @@ def member_from_row(row: Row[Any]) -> Member:
         source=row.source,
         attributes=row.attributes,
         version=row.version,
-        created=row.created,
-        last_modified=row.last_modified,
+        created=utc(row.created),
+        last_modified=utc(row.last_modified),
     )
 
 
@@ -89,8 +90,16 @@ def _check_domains(org: Org, attrs: dict[str, Any]) -> None:
             raise InvalidError(f"User {address} is not allowed to be created in this organization")
 
 
-def _write_emails(tx: Tx, org: Org, member_id: str, attrs: dict[str, Any]) -> None:
-    tx.conn.execute(delete(member_emails).where(member_emails.c.member_id == member_id))
+_INSERT_EMAILS = prepared_insert(
+    member_emails, "member_id", "org_id", "position", "value", "value_key", "type", "primary"
+)
+
+
+def _write_emails(
+    tx: Tx, org: Org, member_id: str, attrs: dict[str, Any], *, new: bool = False
+) -> None:
+    if not new:
+        tx.conn.execute(delete(member_emails).where(member_emails.c.member_id == member_id))
     rows = [
         {
             "member_id": member_id,
@@ -105,7 +114,7 @@ def _write_emails(tx: Tx, org: Org, member_id: str, attrs: dict[str, Any]) -> No
         if isinstance(email.get("value"), str)
     ]
     if rows:
-        tx.conn.execute(insert(member_emails), rows)
+        _INSERT_EMAILS.run_many(driver(tx.conn), rows)
 
 
 def _violates_one_owner(exc: IntegrityError) -> bool:
@@ -169,6 +178,18 @@ def _emit_role_change(tx: Tx, org: Org, before: Member, after: Member) -> None:
         )
 
 
+_MEMBER_ID_BY_KEY = Prepared(
+    select(members.c.id).where(
+        members.c.org_id == bindparam("org_id"), members.c.user_name_key == bindparam("key")
+    )
+)
+_INSERT_MEMBER = Prepared(
+    insert(members)
+    .values({c.key: bindparam(c.key) for c in members.c if c.key != "seq"})
+    .returning(members.c.seq)
+)
+
+
 def create_member(
     tx: Tx,
     org: Org,
@@ -183,34 +204,45 @@ def create_member(
     _check_domains(org, attrs)
     if role is OrgRole.OWNER and org_role is None:
         raise InvalidError(MULTIPLE_OWNERS)
+    db = driver(tx.conn)
     key = fold(attrs["userName"])
-    existing = tx.conn.execute(
-        select(members.c.id).where(members.c.org_id == org.id, members.c.user_name_key == key)
-    ).first()
-    if existing is not None:
+    if _MEMBER_ID_BY_KEY.first(db, {"org_id": org.id, "key": key}) is not None:
         raise _taken(attrs["userName"])
-    member_id = new_id()
+    values = {
+        "id": new_id(),
+        "org_id": org.id,
+        "active": True if active is None else active,
+        "org_role": role.value,
+        "source": source,
+        "version": 1,
+        "created": tx.now,
+        "last_modified": tx.now,
+        **_columns(attrs),
+    }
     # The unique constraints decide races; the transaction is rolled back on the error.
     try:
-        tx.conn.execute(
-            insert(members).values(
-                id=member_id,
-                org_id=org.id,
-                active=True if active is None else active,
-                org_role=role.value,
-                source=source,
-                version=1,
-                created=tx.now,
-                last_modified=tx.now,
-                **_columns(attrs),
-            )
-        )
+        seq = _INSERT_MEMBER.first(db, values).seq
     except IntegrityError as exc:
         if _violates_one_owner(exc):
             raise InvalidError(MULTIPLE_OWNERS) from None
         raise _taken(attrs["userName"]) from None
-    _write_emails(tx, org, member_id, attrs)
-    member = get_member(tx, org, member_id)
+    _write_emails(tx, org, values["id"], attrs, new=True)
+    member = Member(
+        id=values["id"],
+        org_id=org.id,
+        seq=seq,
+        user_name=values["user_name"],
+        external_id=values["external_id"],
+        display_name=values["display_name"],
+        active=values["active"],
+        org_role=role,
+        source=source,
+        attributes=attrs,
+        version=1,
+        created=tx.now,
+        last_modified=tx.now,
+    )
+    member_id = member.id
     audit.record(tx, org.id, "member.created", "member", member_id, after=_snapshot(member))
     _emit(tx, org, "member.created", member)
     return member

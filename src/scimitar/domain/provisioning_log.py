@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, bindparam, insert, select
 
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.keys import touch_scim_key_if_stale
 from scimitar.domain.models import Org
 from scimitar.storage.database import Database
-from scimitar.storage.prepared import driver, prepared_insert
+from scimitar.storage.prepared import Prepared, driver, prepared_insert
 from scimitar.storage.tables import provisioning_log
 
 log = logging.getLogger("scimitar")
@@ -36,6 +36,13 @@ class LoggedRequest:
     changes: list[dict[str, Any]] | None = None
 
 
+_INSERT_RETURNING_ID = Prepared(
+    insert(provisioning_log)
+    .values({c.key: bindparam(c.key) for c in provisioning_log.c if c.key != "id"})
+    .returning(provisioning_log.c.id)
+)
+
+
 def record_request(
     tx: Tx,
     org_id: str,
@@ -51,24 +58,23 @@ def record_request(
     changes: list[dict[str, Any]] | None = None,
 ) -> int:
     """Write one entry in `tx`; returns its id (events link to it)."""
-    result = tx.conn.execute(
-        insert(provisioning_log).values(
-            org_id=org_id,
-            at=tx.now,
-            method=method,
-            path=path[:2000],
-            status=status,
-            latency_ms=latency_ms,
-            user_agent=(user_agent or "")[:300] or None,
-            detail=detail,
-            request_body=request_body,
-            dry_run=dry_run,
-            changes=changes,
-        )
+    row = _INSERT_RETURNING_ID.first(
+        driver(tx.conn),
+        {
+            "org_id": org_id,
+            "at": tx.now,
+            "method": method,
+            "path": path[:2000],
+            "status": status,
+            "latency_ms": latency_ms,
+            "user_agent": (user_agent or "")[:300] or None,
+            "detail": detail,
+            "request_body": request_body,
+            "dry_run": dry_run,
+            "changes": changes,
+        },
     )
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
+    return int(row.id)
 
 
 def recent_requests(

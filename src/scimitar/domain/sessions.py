@@ -17,9 +17,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain import audit, members, orgs
-from scimitar.domain.context import Tx
+from scimitar.domain.context import Tx, utc
 from scimitar.domain.errors import AuthError, NotFoundError
-from scimitar.domain.keys import _aware, hash_secret
+from scimitar.domain.keys import hash_secret
 from scimitar.domain.models import Member, Org, OrgRole
 from scimitar.storage.tables import console_sessions, server_secrets
 
@@ -74,14 +74,14 @@ def find_session(tx: Tx, token: str) -> Session:
     row = tx.conn.execute(
         select(console_sessions).where(console_sessions.c.token_hash == hash_secret(token))
     ).first()
-    if row is None or _aware(row.expires) <= tx.now:
+    if row is None or utc(row.expires) <= tx.now:
         raise AuthError(SESSION_ENDED)
     try:
         org = orgs.get_org(tx, row.org_id)
         member = members.get_member(tx, org, row.member_id)
     except NotFoundError:
         raise AuthError(SESSION_ENDED) from None
-    return Session(org, member, row.csrf_token, _aware(row.expires))
+    return Session(org, member, row.csrf_token, utc(row.expires))
 
 
 def end_session(tx: Tx, token: str) -> None:

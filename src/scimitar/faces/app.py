@@ -62,7 +62,7 @@ async def readyz(request: Request) -> Response:
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Starlette:
     """Build the app; migrates the database on start-up."""
     settings = settings or Settings.from_env()
-    database = db or Database(settings.database_url)
+    database = db or Database(settings.database_url, background_checkpoints=True)
     database.migrate()
     request_log = BatchedLog(database)
 

@@ -8,10 +8,12 @@ they change (`SELECT … FOR UPDATE`, see `lock_for_update`).
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from scimitar.storage.filters import SQLITE_FOLD, sqlite_fold
+
+log = logging.getLogger("scimitar")
 
 DEFAULT_URL = "sqlite:///scimitar.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -48,7 +52,12 @@ def normalize_url(url: str) -> str:
 class Database:
     """One engine and the way to open transactions on it."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, background_checkpoints: bool = False
+    ) -> None:
+        """`background_checkpoints` (SQLite, for a server): commits never checkpoint the
+        write-ahead log themselves; a thread does it, off the request path (see
+        `_Checkpointer`)."""
         self.url = normalize_url(url)
         try:
             parsed = make_url(self.url)
@@ -61,6 +70,11 @@ class Database:
             )
         self._writer_lock: AbstractContextManager[Any] = (
             threading.RLock() if self.dialect == "sqlite" else nullcontext()
+        )
+        database = parsed.database if self.dialect == "sqlite" else None
+        self._checkpointer: _Checkpointer | None = None
+        self._background_checkpoints = bool(
+            background_checkpoints and database and database != ":memory:"
         )
         try:
             self.engine = self._create_engine(pool_size)
@@ -88,6 +102,8 @@ class Database:
             )
             event.listen(engine, "connect", _sqlite_on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
+            if self._background_checkpoints:
+                event.listen(engine, "connect", _no_checkpoint_on_commit)
             return engine
         return create_engine(
             self.url,
@@ -144,9 +160,52 @@ class Database:
             config = _alembic_config()
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+        if self._background_checkpoints and self._checkpointer is None:
+            self._checkpointer = _Checkpointer(self.engine)
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.engine.dispose()
+
+
+class _Checkpointer:
+    """Copies SQLite's write-ahead log back into the database file from a thread of its own.
+
+    By default the commit that fills the log past 1 000 pages does that copy, with two
+    fsyncs, on the request path: on 100 000 members that was 160 µs of every create's
+    225 µs commit. A PASSIVE checkpoint never blocks readers or writers; it copies what no
+    reader still needs. It runs every `interval` seconds; SQLite truncates the log file
+    back to `journal_size_limit` when it restarts it.
+    """
+
+    def __init__(self, engine: Engine, interval: float = 0.2) -> None:
+        self.engine = engine
+        self.interval = interval
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def checkpoint(self) -> None:
+        raw = self.engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # type: ignore[union-attr]
+        finally:
+            raw.close()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.interval):
+            try:
+                self.checkpoint()
+            except Exception:  # a failed checkpoint is retried; the log just grows meanwhile
+                log.exception("SQLite checkpoint failed")
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=10)
+        with suppress(sqlite3.Error):
+            self.checkpoint()
 
 
 def transaction_state(conn: Connection) -> dict[str, Any]:
@@ -188,6 +247,11 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor.close()
     # Filters fold JSON values with it: SQLite's lower() is ASCII-only.
     dbapi_connection.create_function(SQLITE_FOLD, 1, sqlite_fold, deterministic=True)
+
+
+def _no_checkpoint_on_commit(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+    dbapi_connection.execute(f"PRAGMA journal_size_limit={64 * 1024 * 1024}")
 
 
 def _sqlite_on_begin(conn: Connection) -> None:

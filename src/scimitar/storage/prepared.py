@@ -16,8 +16,10 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Column, Connection, Dialect, Table, bindparam, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -75,7 +77,8 @@ class _Compiled:
             value = values.get(name, _MISSING)
             if value is _MISSING:
                 value = defaults[name]  # KeyError: a parameter nobody gave
-            converted.append(binds[name](value) if name in binds and value is not None else value)
+            # Converters take None too: a JSON column stores it as JSON null, as SQLAlchemy does.
+            converted.append(binds[name](value) if name in binds else value)
         return converted if self.positional else dict(zip(self.names, converted, strict=True))
 
     def convert(self, row: Sequence[Any]) -> Any:
@@ -91,22 +94,26 @@ class Prepared:
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
-        self._compiled: dict[int, _Compiled] = {}
+        # Per dialect object: each engine's dialect carries its own settings (JSON
+        # serializer, parameter style); weakly, so a disposed engine's entry goes with it.
+        self._compiled: WeakKeyDictionary[Dialect, _Compiled] = WeakKeyDictionary()
 
     def _for(self, dialect: Dialect) -> _Compiled:
-        # Keyed by the dialect object: each engine's dialect carries its own JSON settings.
-        compiled = self._compiled.get(id(dialect))
+        compiled = self._compiled.get(dialect)
         if compiled is None:
-            compiled = self._compiled[id(dialect)] = _Compiled(self.statement, dialect)
+            compiled = self._compiled[dialect] = _Compiled(self.statement, dialect)
         return compiled
 
     def all(self, db: Driver, values: Mapping[str, Any] | None = None) -> list[Any]:
         """Every row, as named tuples with converted values."""
         compiled = self._for(db.dialect)
+        parameters = compiled.parameters(values or {})
         cursor = db.connection.cursor()
         try:
-            cursor.execute(compiled.sql, compiled.parameters(values or {}))
+            cursor.execute(compiled.sql, parameters)
             return [compiled.convert(row) for row in cursor.fetchall()]
+        except db.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(db, compiled.sql, parameters, exc) from exc
         finally:
             cursor.close()
 
@@ -117,21 +124,35 @@ class Prepared:
     def run(self, db: Driver, values: Mapping[str, Any] | None = None) -> int:
         """Execute a statement that returns no rows; the number of rows it changed."""
         compiled = self._for(db.dialect)
+        parameters = compiled.parameters(values or {})
         cursor = db.connection.cursor()
         try:
-            cursor.execute(compiled.sql, compiled.parameters(values or {}))
+            cursor.execute(compiled.sql, parameters)
             return int(cursor.rowcount)
+        except db.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(db, compiled.sql, parameters, exc) from exc
         finally:
             cursor.close()
 
     def run_many(self, db: Driver, rows: Sequence[Mapping[str, Any]]) -> None:
         """Execute once per parameter set, in one driver call."""
         compiled = self._for(db.dialect)
+        parameters = [compiled.parameters(row) for row in rows]
         cursor = db.connection.cursor()
         try:
-            cursor.executemany(compiled.sql, [compiled.parameters(row) for row in rows])
+            cursor.executemany(compiled.sql, parameters)
+        except db.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(db, compiled.sql, parameters, exc) from exc
         finally:
             cursor.close()
+
+
+def _wrapped(db: Driver, sql: str, parameters: Any, exc: Exception) -> Exception:
+    """The driver's error as SQLAlchemy raises it (`IntegrityError` with `.orig`, …), so
+    callers catch the same exceptions whichever way a statement ran."""
+    return DBAPIError.instance(
+        sql, parameters, exc, db.dialect.loaded_dbapi.Error, dialect=db.dialect
+    )
 
 
 def prepared_insert(table: Table, *columns: Column[Any] | str) -> Prepared:

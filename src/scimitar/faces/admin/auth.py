@@ -12,7 +12,7 @@ import hmac
 from dataclasses import dataclass
 
 from scimitar.domain import keys, orgs, sessions
-from scimitar.domain.context import Actor, ActorKind, Tx
+from scimitar.domain.context import Actor, ActorKind, Tx, utc
 from scimitar.domain.errors import AuthError
 from scimitar.domain.models import Member, Org, OrgRole
 from scimitar.faces.admin.wire import forbidden
@@ -67,9 +67,7 @@ def _token_principal(tx: Tx, token: str) -> Principal:
     org_id, info = keys.authenticate_api_token(tx, token)
     org = orgs.get_org(tx, org_id)
     actor = Actor(ActorKind.API_TOKEN, f"API token {info.name!r} …{info.hint}", info.id)
-    stale = info.last_used is None or (
-        tx.now - keys._aware(info.last_used) > keys.LAST_USED_RESOLUTION
-    )
+    stale = info.last_used is None or (tx.now - utc(info.last_used) > keys.LAST_USED_RESOLUTION)
     return Principal(org, actor, None, info.id, stale)
 
 
