@@ -19,6 +19,17 @@ class Settings:
     #: that every process behind a load balancer shares it.
     secret_key: str | None = None
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as the environment `from_env` reads (for server processes)."""
+        env = {
+            "SCIMITAR_DATABASE_URL": self.database_url,
+            "SCIMITAR_PUBLIC_URL": self.public_url,
+            "SCIMITAR_MAX_BODY_BYTES": str(self.max_body_bytes),
+        }
+        if self.secret_key:
+            env["SCIMITAR_SECRET_KEY"] = self.secret_key
+        return env
+
     @classmethod
     def from_env(cls, **overrides: str | None) -> Settings:
         values = {

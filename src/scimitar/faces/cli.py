@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import getpass
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -40,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--public-url", help="default: $SCIMITAR_PUBLIC_URL or http://HOST:PORT")
     serve.add_argument("--no-worker", action="store_true", help="deliver no webhooks here")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (default 1; use the number of cores)",
+    )
     sub.add_parser("worker", help="deliver webhooks (any number of workers may run)")
 
     demo = sub.add_parser("demo", help="create the demo org 'acme' (if missing) and serve")
@@ -120,8 +127,15 @@ class Cli:
         public = self.args.public_url or self.settings.public_url
         if public == Settings.public_url:
             public = f"http://{self.args.host}:{self.args.port}"
+        if self.args.workers < 1:
+            raise SystemExit("scimitar: --workers must be at least 1")
         _serve(
-            self.settings, self.args.host, self.args.port, public, worker=not self.args.no_worker
+            self.settings,
+            self.args.host,
+            self.args.port,
+            public,
+            worker=not self.args.no_worker,
+            processes=self.args.workers,
         )
 
     def cmd_worker(self) -> None:
@@ -248,19 +262,40 @@ def _all_members(tx: Tx, org: Org) -> Iterator[Any]:
 
 
 def _serve(
-    settings: Settings, host: str, port: int, public_url: str, *, worker: bool = True
+    settings: Settings,
+    host: str,
+    port: int,
+    public_url: str,
+    *,
+    worker: bool = True,
+    processes: int = 1,
 ) -> None:
     import uvicorn
 
     from scimitar.faces.app import create_app
     from scimitar.faces.worker import DeliveryWorker
 
-    app = create_app(dataclasses.replace(settings, public_url=public_url))
+    settings = dataclasses.replace(settings, public_url=public_url)
     # The webhook worker runs beside the server by default, so one process is a whole
     # deployment; `--no-worker` leaves delivery to separate `scimitar worker` processes.
     deliverer = DeliveryWorker(Database(settings.database_url)).start() if worker else None
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+        if processes == 1:
+            app = create_app(settings)
+            uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+        else:
+            # Each process builds its own app from the environment (the database is
+            # already migrated: Cli did it); they share nothing but the database.
+            os.environ.update(settings.to_env())
+            uvicorn.run(
+                "scimitar.faces.app:create_app",
+                factory=True,
+                workers=processes,
+                host=host,
+                port=port,
+                log_level="info",
+                access_log=False,
+            )
     finally:
         if deliverer is not None:
             deliverer.stop()

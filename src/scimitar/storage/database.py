@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: this process's writers still queue
+    fcntl = None  # type: ignore[assignment]
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -68,10 +73,14 @@ class Database:
             raise DatabaseUrlError(
                 f"Unsupported database {self.dialect!r}: use sqlite:/// or postgresql+psycopg://"
             )
-        self._writer_lock: AbstractContextManager[Any] = (
-            threading.RLock() if self.dialect == "sqlite" else nullcontext()
-        )
+        self._local = threading.local()
+        self._kept: list[Connection] = []
+        self._kept_lock = threading.Lock()
         database = parsed.database if self.dialect == "sqlite" else None
+        self._writer_lock: AbstractContextManager[Any] = nullcontext()
+        if self.dialect == "sqlite":
+            file = database if database and database != ":memory:" else None
+            self._writer_lock = _WriterLock(f"{file}-writer" if file else None)
         self._checkpointer: _Checkpointer | None = None
         self._background_checkpoints = bool(
             background_checkpoints and database and database != ":memory:"
@@ -121,9 +130,9 @@ class Database:
         checked and done, then undone). Callbacks registered with `before_commit` run just
         before a commit, inside the transaction.
 
-        On SQLite, writers of this process queue on a lock instead of in SQLite's busy
-        handler, which sleeps in steps of up to 100 ms and turned 16 concurrent writers into
-        a p99 of a second; other processes still meet `busy_timeout`.
+        On SQLite, writers queue on a lock (`_WriterLock`: a thread lock, and a file lock
+        shared with other processes) instead of in SQLite's busy handler, which sleeps in
+        steps of up to 100 ms and turned 16 concurrent writers into a p99 of a second.
         """
         with self._writer_lock, self.engine.connect() as conn:
             conn = conn.execution_options(**{_WRITE: True})
@@ -138,11 +147,37 @@ class Database:
                 conn.info.pop(_TRANSACTION_STATE, None)
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A read-only transaction (rolled back at the end)."""
+    def read(self, *, reuse: bool = False) -> Iterator[Connection]:
+        """A read-only transaction (rolled back at the end).
+
+        `reuse` (SQLite): on a connection this thread keeps, rather than one from the pool,
+        which costs as much as a point read does. For the event loop's point reads."""
+        kept = self._kept_connection() if reuse and self.is_sqlite else None
+        if kept is not None and not kept.in_transaction():
+            # BEGIN straight on the driver (SQLAlchemy's begin and rollback cost more than
+            # the read); a statement through SQLAlchemy inside finds the transaction open
+            # (see `_sqlite_on_begin`) and the rollback below ends both.
+            dbapi: Any = kept.connection.dbapi_connection
+            dbapi.execute("BEGIN DEFERRED")
+            try:
+                yield kept
+            finally:
+                if kept.in_transaction():
+                    kept.rollback()
+                if dbapi.in_transaction:
+                    dbapi.execute("ROLLBACK")
+            return
         with self.engine.connect() as conn, conn.begin() as tx:
             yield conn
             tx.rollback()
+
+    def _kept_connection(self) -> Connection:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self._local.conn = self.engine.connect()
+            with self._kept_lock:
+                self._kept.append(conn)
+        return conn
 
     def ping(self) -> bool:
         try:
@@ -164,10 +199,59 @@ class Database:
             self._checkpointer = _Checkpointer(self.engine)
 
     def dispose(self) -> None:
+        with self._kept_lock:
+            kept, self._kept = self._kept, []
+        for conn in kept:
+            conn.close()
+        if isinstance(self._writer_lock, _WriterLock):
+            self._writer_lock.close()
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
         self.engine.dispose()
+
+
+class _WriterLock:
+    """Queues the writers of one SQLite database: this process's threads on a lock, other
+    processes (`serve --workers`, the CLI, `scimitar worker`) on an exclusive `flock` of a
+    file beside the database. Either way a waiting writer sleeps until the lock is free
+    and wakes at once, instead of polling in SQLite's busy handler.
+
+    Re-entrant within a thread; the file lock is taken by the outermost holder only.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._path = path
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        try:
+            if self._depth == 0 and self._path is not None and fcntl is not None:
+                if self._fd is None:
+                    _ensure_sqlite_directory(f"sqlite:///{self._path}")
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._lock.release()
+            raise
+        self._depth += 1
+
+    def __exit__(self, *_exc: object) -> None:
+        self._depth -= 1
+        try:
+            if self._depth == 0 and self._fd is not None and fcntl is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None and self._depth == 0:
+                os.close(self._fd)
+                self._fd = None
 
 
 class _Checkpointer:
@@ -256,8 +340,12 @@ def _no_checkpoint_on_commit(dbapi_connection: Any, _record: ConnectionPoolEntry
 
 def _sqlite_on_begin(conn: Connection) -> None:
     # Straight on the driver: through `exec_driver_sql` this cost more than a point read.
-    mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN DEFERRED"
-    conn.connection.dbapi_connection.execute(mode)  # type: ignore[union-attr]
+    dbapi: Any = conn.connection.dbapi_connection
+    if dbapi.in_transaction:  # a `read(reuse=True)` began it on the driver
+        return
+    dbapi.execute(
+        "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN DEFERRED"
+    )
 
 
 def _ensure_sqlite_directory(url: str) -> None:

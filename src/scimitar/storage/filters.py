@@ -38,7 +38,7 @@ import operator
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC
-from functools import cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Any, TypeAlias
 
 from sqlalchemy import (
@@ -724,6 +724,7 @@ class Equality:
     unique: bool
 
 
+@cache
 def _unique_in_org(column: Column[Any]) -> bool:
     table = column.table
     assert isinstance(table, Table)
@@ -742,7 +743,13 @@ def indexed_equality(resource: ResourceType, tree: Filter) -> Equality | None:
     """
     if not (isinstance(tree, Compare) and tree.op == "eq" and isinstance(tree.value, str)):
         return None
-    target = _resolve(_STORAGE[resource.name], tree.path)
+    return _equality(resource.name, tree)
+
+
+@lru_cache(maxsize=64)  # deciding how to run a request and running it ask the same question
+def _equality(resource_name: str, tree: Compare) -> Equality | None:
+    assert isinstance(tree.value, str)
+    target = _resolve(_STORAGE[resource_name], tree.path)
     if not (
         isinstance(target, _Scalar)
         and target.label in _SORTABLE

@@ -58,12 +58,8 @@ class ScimApi:
         self.log = log
 
     def routes(self) -> list[BaseRoute]:
+        # The identity providers' requests first: routes are matched in order.
         endpoints = [
-            Route("/ServiceProviderConfig", self.discovery(self._spc), methods=["GET"]),
-            Route("/ResourceTypes", self.discovery(self._resource_types), methods=["GET"]),
-            Route("/ResourceTypes/{name}", self.discovery(self._resource_type), methods=["GET"]),
-            Route("/Schemas", self.discovery(self._schemas), methods=["GET"]),
-            Route("/Schemas/{urn}", self.discovery(self._schema), methods=["GET"]),
             Route(
                 "/Users",
                 self.endpoint(users_api.list_users, inline=users_api.USERS.reads_one),
@@ -116,13 +112,18 @@ class ScimApi:
                 self.endpoint(groups_api.delete_group, write=True, body=False),
                 methods=["DELETE"],
             ),
+            Route("/ServiceProviderConfig", self.discovery(self._spc), methods=["GET"]),
+            Route("/ResourceTypes", self.discovery(self._resource_types), methods=["GET"]),
+            Route("/ResourceTypes/{name}", self.discovery(self._resource_type), methods=["GET"]),
+            Route("/Schemas", self.discovery(self._schemas), methods=["GET"]),
+            Route("/Schemas/{urn}", self.discovery(self._schema), methods=["GET"]),
             Route("/.search", self.endpoint(users_api.search_root, body=True), methods=["POST"]),
             Route("/{rest:path}", self.unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         ]
         return [Mount("/scim/v2", routes=endpoints), Mount("/scim", routes=endpoints)]
 
-    def _base(self, request: Request) -> str:
-        prefix = "/scim/v2" if request.url.path.startswith("/scim/v2") else "/scim"
+    def _base(self, path: str) -> str:
+        prefix = "/scim/v2" if path.startswith("/scim/v2") else "/scim"
         return self.settings.public_url + prefix
 
     # Discovery: readable without a key (they describe the server, not an org).
@@ -130,7 +131,7 @@ class ScimApi:
     def discovery(self, build: Callable[[Request, str], Any]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             try:
-                return ScimResponse(build(request, self._base(request)))
+                return ScimResponse(build(request, self._base(request.scope["path"])))
             except ScimError as exc:
                 return error_response(exc)
 
@@ -195,11 +196,13 @@ class ScimApi:
 
         async def run(request: Request) -> Response:
             started = time.perf_counter()
+            path: str = request.scope["path"]
+            query = request.scope["query_string"].decode("latin-1")
             call = Call(
                 request.method,
-                request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-                self._base(request),
-                dict(request.path_params),
+                f"{path}?{query}" if query else path,
+                self._base(path),
+                request.path_params,
                 _query(request),
                 {k.lower(): v for k, v in request.headers.items()},
             )
@@ -210,7 +213,9 @@ class ScimApi:
                 if inline is not None and self.db.is_sqlite and inline(call):
                     # A point read on SQLite (tens of µs in the database) costs several
                     # times more as a thread-pool round trip than run right here.
-                    outcome, org_id, key_id = self._execute(handler, call, key, write, started)
+                    outcome, org_id, key_id = self._execute(
+                        handler, call, key, write, started, inline=True
+                    )
                 else:
                     outcome, org_id, key_id = await run_in_threadpool(
                         self._execute, handler, call, key, write, started
@@ -229,13 +234,20 @@ class ScimApi:
         return ScimResponse(outcome.body, status_code=outcome.status, headers=outcome.headers)
 
     def _execute(
-        self, handler: Handler, call: Call, key: str | None, write: bool, started: float = 0.0
+        self,
+        handler: Handler,
+        call: Call,
+        key: str | None,
+        write: bool,
+        started: float = 0.0,
+        *,
+        inline: bool = False,
     ) -> tuple[Outcome, str | None, str | None]:
         """Authenticate and run the handler in one transaction; errors become outcomes."""
         org_id: str | None = None
         key_id: str | None = None
         try:
-            with self.db.write() if write else self.db.read() as conn:
+            with self.db.write() if write else self.db.read(reuse=inline) as conn:
                 tx = Tx(conn, Actor(ActorKind.SCIM_KEY, "SCIM key"))
                 if key is None:
                     raise errors.Unauthorized(

@@ -20,6 +20,9 @@ class Call:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any = None
+    #: What was already worked out from the request (a parsed list request), so that
+    #: deciding how to run it and running it parse it once.
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -47,12 +47,21 @@ class Resources(Generic[R]):
         try:
             if "id" in call.params:
                 return self._bounded(self._projection(call))
-            request = parse_list_request(self.resource_type, call.query)
+            request = self._list_request(call, call.query)
             query = request.query
             unique = unique_lookup(self.resource_type, query)
         except ScimError:
             return False
         return unique and self._bounded(request.projection)
+
+    def _list_request(self, call: Call, params: dict[str, Any]) -> ListRequest:
+        if params is not call.query:
+            return parse_list_request(self.resource_type, params)
+        key = f"list {self.resource_type.name}"
+        request: ListRequest | None = call.memo.get(key)
+        if request is None:
+            request = call.memo[key] = parse_list_request(self.resource_type, params)
+        return request
 
     def _projection(self, call: Call) -> Projection:
         return Projection.parse(
@@ -68,7 +77,7 @@ class Resources(Generic[R]):
         return Outcome(status, body, headers)
 
     def list(self, tx: Tx, call: Call, org: Org, params: dict[str, Any]) -> Outcome:
-        request = parse_list_request(self.resource_type, params)
+        request = self._list_request(call, params)
         page = self.search(tx, org, request.query)
         resources = self.render(tx, call, request.projection, page.items)
         return Outcome(200, list_response(page.total, request.start_index, resources))
