@@ -142,7 +142,7 @@ class BatchedLog:
     dies are lost: the log is a diagnostic record, nothing depends on it.
     """
 
-    def __init__(self, db: Database, *, interval: float = 0.05) -> None:
+    def __init__(self, db: Database, *, interval: float = 0.5) -> None:
         self.db = db
         self.interval = interval
         self._pending: list[Entry] = []

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -44,11 +45,6 @@ _SECRET_WORDS = re.compile(rb"password|secret|token", re.IGNORECASE)
 
 
 Handler = Callable[[Call, Tx, Org], Outcome]
-
-
-def _query(request: Request) -> dict[str, str]:
-    # Parameter names are case-insensitive in practice (`startindex`, `Filter`).
-    return {k.lower(): v for k, v in request.query_params.items()}
 
 
 class ScimApi:
@@ -196,17 +192,21 @@ class ScimApi:
 
         async def run(request: Request) -> Response:
             started = time.perf_counter()
-            path: str = request.scope["path"]
-            query = request.scope["query_string"].decode("latin-1")
+            scope = request.scope
+            path: str = scope["path"]
+            query = scope["query_string"].decode("latin-1")
+            # Straight from the ASGI scope: header names arrive lower-cased; parameter names
+            # are case-insensitive in practice (`startindex`, `Filter`).
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
             call = Call(
                 request.method,
                 f"{path}?{query}" if query else path,
                 self._base(path),
                 request.path_params,
-                _query(request),
-                {k.lower(): v for k, v in request.headers.items()},
+                {k.lower(): v for k, v in parse_qsl(query, keep_blank_values=True)},
+                headers,
             )
-            key = bearer_token(request)
+            key = bearer_token(headers.get("authorization"))
             try:
                 if wants_body:
                     call.body = await read_json(request, self.settings.max_body_bytes)

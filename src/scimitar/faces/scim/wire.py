@@ -100,8 +100,8 @@ async def read_json(request: Request, max_bytes: int) -> Any:
     return value
 
 
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
+def bearer_token(header: str | None) -> str | None:
+    """The key in an `Authorization` header's value."""
     if not header:
         return None
     scheme, _, token = header.strip().partition(" ")
