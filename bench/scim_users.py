@@ -13,7 +13,8 @@ in one run:
    after each of the next two so that each ratio compares neighbouring runs;
 2. `GET /Users?filter=userName eq "<random existing user>"`;
 3. `POST /Users` with a new userName each time;
-4. listing every user with `count=100` pages: total time, first and last page latency.
+4. listing every user with `count=100` pages: total time, first and last page latency, by
+   `startIndex` and by RFC 9865 cursors.
 """
 
 from __future__ import annotations
@@ -211,6 +212,23 @@ def main() -> None:
         last = page_latency(client, total - 99)
         print(f"list all {seen} users, count=100: {elapsed:.1f} s ({total / 100:.0f} pages)")
         print(f"first page {first:.1f} ms, last page {last:.1f} ms (last/first {last / first:.2f})")
+        # The same walk by RFC 9865 cursors (keyset pages).
+        began = time.perf_counter()
+        seen, timings, cursor = 0, [], ""
+        while cursor is not None:
+            started = time.perf_counter()
+            body = client.get(f"/scim/Users?count=100&cursor={cursor}").json()
+            timings.append(time.perf_counter() - started)
+            seen += len(body["Resources"])
+            cursor = body.get("nextCursor")
+        elapsed = time.perf_counter() - began
+        head = statistics.median(timings[:7]) * 1000
+        tail = statistics.median(timings[-7:]) * 1000
+        print(f"by cursor: {seen} users in {elapsed:.1f} s ({len(timings)} pages)")
+        print(
+            f"first pages {head:.1f} ms, last pages {tail:.1f} ms (median of 7 each,"
+            f" last/first {tail / head:.2f})"
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -200,6 +200,7 @@ def test_raw_bodies_and_content_types(fuzz_scim: Scim, raw: bytes, ctype: str) -
                 "attributes",
                 "excludedAttributes",
                 "filter",
+                "cursor",
             ]
         ),
         st.text(max_size=20),

@@ -40,6 +40,14 @@ class Query:
     descending: bool = False
     offset: int = 0
     limit: int = 100
+    #: Keyset bounds (cursor pages in the default order): only rows whose `seq` is above
+    #: `after`, or below `before` (then the `limit` rows nearest to it, still in order).
+    after: int | None = None
+    before: int | None = None
+
+    @property
+    def keyset(self) -> bool:
+        return self.after is not None or self.before is not None
 
 
 def _condition(resource_type: ResourceType, table: Table, org: Org, query: Query) -> Any:
@@ -87,7 +95,13 @@ def _point_page(
 ) -> Page[Any] | None:
     """The page for an identity provider's lookup (`userName eq "…"`), with prepared
     statements; None when the query is anything else."""
-    if query.filter is None or query.sort_by is not None or query.offset or query.limit <= 0:
+    if (
+        query.filter is None
+        or query.sort_by is not None
+        or query.offset
+        or query.keyset
+        or query.limit <= 0
+    ):
         return None
     equality = indexed_equality(resource_type, query.filter)
     if equality is None:
@@ -110,12 +124,22 @@ def _page(resource_type: ResourceType, table: Table, tx: Tx, org: Org, query: Qu
         return Page(_count(tx, table, condition), [])
     order: list[Any] = []
     if query.sort_by is not None:
+        if query.keyset:
+            raise ValueError("keyset pages are in the default order only")
         key = sort_key(resource_type, query.sort_by)
         order.append(key.desc().nulls_last() if query.descending else key.asc().nulls_last())
-    order.append(table.c.seq)
+    window_condition = condition
+    if query.after is not None:
+        window_condition = window_condition & (table.c.seq > query.after)
+    if query.before is not None:
+        # The `limit` rows just before `before`: walked backwards, then put back in order.
+        window_condition = window_condition & (table.c.seq < query.before)
+        order.append(table.c.seq.desc())
+    else:
+        order.append(table.c.seq)
     window = (
         select(table.c.seq)
-        .where(condition)
+        .where(window_condition)
         .order_by(*order)
         .limit(query.limit)
         .offset(query.offset)
@@ -126,7 +150,9 @@ def _page(resource_type: ResourceType, table: Table, tx: Tx, org: Org, query: Qu
             select(table).join(window, window.c.seq == table.c.seq).order_by(*order)
         ).all()
     )
-    if query.offset == 0 and len(rows) < query.limit:
+    if query.before is not None:
+        rows.reverse()
+    if query.offset == 0 and not query.keyset and len(rows) < query.limit:
         # The whole result is on this page (every `userName eq` lookup): no count needed.
         return Page(len(rows), rows)
     # A separate count walks the index only; a window count(*) OVER () in the page query

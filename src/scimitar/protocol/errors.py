@@ -61,6 +61,24 @@ class InvalidFilter(BadRequest):
     scim_type = "invalidFilter"
 
 
+class InvalidCursor(BadRequest):
+    """RFC 9865 §2.1: a cursor the server did not issue, or issued for another query."""
+
+    scim_type = "invalidCursor"
+
+
+class ExpiredCursor(BadRequest):
+    """RFC 9865 §2.1: a cursor older than the advertised `cursorTimeout`."""
+
+    scim_type = "expiredCursor"
+
+
+class InvalidCount(BadRequest):
+    """RFC 9865 §2.1: a cursor page asked with another `count` than the first page."""
+
+    scim_type = "invalidCount"
+
+
 class TooMany(BadRequest):
     """A query would return more results than the server allows."""
 

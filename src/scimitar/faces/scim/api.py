@@ -21,13 +21,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from scimitar.config import Settings
-from scimitar.domain import events, keys
-from scimitar.domain.context import Actor, ActorKind, Tx
+from scimitar.domain import events, keys, sessions
+from scimitar.domain.context import SYSTEM_ACTOR, Actor, ActorKind, Tx
 from scimitar.domain.errors import AuthError, DomainError
 from scimitar.domain.models import Org
 from scimitar.domain.provisioning_log import BatchedLog, Entry, record_request
 from scimitar.faces.scim import discovery, groups_api, users_api
 from scimitar.faces.scim.call import Call, Outcome
+from scimitar.faces.scim.cursors import CursorCodec, server_key
 from scimitar.faces.scim.wire import (
     ScimResponse,
     bearer_token,
@@ -52,6 +53,11 @@ class ScimApi:
         self.db = db
         self.settings = settings
         self.log = log
+        secret = settings.secret_key
+        if secret is None:  # one per deployment, shared by every process through the database
+            with db.write() as conn:
+                secret = sessions.shared_secret(Tx(conn, SYSTEM_ACTOR), "scim-cursors")
+        self.cursors = CursorCodec(server_key(secret))
 
     def routes(self) -> list[BaseRoute]:
         # The identity providers' requests first: routes are matched in order.
@@ -205,6 +211,7 @@ class ScimApi:
                 request.path_params,
                 {k.lower(): v for k, v in parse_qsl(query, keep_blank_values=True)},
                 headers,
+                cursors=self.cursors,
             )
             key = bearer_token(headers.get("authorization"))
             try:

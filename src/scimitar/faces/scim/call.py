@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from scimitar.faces.scim.cursors import CursorCodec
 from scimitar.faces.scim.render import etag
 from scimitar.protocol import errors
 
@@ -23,6 +24,8 @@ class Call:
     #: What was already worked out from the request (a parsed list request), so that
     #: deciding how to run it and running it parse it once.
     memo: dict[str, Any] = field(default_factory=dict)
+    #: Issues and checks RFC 9865 cursors (the server's signing key).
+    cursors: CursorCodec | None = None
 
 
 @dataclass

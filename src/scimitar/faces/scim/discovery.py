@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scimitar.faces.scim.cursors import CURSOR_TIMEOUT
 from scimitar.protocol.schema import (
     LIST_RESPONSE,
     RESOURCE_TYPES,
@@ -27,13 +28,15 @@ def service_provider_config(base: str) -> dict[str, Any]:
         "changePassword": {"supported": False},
         "sort": {"supported": True},
         "etag": {"supported": True},
-        # RFC 9865: index-based pagination only, with these page sizes.
+        # RFC 9865: both methods; index unless the client sends `cursor` (what clients
+        # written before cursors expect).
         "pagination": {
-            "cursor": False,
+            "cursor": True,
             "index": True,
             "defaultPaginationMethod": "index",
             "defaultPageSize": DEFAULT_PAGE_SIZE,
             "maxPageSize": MAX_PAGE_SIZE,
+            "cursorTimeout": CURSOR_TIMEOUT,
         },
         "authenticationSchemes": [
             {

@@ -20,6 +20,8 @@ class ListRequest:
     query: Query
     start_index: int
     projection: Projection
+    #: RFC 9865: the `cursor` sent ("" for a first page), or None for index pagination.
+    cursor: str | None = None
 
 
 def _integer(name: str, raw: Any) -> int | None:
@@ -51,7 +53,15 @@ def parse_list_request(resource_type: ResourceType, params: dict[str, Any]) -> L
     tree = parse_filter(text) if text else None
     # Past MAX_START no page can hold anything: clamp, so the database never sees an
     # integer it cannot bind (a huge OFFSET is an overflow on SQLite, out of range on PG).
-    start = min(max(_integer("startIndex", params.get("startindex")) or 1, 1), MAX_START)
+    cursor = params.get("cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        raise errors.InvalidCursor("cursor must be a string")
+    start_index = _integer("startIndex", params.get("startindex"))
+    if cursor is not None and start_index not in (None, 1):
+        raise errors.InvalidValue(
+            "Send either startIndex (index pagination) or cursor (RFC 9865), not both"
+        )
+    start = min(max(start_index or 1, 1), MAX_START)
     count = _integer("count", params.get("count"))
     count = DEFAULT_PAGE_SIZE if count is None else min(max(count, 0), MAX_PAGE_SIZE)
     sort_text = params.get("sortby")
@@ -69,7 +79,7 @@ def parse_list_request(resource_type: ResourceType, params: dict[str, Any]) -> L
         _names("excludedAttributes", params.get("excludedattributes")),
     )
     query = Query(tree, sort_by, order == "descending", start - 1, count)
-    return ListRequest(query, start, projection)
+    return ListRequest(query, start, projection, cursor)
 
 
 def search_params(body: Any) -> dict[str, Any]:
@@ -90,3 +100,21 @@ def list_response(total: int, start: int, resources: list[dict[str, Any]]) -> di
         "itemsPerPage": len(resources),
         "Resources": resources,
     }
+
+
+def cursor_list_response(
+    total: int, resources: list[dict[str, Any]], next_cursor: str | None, previous: str | None
+) -> dict[str, Any]:
+    """A cursor page (RFC 9865 §2): no startIndex; `nextCursor` on every page but the last,
+    `previousCursor` on every page but the first."""
+    body: dict[str, Any] = {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "itemsPerPage": len(resources),
+    }
+    if next_cursor is not None:
+        body["nextCursor"] = next_cursor
+    if previous is not None:
+        body["previousCursor"] = previous
+    body["Resources"] = resources
+    return body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
@@ -11,8 +12,14 @@ from scimitar.domain.models import Org
 from scimitar.domain.search import Page, Query, unique_lookup
 from scimitar.faces.scim import render
 from scimitar.faces.scim.call import Call, Outcome
-from scimitar.faces.scim.listing import ListRequest, list_response, parse_list_request
-from scimitar.protocol.errors import InvalidFilter, ScimError
+from scimitar.faces.scim.cursors import Cursor
+from scimitar.faces.scim.listing import (
+    ListRequest,
+    cursor_list_response,
+    list_response,
+    parse_list_request,
+)
+from scimitar.protocol.errors import InvalidFilter, InvalidValue, ScimError
 from scimitar.protocol.projection import Projection
 from scimitar.protocol.schema import ResourceType
 
@@ -20,6 +27,9 @@ from scimitar.protocol.schema import ResourceType
 class Versioned(Protocol):
     @property
     def id(self) -> str: ...
+
+    @property
+    def seq(self) -> int: ...
 
     @property
     def version(self) -> int: ...
@@ -78,9 +88,55 @@ class Resources(Generic[R]):
 
     def list(self, tx: Tx, call: Call, org: Org, params: dict[str, Any]) -> Outcome:
         request = self._list_request(call, params)
+        if request.cursor is not None:
+            return self._cursor_page(tx, call, org, request)
         page = self.search(tx, org, request.query)
         resources = self.render(tx, call, request.projection, page.items)
         return Outcome(200, list_response(page.total, request.start_index, resources))
+
+    def _cursor_page(self, tx: Tx, call: Call, org: Org, request: ListRequest) -> Outcome:
+        """RFC 9865: a page from a cursor ("" for the first). One row more than asked says
+        whether a page lies beyond; in the default order pages are keyset pages."""
+        assert request.cursor is not None and call.cursors is not None
+        query, count = request.query, request.query.limit
+        shape = "|".join(
+            (self.resource_type.name, repr(query.filter), str(query.sort_by), str(query.descending))
+        )
+        digest = hashlib.sha256(shape.encode()).hexdigest()[:24]
+        at = Cursor()
+        if request.cursor:
+            at = call.cursors.decode(request.cursor, org_id=org.id, query=digest, count=count)
+        if count == 0:
+            return Outcome(
+                200, cursor_list_response(self.search(tx, org, query).total, [], None, None)
+            )
+        keyset = query.sort_by is None
+        offset = 0 if keyset else at.offset or 0
+        window = replace(query, offset=offset, limit=count + 1, after=at.after, before=at.before)
+        page = self.search(tx, org, window)
+        items = page.items
+        beyond = len(items) > count
+        if at.before is not None:  # came backwards: the extra row is the earliest
+            items, more_before, more_after = items[-count:] if beyond else items, beyond, True
+        else:
+            items = items[:count]
+            more_before, more_after = at.after is not None or offset > 0, beyond
+
+        def issue(cursor: Cursor) -> str:
+            assert call.cursors is not None
+            return call.cursors.encode(cursor, org_id=org.id, query=digest, count=count)
+
+        next_cursor = previous = None
+        if more_after and items:
+            next_cursor = issue(
+                Cursor(after=items[-1].seq) if keyset else Cursor(offset=offset + count)
+            )
+        if more_before and items:
+            previous = issue(
+                Cursor(before=items[0].seq) if keyset else Cursor(offset=max(0, offset - count))
+            )
+        resources = self.render(tx, call, request.projection, items)
+        return Outcome(200, cursor_list_response(page.total, resources, next_cursor, previous))
 
 
 def search_all(
@@ -88,6 +144,11 @@ def search_all(
 ) -> Outcome:
     """`POST /.search` over every resource type (RFC 7644 §3.4.3): `kinds` in order, paged as
     one list. A type whose schema lacks a filtered attribute contributes nothing."""
+    if "cursor" in params:
+        raise InvalidValue(
+            "Cursor pagination (RFC 9865) is offered per resource type: search "
+            "/Users/.search or /Groups/.search with a cursor, or page /.search by startIndex"
+        )
     found: list[tuple[Resources[Any], ListRequest, int]] = []
     first_error: InvalidFilter | None = None
     for kind in kinds:
