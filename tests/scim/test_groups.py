@@ -242,3 +242,25 @@ def test_duplicate_group_name_409_then_adopt(scim: Scim) -> None:
     scim.request("POST", "/Groups", {"displayName": "Design"})
     assert_error(scim.request("POST", "/Groups", {"displayName": "design"}), 409, "uniqueness")
     assert group_by_name(scim, "DESIGN")["displayName"] == "Design"
+
+
+def test_custom_group_cannot_take_a_managed_name(scim: Scim) -> None:
+    """A custom group renamed to what reads as a role or team group of an existing project
+    would pass for it (and take the name the real group needs): 400, nothing changed.
+    Other names, prefixed or not, are fine."""
+    with_project(scim, "Checkout")
+    custom = scim.request("POST", "/Groups", {"displayName": "Designers"}).json()
+    for taken, reads_as in [
+        ("Scimitar-Checkout-Web-Admin", "team 'Web' of project 'Checkout'"),
+        ("scimitar-checkout-web-member", "team 'web' of project 'Checkout'"),
+        ("Scimitar-Checkout-Read-Only", "'Read-Only' role group of project 'Checkout'"),
+    ]:
+        rename = ops({"op": "replace", "path": "displayName", "value": taken})
+        response = scim.request("PATCH", f"/Groups/{custom['id']}", rename)
+        assert reads_as in str(assert_error(response, 400, "invalidValue")["detail"]), taken
+        put = scim.request("PUT", f"/Groups/{custom['id']}", {"displayName": taken})
+        assert_error(put, 400, "invalidValue")
+    assert group_by_name(scim, "Designers")["id"] == custom["id"]
+    for fine in ("Scimitar-Designers", "Scimitar-Nowhere-Web-Admin", "Checkout-Web-Admin"):
+        rename = ops({"op": "replace", "path": "displayName", "value": fine})
+        assert scim.request("PATCH", f"/Groups/{custom['id']}", rename).status_code == 204, fine

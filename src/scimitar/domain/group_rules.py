@@ -93,7 +93,34 @@ def rename_group(tx: Tx, org: Org, group: Group, display_name: str) -> Group:
         if fold(display_name) == fold(group.display_name):
             return group
         raise PolicyError(f"{RENAME}: {group.display_name!r} is a {group.kind.value} group")
+    reading = _managed_reading(tx, org, display_name)
+    if reading is not None:
+        # A custom group under a managed name would pass for that role or team group, and
+        # would take the name its real group needs.
+        raise InvalidError(
+            f"Cannot rename custom group {group.display_name!r} to {display_name!r}: that name "
+            f"reads as {reading}; names of that form are kept for role and team groups"
+        )
     return groups.update_group(tx, org, group, display_name=display_name)
+
+
+def _managed_reading(tx: Tx, org: Org, name: str) -> str | None:
+    """How `name` reads as a role or team group of this org, if it does."""
+    prefix = org.group_prefix + "-"
+    if not fold(name).startswith(fold(prefix)):
+        return None
+    rest = name[len(prefix) :]
+    for team_role in TeamRole:
+        if fold(rest).endswith("-" + fold(team_role.value)):
+            for project, team in _team_candidates(tx, org, rest, team_role):
+                return f"the {team_role.value} group of team {team!r} of project {project.name!r}"
+    for project in structure.list_projects(tx, org):
+        head = project.name + "-"
+        if fold(rest).startswith(fold(head)):
+            for role in structure.list_roles(tx, org):
+                if fold(rest) == fold(head + role.name):
+                    return f"the {role.name!r} role group of project {project.name!r}"
+    return None
 
 
 def delete_group(tx: Tx, org: Org, group: Group) -> None:
