@@ -33,20 +33,20 @@ def _count(began: float) -> None:
         SPENT["sqlite"] += time.perf_counter() - began
 
 
+def _timed(call: Any, *args: Any) -> Any:
+    began = time.perf_counter()
+    try:
+        return call(*args)
+    finally:
+        _count(began)
+
+
 class _TimedCursor(sqlite3.Cursor):
     def execute(self, *args: Any) -> Any:  # type: ignore[override]
-        began = time.perf_counter()
-        try:
-            return super().execute(*args)
-        finally:
-            _count(began)
+        return _timed(super().execute, *args)
 
     def executemany(self, *args: Any) -> Any:  # type: ignore[override]
-        began = time.perf_counter()
-        try:
-            return super().executemany(*args)
-        finally:
-            _count(began)
+        return _timed(super().executemany, *args)
 
 
 class _TimedConnection(sqlite3.Connection):
@@ -54,18 +54,10 @@ class _TimedConnection(sqlite3.Connection):
         return super().cursor(factory)
 
     def execute(self, *args: Any) -> Any:  # type: ignore[override]
-        began = time.perf_counter()
-        try:
-            return super().execute(*args)
-        finally:
-            _count(began)
+        return _timed(super().execute, *args)
 
     def commit(self) -> None:
-        began = time.perf_counter()
-        try:
-            super().commit()
-        finally:
-            _count(began)
+        _timed(super().commit)
 
 
 def main() -> None:

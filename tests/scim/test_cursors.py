@@ -177,3 +177,16 @@ def test_codec_expiry_and_errors() -> None:
     now[0] += CURSOR_TIMEOUT + 1
     with pytest.raises(ExpiredCursor):
         codec.decode(token, org_id="o", query="q", count=10)
+
+
+def test_walking_back_onto_deleted_rows_still_leads_forward(scim: Scim, people: list[str]) -> None:
+    """Page 2's previousCursor, after everything on page 1 was deleted: an empty page, but
+    with a nextCursor that goes on from page 2, so the client never stops early."""
+    query = "filter=userName%20sw%20%22p%22&count=10"
+    pages = walk(scim, query)
+    for resource in pages[0]["Resources"]:
+        assert scim.request("DELETE", f"/Users/{resource['id']}").status_code == 204
+    back = scim.request("GET", f"/Users?{query}&cursor={pages[1]['previousCursor']}").json()
+    assert back["Resources"] == [] and "previousCursor" not in back
+    onward = scim.request("GET", f"/Users?{query}&cursor={back['nextCursor']}").json()
+    assert names(onward) == names(pages[1])

@@ -93,7 +93,9 @@ def rename_group(tx: Tx, org: Org, group: Group, display_name: str) -> Group:
         if fold(display_name) == fold(group.display_name):
             return group
         raise PolicyError(f"{RENAME}: {group.display_name!r} is a {group.kind.value} group")
-    reading = _managed_reading(tx, org, display_name)
+    # A change of case only keeps the name the group already had.
+    same_name = fold(display_name) == fold(group.display_name)
+    reading = None if same_name else _managed_reading(tx, org, display_name)
     if reading is not None:
         # A custom group under a managed name would pass for that role or team group, and
         # would take the name its real group needs.
@@ -105,7 +107,8 @@ def rename_group(tx: Tx, org: Org, group: Group, display_name: str) -> Group:
 
 
 def _managed_reading(tx: Tx, org: Org, name: str) -> str | None:
-    """How `name` reads as a role or team group of this org, if it does."""
+    """How `name` reads as a role or team group name of this org, if it does: the names
+    that `create_group` turns into a team or refuses as a project's role group."""
     prefix = org.group_prefix + "-"
     if not fold(name).startswith(fold(prefix)):
         return None
@@ -114,12 +117,10 @@ def _managed_reading(tx: Tx, org: Org, name: str) -> str | None:
         if fold(rest).endswith("-" + fold(team_role.value)):
             for project, team in _team_candidates(tx, org, rest, team_role):
                 return f"the {team_role.value} group of team {team!r} of project {project.name!r}"
-    for project in structure.list_projects(tx, org):
-        head = project.name + "-"
-        if fold(rest).startswith(fold(head)):
-            for role in structure.list_roles(tx, org):
-                if fold(rest) == fold(head + role.name):
-                    return f"the {role.name!r} role group of project {project.name!r}"
+    for role in structure.list_roles(tx, org):
+        if fold(rest).endswith("-" + fold(role.name)) and len(rest) > len(role.name) + 1:
+            project_name = rest[: -len(role.name) - 1]
+            return f"the {role.name!r} role group of a project {project_name!r}"
     return None
 
 

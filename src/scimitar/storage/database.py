@@ -17,6 +17,8 @@ except ImportError:  # pragma: no cover - not POSIX: this process's writers stil
     fcntl = None  # type: ignore[assignment]
 import sqlite3
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from importlib import resources
@@ -28,7 +30,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from scimitar.storage.filters import SQLITE_FOLD, sqlite_fold
@@ -74,8 +76,7 @@ class Database:
                 f"Unsupported database {self.dialect!r}: use sqlite:/// or postgresql+psycopg://"
             )
         self._local = threading.local()
-        self._kept: list[Connection] = []
-        self._kept_lock = threading.Lock()
+        self._kept: weakref.WeakSet[_Kept] = weakref.WeakSet()
         database = parsed.database if self.dialect == "sqlite" else None
         self._writer_lock: AbstractContextManager[Any] = nullcontext()
         if self.dialect == "sqlite":
@@ -158,26 +159,31 @@ class Database:
             # the read); a statement through SQLAlchemy inside finds the transaction open
             # (see `_sqlite_on_begin`) and the rollback below ends both.
             dbapi: Any = kept.connection.dbapi_connection
-            dbapi.execute("BEGIN DEFERRED")
+            if dbapi.in_transaction:  # left open by a failure: never read a stale snapshot
+                dbapi.execute("ROLLBACK")
+            _driver_begin(dbapi, "BEGIN DEFERRED")
             try:
                 yield kept
             finally:
-                if kept.in_transaction():
-                    kept.rollback()
-                if dbapi.in_transaction:
-                    dbapi.execute("ROLLBACK")
+                try:
+                    if kept.in_transaction():
+                        kept.rollback()
+                finally:
+                    if dbapi.in_transaction:
+                        dbapi.execute("ROLLBACK")
             return
         with self.engine.connect() as conn, conn.begin() as tx:
             yield conn
             tx.rollback()
 
     def _kept_connection(self) -> Connection:
-        conn: Connection | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            conn = self._local.conn = self.engine.connect()
-            with self._kept_lock:
-                self._kept.append(conn)
-        return conn
+        """This thread's own connection, returned to the pool when the thread ends (its
+        thread-local holder is collected) or at `dispose`."""
+        holder: _Kept | None = getattr(self._local, "kept", None)
+        if holder is None or holder.conn.closed:
+            holder = self._local.kept = _Kept(self.engine.connect())
+            self._kept.add(holder)
+        return holder.conn
 
     def ping(self) -> bool:
         try:
@@ -199,10 +205,8 @@ class Database:
             self._checkpointer = _Checkpointer(self.engine)
 
     def dispose(self) -> None:
-        with self._kept_lock:
-            kept, self._kept = self._kept, []
-        for conn in kept:
-            conn.close()
+        for holder in list(self._kept):
+            holder.conn.close()
         if isinstance(self._writer_lock, _WriterLock):
             self._writer_lock.close()
         if self._checkpointer is not None:
@@ -211,11 +215,26 @@ class Database:
         self.engine.dispose()
 
 
+class _Kept:
+    """Holds a thread's kept connection; closing it (back to the pool) when collected."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        weakref.finalize(self, conn.close)
+
+
+def _driver_begin(dbapi: Any, statement: str) -> None:
+    try:
+        dbapi.execute(statement)
+    except sqlite3.Error as exc:  # as SQLAlchemy would have raised it
+        raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
+
+
 class _WriterLock:
     """Queues the writers of one SQLite database: this process's threads on a lock, other
     processes (`serve --workers`, the CLI, `scimitar worker`) on an exclusive `flock` of a
-    file beside the database. Either way a waiting writer sleeps until the lock is free
-    and wakes at once, instead of polling in SQLite's busy handler.
+    file beside the database, tried every 0.1-2 ms for up to the busy timeout. SQLite's
+    own busy handler sleeps in steps of up to 100 ms instead.
 
     Re-entrant within a thread; the file lock is taken by the outermost holder only.
     """
@@ -225,15 +244,27 @@ class _WriterLock:
         self._depth = 0
         self._path = path
         self._fd: int | None = None
+        _WRITER_LOCKS.add(self)
+
+    def _file(self) -> int | None:
+        """The lock file, opened read-only (flock needs no more) and created readable by
+        all, so that a CLI run as another user never locks the server out. If it cannot be
+        opened, writers fall back to SQLite's busy timeout."""
+        if self._fd is None and self._path is not None and fcntl is not None:
+            try:
+                _ensure_sqlite_directory(f"sqlite:///{self._path}")
+                self._fd = os.open(self._path, os.O_RDONLY | os.O_CREAT, 0o644)
+            except OSError as exc:
+                log.warning("cannot open SQLite writer lock %s (%s)", self._path, exc)
+                self._path = None
+        return self._fd
 
     def __enter__(self) -> None:
         self._lock.acquire()
         try:
-            if self._depth == 0 and self._path is not None and fcntl is not None:
-                if self._fd is None:
-                    _ensure_sqlite_directory(f"sqlite:///{self._path}")
-                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            fd = self._file() if self._depth == 0 else None
+            if fd is not None:
+                _flock(fd, SQLITE_BUSY_TIMEOUT_MS / 1000)
         except BaseException:
             self._lock.release()
             raise
@@ -252,6 +283,44 @@ class _WriterLock:
             if self._fd is not None and self._depth == 0:
                 os.close(self._fd)
                 self._fd = None
+
+    def _after_fork(self) -> None:
+        # A forked child must not share (and release) the parent's lock.
+        self._lock = threading.RLock()
+        self._depth = 0
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+_WRITER_LOCKS: weakref.WeakSet[_WriterLock] = weakref.WeakSet()
+
+
+def _reset_writer_locks_after_fork() -> None:
+    for lock in list(_WRITER_LOCKS):
+        lock._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_writer_locks_after_fork)
+
+
+def _flock(fd: int, timeout: float) -> None:
+    """An exclusive flock, waited for up to `timeout` seconds (then "database is locked",
+    as SQLite's own timeout would say). Polled, from 0.1 ms up to 2 ms between tries."""
+    assert fcntl is not None
+    deadline = time.monotonic() + timeout
+    pause = 0.0001
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                error = sqlite3.OperationalError("database is locked")
+                raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
 
 
 class _Checkpointer:
@@ -343,9 +412,8 @@ def _sqlite_on_begin(conn: Connection) -> None:
     dbapi: Any = conn.connection.dbapi_connection
     if dbapi.in_transaction:  # a `read(reuse=True)` began it on the driver
         return
-    dbapi.execute(
-        "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN DEFERRED"
-    )
+    write = conn.get_execution_options().get(_WRITE)
+    _driver_begin(dbapi, "BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
 
 
 def _ensure_sqlite_directory(url: str) -> None:

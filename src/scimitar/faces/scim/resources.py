@@ -131,6 +131,9 @@ class Resources(Generic[R]):
             next_cursor = issue(
                 Cursor(after=items[-1].seq) if keyset else Cursor(offset=offset + count)
             )
+        elif more_after and at.before is not None:
+            # Walked back onto rows deleted since: carry on from where the client came.
+            next_cursor = issue(Cursor(after=at.before - 1))
         if more_before and items:
             previous = issue(
                 Cursor(before=items[0].seq) if keyset else Cursor(offset=max(0, offset - count))
