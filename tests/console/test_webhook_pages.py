@@ -98,6 +98,7 @@ def test_delivery_appears_and_resend_queues_it_again(console: Site) -> None:
         ("https://user:pw@hooks.example.com/", "*", "url must not contain credentials"),
         ("https://bad_host!.example/", "*", "is not a valid host name"),
         (URL, " , ", 'events must be ["*"] or a non-empty list of event types'),
+        ("http://192.168.1.10/hook", "*", "url points at 192.168.1.10, an internal address"),
     ],
 )
 def test_bad_webhook_input_shows_the_message(

@@ -170,8 +170,11 @@ def test_a_held_lease_keeps_other_workers_off(db: Database, org: Org, hook: Rece
         assert not deliveries.record(Tx(conn, SYSTEM_ACTOR), first[0], lost, FAST)
 
 
-def test_webhooks_api_manages_endpoints_and_resends(db_url: str) -> None:
+def test_webhooks_api_manages_endpoints_and_resends(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """POST → 201 with the secret once; GET lists without it; PATCH; re-send; DELETE."""
+    monkeypatch.setenv("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")  # the receiver
     client, db = start(db_url)
     with client, receiver() as hook:
         with write(db) as tx:
@@ -302,3 +305,46 @@ def test_verify_refuses_a_timestamp_that_is_not_ascii_digits() -> None:
     """A signature header whose `t` is not ASCII digits (e.g. "²") fails to verify, not raise."""
     assert not signing.verify(b"{}", "t=²,v1=00", "whsec_x")
     assert not signing.verify(b"{}", "t=\u0663,v1=00", "whsec_x")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/x",
+        "http://10.1.2.3/x",
+        "http://[::1]/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://100.64.0.1/x",
+        "http://localhost:8000/x",
+        "http://api.localhost/x",
+    ],
+)
+def test_internal_addresses_are_refused_when_the_endpoint_is_made(
+    db_url: str, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An IP literal that is not global, or a localhost name, is 422 at creation and on
+    PATCH (delivery would refuse it every time); allowed hosts pass; other names are only
+    resolved at delivery."""
+    monkeypatch.delenv("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", raising=False)
+    client, db = start(db_url)
+    with client:
+        with write(db) as tx:
+            org = make_org(tx)
+            token, _ = keys.create_api_token(tx, org, "hooks")
+        auth = {"Authorization": f"Bearer {token}"}
+        refused = client.post("/api/v1/webhooks", json={"url": url}, headers=auth)
+        assert refused.status_code == 422, refused.text
+        assert "SCIMITAR_WEBHOOK_ALLOWED_HOSTS" in refused.json()["error"]["detail"]
+        fine = client.post(
+            "/api/v1/webhooks", json={"url": "https://hooks.example.com/x"}, headers=auth
+        )
+        assert fine.status_code == 201
+        patched = client.patch(
+            f"/api/v1/webhooks/{fine.json()['id']}", json={"url": url}, headers=auth
+        )
+        assert patched.status_code == 422
+        host = url.split("//")[1].split("/")[0].rsplit(":", 1)[0].strip("[]")
+        monkeypatch.setenv("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", f"{host},::1/128")
+        allowed = client.post("/api/v1/webhooks", json={"url": url}, headers=auth)
+        assert allowed.status_code == 201, allowed.text
+    db.dispose()

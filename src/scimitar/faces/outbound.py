@@ -12,6 +12,7 @@ Redirects are never followed; resolving, connecting and reading all have short t
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -92,6 +93,38 @@ def is_internal(address: IPAddress) -> bool:
         or address.is_multicast
         or any(address in network for network in _NOT_GLOBAL)
     )
+
+
+def allowed_hosts_from_env() -> AllowList:
+    return AllowList.parse(os.environ.get("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", ""))
+
+
+def refuse_internal_url(url: object, allow: AllowList | None = None) -> None:
+    """When an endpoint is created or changed: a URL whose host is an internal IP address
+    or a `localhost` name is refused there and then (`InvalidError`), unless allowed, rather
+    than failing every delivery later. Host names are resolved, and checked again, only at
+    delivery: what they resolve to can change."""
+    if not isinstance(url, str):
+        return  # the domain's check says what is wrong with it
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return
+    allow = allow if allow is not None else allowed_hosts_from_env()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if (host == "localhost" or host.endswith(".localhost")) and host not in allow.hosts:
+            raise InvalidError(
+                f"url points at {host}, this server itself; list it in "
+                "SCIMITAR_WEBHOOK_ALLOWED_HOSTS to allow it"
+            ) from None
+        return
+    if is_internal(address) and not allow.allows(host, address):
+        raise InvalidError(
+            f"url points at {address}, an internal address; list it in "
+            "SCIMITAR_WEBHOOK_ALLOWED_HOSTS to allow it"
+        )
 
 
 class Resolver:

@@ -33,6 +33,7 @@ from scimitar.faces.json_api import (
     read_body,
     token_actor,
 )
+from scimitar.faces.outbound import refuse_internal_url
 from scimitar.storage.database import Database
 
 Work = Callable[[Tx, Org], tuple[int, Any]]
@@ -68,6 +69,7 @@ class WebhooksApi:
             raise ApiProblem(422, "invalid", "url is required")
 
         def work(tx: Tx, org: Org) -> tuple[int, Any]:
+            refuse_internal_url(body["url"])
             endpoint, secret = webhooks.create_endpoint(
                 tx, org, body["url"], body.get("events", ["*"])
             )
@@ -98,6 +100,7 @@ class WebhooksApi:
 
         def work(tx: Tx, org: Org) -> tuple[int, Any]:
             endpoint = webhooks.get_endpoint(tx, org, endpoint_id)
+            refuse_internal_url(body.get("url"))
             updated = webhooks.update_endpoint(
                 tx,
                 org,
