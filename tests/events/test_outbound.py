@@ -6,7 +6,15 @@ import ipaddress
 
 import pytest
 
-from scimitar.faces.outbound import AllowList, RefusedAddress, Resolver, Target, is_internal
+from scimitar.domain.errors import InvalidError
+from scimitar.faces.outbound import (
+    AllowList,
+    RefusedAddress,
+    Resolver,
+    Target,
+    is_internal,
+    refuse_internal_url,
+)
 
 INTERNAL = [
     "127.0.0.1",
@@ -79,3 +87,34 @@ def test_host_header_is_idna() -> None:
     target = Target.parse("https://bücher.example:8443/hook")
     assert target.host == "xn--bcher-kva.example"
     assert target.host_header == "xn--bcher-kva.example:8443"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://0x7f000001/",
+        "http://2130706433/",
+        "http://127.1/",
+        "http://0/",
+        "http://[::127.0.0.1]/",
+        "http://[::ffff:10.0.0.1]/",
+        "http://LOCALHOST./",
+        "http://db.localhost/",
+    ],
+)
+def test_internal_literals_in_any_spelling_are_refused_when_made(url: str) -> None:
+    """What the resolver would read as an internal address is refused at creation too."""
+    with pytest.raises(InvalidError, match="SCIMITAR_WEBHOOK_ALLOWED_HOSTS"):
+        refuse_internal_url(url, AllowList())
+
+
+@pytest.mark.parametrize(
+    "url", ["https://hooks.example.com/x", "http://8.8.8.8/", "http://1e100.net/", 5, "::"]
+)
+def test_names_and_global_addresses_pass_creation(url: object) -> None:
+    refuse_internal_url(url, AllowList())
+
+
+def test_localhost_passes_creation_when_its_network_is_allowed() -> None:
+    refuse_internal_url("http://localhost:8080/", AllowList.parse("127.0.0.0/8"))
+    refuse_internal_url("http://localhost:8080/", AllowList.parse("localhost"))

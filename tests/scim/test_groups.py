@@ -253,7 +253,7 @@ def test_custom_group_cannot_take_a_managed_name(scim: Scim) -> None:
     for taken, reads_as in [
         ("Scimitar-Checkout-Web-Admin", "team 'Web' of project 'Checkout'"),
         ("scimitar-checkout-web-member", "team 'web' of project 'Checkout'"),
-        ("Scimitar-Checkout-Read-Only", "'Read-Only' role group of a project 'Checkout'"),
+        ("Scimitar-Billing-Read-Only", "'Read-Only' role group of a project 'Billing'"),
         ("Scimitar-Future-Member", "'Member' role group of a project 'Future'"),
     ]:
         rename = ops({"op": "replace", "path": "displayName", "value": taken})
@@ -262,6 +262,8 @@ def test_custom_group_cannot_take_a_managed_name(scim: Scim) -> None:
         put = scim.request("PUT", f"/Groups/{custom['id']}", {"displayName": taken})
         assert_error(put, 400, "invalidValue")
     assert group_by_name(scim, "Designers")["id"] == custom["id"]
+    taken = ops({"op": "replace", "path": "displayName", "value": "scimitar-checkout-admin"})
+    assert_error(scim.request("PATCH", f"/Groups/{custom['id']}", taken), 409, "uniqueness")
     for fine in ("Scimitar-Designers", "Scimitar-Checkout-Web", "Checkout-Web-Admin"):
         rename = ops({"op": "replace", "path": "displayName", "value": fine})
         assert scim.request("PATCH", f"/Groups/{custom['id']}", rename).status_code == 204, fine

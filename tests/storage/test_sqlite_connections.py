@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import fcntl
 import gc
-import os
 import threading
-import time
 from pathlib import Path
-
-import pytest
-from sqlalchemy.exc import OperationalError
 
 from scimitar.domain import orgs
 from scimitar.domain.context import CLI_ACTOR, Tx
-from scimitar.storage.database import Database, _flock
+from scimitar.storage.database import Database
 
 
 def _migrated(path: Path, **options: int) -> Database:
@@ -60,21 +54,6 @@ def test_a_read_left_open_never_serves_a_stale_snapshot(tmp_path: Path) -> None:
     db.dispose()
 
 
-def test_waiting_for_the_writer_lock_has_a_limit(tmp_path: Path) -> None:
-    path = tmp_path / "lock"
-    holder = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
-    waiter = os.open(path, os.O_RDONLY)
-    fcntl.flock(holder, fcntl.LOCK_EX)
-    began = time.monotonic()
-    with pytest.raises(OperationalError, match="database is locked"):
-        _flock(waiter, 0.2)
-    assert 0.2 <= time.monotonic() - began < 2
-    fcntl.flock(holder, fcntl.LOCK_UN)
-    _flock(waiter, 0.2)  # free: taken at once
-    os.close(holder)
-    os.close(waiter)
-
-
 def test_the_lock_file_is_readable_by_all_and_optional(tmp_path: Path) -> None:
     """Created 0644 (a CLI run by root must not lock the server's user out); when it
     cannot be opened at all, writers still write (SQLite's busy timeout queues them)."""
@@ -88,3 +67,16 @@ def test_the_lock_file_is_readable_by_all_and_optional(tmp_path: Path) -> None:
     with blocked.write() as conn:
         orgs.create_org(Tx(conn, CLI_ACTOR), name="B", slug="b", owner_email="o@b.com")
     blocked.dispose()
+
+
+def test_a_nested_point_read_takes_a_pooled_connection(tmp_path: Path) -> None:
+    """The kept connection serves one read at a time: a read inside it gets its own
+    connection, and the outer read keeps its snapshot."""
+    db = _migrated(tmp_path / "nested.db")
+    with db.read(reuse=True) as outer:
+        outer_dbapi = outer.connection.dbapi_connection
+        with db.read(reuse=True) as inner:
+            assert inner is not outer
+            assert inner.exec_driver_sql("SELECT count(*) FROM orgs").scalar() == 0
+        assert outer_dbapi.in_transaction  # type: ignore[union-attr]
+    db.dispose()

@@ -95,6 +95,8 @@ def rename_group(tx: Tx, org: Org, group: Group, display_name: str) -> Group:
         raise PolicyError(f"{RENAME}: {group.display_name!r} is a {group.kind.value} group")
     # A change of case only keeps the name the group already had.
     same_name = fold(display_name) == fold(group.display_name)
+    if not same_name and groups.find_group(tx, org, display_name) is not None:
+        raise groups.name_taken(display_name)  # as for a create: 409 before any other rule
     reading = None if same_name else _managed_reading(tx, org, display_name)
     if reading is not None:
         # A custom group under a managed name would pass for that role or team group, and

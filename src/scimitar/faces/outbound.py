@@ -91,6 +91,7 @@ def is_internal(address: IPAddress) -> bool:
     return (
         not address.is_global
         or address.is_multicast
+        or address.is_reserved  # e.g. IPv4-compatible ::127.0.0.1, which 3.11 calls global
         or any(address in network for network in _NOT_GLOBAL)
     )
 
@@ -111,20 +112,37 @@ def refuse_internal_url(url: object, allow: AllowList | None = None) -> None:
     except ValueError:
         return
     allow = allow if allow is not None else allowed_hosts_from_env()
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        if (host == "localhost" or host.endswith(".localhost")) and host not in allow.hosts:
+    address = _literal_address(host)
+    if address is None:
+        loopback = ipaddress.IPv4Address("127.0.0.1")
+        if (host == "localhost" or host.endswith(".localhost")) and not allow.allows(
+            host, loopback
+        ):
             raise InvalidError(
                 f"url points at {host}, this server itself; list it in "
                 "SCIMITAR_WEBHOOK_ALLOWED_HOSTS to allow it"
-            ) from None
+            )
         return
     if is_internal(address) and not allow.allows(host, address):
         raise InvalidError(
             f"url points at {address}, an internal address; list it in "
             "SCIMITAR_WEBHOOK_ALLOWED_HOSTS to allow it"
         )
+
+
+def _literal_address(host: str) -> IPAddress | None:
+    """`host` as an IP address if it is one, in any form the resolver would read as one
+    (`127.1`, `0x7f000001`, `2130706433` are all 127.0.0.1)."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if host and all(c in "0123456789abcdefx." for c in host) and host[0].isdigit():
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
 
 
 class Resolver:

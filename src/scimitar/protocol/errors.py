@@ -127,6 +127,12 @@ class Unauthorized(ScimError):
     status = 401
 
 
+class Unavailable(ScimError):
+    """The server cannot take the request now (the database is busy); retrying will do."""
+
+    status = 503
+
+
 class Forbidden(ScimError):
     """The credential is valid but may not do this."""
 

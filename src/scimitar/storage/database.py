@@ -8,6 +8,7 @@ they change (`SELECT … FOR UPDATE`, see `lock_for_update`).
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 
@@ -17,7 +18,6 @@ except ImportError:  # pragma: no cover - not POSIX: this process's writers stil
     fcntl = None  # type: ignore[assignment]
 import sqlite3
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
@@ -153,37 +153,42 @@ class Database:
 
         `reuse` (SQLite): on a connection this thread keeps, rather than one from the pool,
         which costs as much as a point read does. For the event loop's point reads."""
-        kept = self._kept_connection() if reuse and self.is_sqlite else None
-        if kept is not None and not kept.in_transaction():
+        holder = self._kept_connection() if reuse and self.is_sqlite else None
+        if holder is not None and not holder.busy:  # a nested read takes the pool
+            kept = holder.conn
             # BEGIN straight on the driver (SQLAlchemy's begin and rollback cost more than
             # the read); a statement through SQLAlchemy inside finds the transaction open
             # (see `_sqlite_on_begin`) and the rollback below ends both.
             dbapi: Any = kept.connection.dbapi_connection
-            if dbapi.in_transaction:  # left open by a failure: never read a stale snapshot
-                dbapi.execute("ROLLBACK")
+            if kept.in_transaction():  # left open by a failure: never a stale snapshot
+                kept.rollback()
+            if dbapi.in_transaction:
+                _driver_begin(dbapi, "ROLLBACK")
             _driver_begin(dbapi, "BEGIN DEFERRED")
+            holder.busy = True
             try:
                 yield kept
             finally:
+                holder.busy = False
                 try:
                     if kept.in_transaction():
                         kept.rollback()
                 finally:
                     if dbapi.in_transaction:
-                        dbapi.execute("ROLLBACK")
+                        _driver_begin(dbapi, "ROLLBACK")
             return
         with self.engine.connect() as conn, conn.begin() as tx:
             yield conn
             tx.rollback()
 
-    def _kept_connection(self) -> Connection:
+    def _kept_connection(self) -> _Kept:
         """This thread's own connection, returned to the pool when the thread ends (its
         thread-local holder is collected) or at `dispose`."""
         holder: _Kept | None = getattr(self._local, "kept", None)
         if holder is None or holder.conn.closed:
             holder = self._local.kept = _Kept(self.engine.connect())
             self._kept.add(holder)
-        return holder.conn
+        return holder
 
     def ping(self) -> bool:
         try:
@@ -220,10 +225,12 @@ class _Kept:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.busy = False
         weakref.finalize(self, conn.close)
 
 
 def _driver_begin(dbapi: Any, statement: str) -> None:
+    """BEGIN (or ROLLBACK) on the driver, failing as SQLAlchemy would have."""
     try:
         dbapi.execute(statement)
     except sqlite3.Error as exc:  # as SQLAlchemy would have raised it
@@ -233,8 +240,9 @@ def _driver_begin(dbapi: Any, statement: str) -> None:
 class _WriterLock:
     """Queues the writers of one SQLite database: this process's threads on a lock, other
     processes (`serve --workers`, the CLI, `scimitar worker`) on an exclusive `flock` of a
-    file beside the database, tried every 0.1-2 ms for up to the busy timeout. SQLite's
-    own busy handler sleeps in steps of up to 100 ms instead.
+    file beside the database, which the kernel hands on the moment it is free. SQLite's
+    own busy handler sleeps in steps of up to 100 ms instead. The wait has no limit: the
+    lock is held for one write transaction, and a process that dies releases it.
 
     Re-entrant within a thread; the file lock is taken by the outermost holder only.
     """
@@ -248,23 +256,36 @@ class _WriterLock:
 
     def _file(self) -> int | None:
         """The lock file, opened read-only (flock needs no more) and created readable by
-        all, so that a CLI run as another user never locks the server out. If it cannot be
-        opened, writers fall back to SQLite's busy timeout."""
+        all, so that a CLI run as another user never locks the server out. Where it cannot
+        be used at all, writers fall back to SQLite's busy timeout."""
         if self._fd is None and self._path is not None and fcntl is not None:
             try:
                 _ensure_sqlite_directory(f"sqlite:///{self._path}")
                 self._fd = os.open(self._path, os.O_RDONLY | os.O_CREAT, 0o644)
             except OSError as exc:
-                log.warning("cannot open SQLite writer lock %s (%s)", self._path, exc)
-                self._path = None
+                self._give_up(exc, permanent=exc.errno in _LOCK_FILE_UNUSABLE)
         return self._fd
+
+    def _give_up(self, exc: OSError, *, permanent: bool) -> None:
+        log.warning("SQLite writer lock %s not used (%s)", self._path, exc)
+        if permanent:
+            self._path = None
+        if self._fd is not None:
+            with suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
 
     def __enter__(self) -> None:
         self._lock.acquire()
         try:
             fd = self._file() if self._depth == 0 else None
             if fd is not None:
-                _flock(fd, SQLITE_BUSY_TIMEOUT_MS / 1000)
+                try:
+                    # Blocking: the kernel wakes a waiter as soon as the lock is free (a
+                    # poller almost never finds the gap between one process's writes).
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                except OSError as exc:  # e.g. a file system without flock
+                    self._give_up(exc, permanent=True)
         except BaseException:
             self._lock.release()
             raise
@@ -289,11 +310,14 @@ class _WriterLock:
         self._lock = threading.RLock()
         self._depth = 0
         if self._fd is not None:
-            os.close(self._fd)
+            with suppress(OSError):
+                os.close(self._fd)
             self._fd = None
 
 
 _WRITER_LOCKS: weakref.WeakSet[_WriterLock] = weakref.WeakSet()
+#: Why a lock file can never be used here (anything else may pass: try again next time).
+_LOCK_FILE_UNUSABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR, errno.ENOTDIR}
 
 
 def _reset_writer_locks_after_fork() -> None:
@@ -303,24 +327,6 @@ def _reset_writer_locks_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_writer_locks_after_fork)
-
-
-def _flock(fd: int, timeout: float) -> None:
-    """An exclusive flock, waited for up to `timeout` seconds (then "database is locked",
-    as SQLite's own timeout would say). Polled, from 0.1 ms up to 2 ms between tries."""
-    assert fcntl is not None
-    deadline = time.monotonic() + timeout
-    pause = 0.0001
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                error = sqlite3.OperationalError("database is locked")
-                raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error) from None
-            time.sleep(pause)
-            pause = min(pause * 2, 0.002)
 
 
 class _Checkpointer:

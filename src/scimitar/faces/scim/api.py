@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -273,6 +274,12 @@ class ScimApi:
             return Outcome(error.status, error), org_id, key_id
         except ScimError as exc:
             return Outcome(exc.status, exc), org_id, key_id
+        except OperationalError as exc:
+            if "database is locked" not in str(exc.orig):
+                raise
+            # SQLite's busy timeout ran out (another program held the write lock for 30 s).
+            busy = errors.Unavailable("The database is busy; retry the request")
+            return Outcome(busy.status, busy), org_id, key_id
 
     def _write(
         self, handler: Handler, call: Call, tx: Tx, org: Org, key: keys.KeyInfo, started: float

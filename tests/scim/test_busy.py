@@ -1,0 +1,35 @@
+"""A database held by another program for longer than the busy timeout: 503, not 500."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from scimitar.storage import database
+from tests.scim.harness import make_org, start
+from tests.scim.test_wire import assert_error
+
+
+def test_a_write_that_cannot_get_the_database_is_503(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    path = tmp_path / "busy.db"
+    client, db = start(f"sqlite:///{path}")
+    with client:
+        _, key = make_org(db)
+        auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/scim+json"}
+        body = '{"userName": "a@example.com"}'
+        other = sqlite3.connect(path, isolation_level=None)  # not Scimitar: no writer lock
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            busy = client.post("/scim/Users", content=body, headers=auth)
+            detail = assert_error(busy, 503)["detail"]
+            assert "retry" in str(detail)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert client.post("/scim/Users", content=body, headers=auth).status_code == 201
+    db.dispose()
