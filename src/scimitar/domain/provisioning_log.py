@@ -14,7 +14,7 @@ from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.keys import touch_scim_key_if_stale
 from scimitar.domain.models import Org
 from scimitar.storage.database import Database
-from scimitar.storage.prepared import Prepared, driver, prepared_insert
+from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import provisioning_log
 
 log = logging.getLogger("scimitar")
@@ -43,38 +43,10 @@ _INSERT_RETURNING_ID = Prepared(
 )
 
 
-def record_request(
-    tx: Tx,
-    org_id: str,
-    *,
-    method: str,
-    path: str,
-    status: int,
-    latency_ms: int,
-    user_agent: str | None,
-    detail: str | None,
-    request_body: str | None,
-    dry_run: bool = False,
-    changes: list[dict[str, Any]] | None = None,
-) -> int:
-    """Write one entry in `tx`; returns its id (events link to it)."""
-    row = _INSERT_RETURNING_ID.first(
-        driver(tx.conn),
-        {
-            "org_id": org_id,
-            "at": tx.now,
-            "method": method,
-            "path": path[:2000],
-            "status": status,
-            "latency_ms": latency_ms,
-            "user_agent": (user_agent or "")[:300] or None,
-            "detail": detail,
-            "request_body": request_body,
-            "dry_run": dry_run,
-            "changes": changes,
-        },
-    )
-    return int(row.id)
+def record_request(tx: Tx, entry: Entry) -> int:
+    """Write one entry in `tx` (a write's own transaction); returns its id (events link
+    to it)."""
+    return int(_INSERT_RETURNING_ID.first(driver(tx.conn), entry.row()).id)
 
 
 def recent_requests(
@@ -117,19 +89,31 @@ class Entry:
     detail: str | None
     request_body: str | None
     key_id: str | None
+    dry_run: bool = False
+    #: For a dry run, the events the request would have produced.
+    changes: list[dict[str, Any]] | None = None
+
+    def row(self) -> dict[str, Any]:
+        """The entry's columns, cut to what they hold."""
+        return {
+            "org_id": self.org_id,
+            "at": self.at,
+            "method": self.method,
+            "path": self.path[:2000],
+            "status": self.status,
+            "latency_ms": self.latency_ms,
+            "user_agent": (self.user_agent or "")[:300] or None,
+            "detail": self.detail,
+            "request_body": self.request_body,
+            "dry_run": self.dry_run,
+            "changes": self.changes,
+        }
 
 
-_INSERT_ENTRY = prepared_insert(
-    provisioning_log,
-    "org_id",
-    "at",
-    "method",
-    "path",
-    "status",
-    "latency_ms",
-    "user_agent",
-    "detail",
-    "request_body",
+_INSERT_ENTRIES = Prepared(
+    insert(provisioning_log).values(
+        {c.key: bindparam(c.key) for c in provisioning_log.c if c.key != "id"}
+    )
 )
 
 
@@ -163,23 +147,7 @@ class BatchedLog:
             return
         now = datetime.now(UTC)
         with self.db.write() as conn:
-            _INSERT_ENTRY.run_many(
-                driver(conn),
-                [
-                    {
-                        "org_id": e.org_id,
-                        "at": e.at,
-                        "method": e.method,
-                        "path": e.path[:2000],
-                        "status": e.status,
-                        "latency_ms": e.latency_ms,
-                        "user_agent": (e.user_agent or "")[:300] or None,
-                        "detail": e.detail,
-                        "request_body": e.request_body,
-                    }
-                    for e in batch
-                ],
-            )
+            _INSERT_ENTRIES.run_many(driver(conn), [entry.row() for entry in batch])
             tx = Tx(conn, SYSTEM_ACTOR, now)
             for key_id in {e.key_id for e in batch if e.key_id}:
                 touch_scim_key_if_stale(tx, key_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -231,7 +232,8 @@ class ScimApi:
             except ScimError as exc:
                 outcome, org_id, key_id = Outcome(exc.status, exc), None, None
             if org_id is not None and not outcome.logged:
-                self._log(org_id, key_id, call, outcome, time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                self.log.add(self._entry(org_id, key_id, call, outcome, elapsed))
             return self._respond(outcome)
 
         return run
@@ -296,19 +298,8 @@ class ScimApi:
         finally:
             if savepoint is not None:
                 savepoint.rollback()
-        entry_id = record_request(
-            tx,
-            org.id,
-            method=call.method,
-            path=call.path,
-            status=outcome.status,
-            latency_ms=round((time.perf_counter() - started) * 1000),
-            user_agent=call.headers.get("user-agent"),
-            detail=None,
-            request_body=self._logged_body(call),
-            dry_run=dry_run,
-            changes=would,
-        )
+        entry = self._entry(org.id, tx.actor.id, call, outcome, time.perf_counter() - started)
+        entry_id = record_request(tx, replace(entry, at=tx.now, dry_run=dry_run, changes=would))
         events.link_request(tx, entry_id)
         keys.touch_scim_key_if_stale(tx, key)
         outcome.logged = True
@@ -325,22 +316,19 @@ class ScimApi:
             raw = orjson.dumps(redact(call.body))
         return raw[:MAX_LOGGED_BODY].decode(errors="ignore")
 
-    def _log(
+    def _entry(
         self, org_id: str, key_id: str | None, call: Call, outcome: Outcome, elapsed: float
-    ) -> None:
-        detail = outcome.body.detail if isinstance(outcome.body, ScimError) else None
-        body = self._logged_body(call)
-        self.log.add(
-            Entry(
-                org_id=org_id,
-                at=datetime.now(UTC),
-                method=call.method,
-                path=call.path,
-                status=outcome.status,
-                latency_ms=round(elapsed * 1000),
-                user_agent=call.headers.get("user-agent"),
-                detail=detail,
-                request_body=body,
-                key_id=key_id,
-            )
+    ) -> Entry:
+        """The provisioning-log entry of a request."""
+        return Entry(
+            org_id=org_id,
+            at=datetime.now(UTC),
+            method=call.method,
+            path=call.path,
+            status=outcome.status,
+            latency_ms=round(elapsed * 1000),
+            user_agent=call.headers.get("user-agent"),
+            detail=outcome.body.detail if isinstance(outcome.body, ScimError) else None,
+            request_body=self._logged_body(call),
+            key_id=key_id,
         )
