@@ -87,7 +87,11 @@ def test_types_filter_exact_and_family(api: Api) -> None:
 
 def test_feed_needs_a_valid_token_of_the_org(api: Api, db_url: str) -> None:
     """No token or a wrong one: 401. Another org's token reads only that org's feed."""
-    assert api.client.get("/api/v1/events").status_code == 401
+    missing = api.client.get("/api/v1/events")
+    assert missing.status_code == 401
+    # The same error wire as the rest of /api/v1: JSON body and a WWW-Authenticate.
+    assert missing.json()["error"]["code"] == "unauthorized"
+    assert missing.headers["www-authenticate"].startswith("Bearer")
     assert api.get("/api/v1/events", token="sat-wrong").status_code == 401
     assert api.get("/api/v1/events", token=api.scim_key).status_code == 401
     with write(api.db) as tx:

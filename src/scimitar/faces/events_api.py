@@ -23,9 +23,9 @@ from scimitar.domain import events, grant_preview, groups, members
 from scimitar.domain.context import Actor, ActorKind, Tx
 from scimitar.domain.models import Grant, Org, TeamRole
 from scimitar.faces import webhooks_api
+from scimitar.faces.admin.wire import ApiError
 from scimitar.faces.json_api import (
     PREFIX,
-    ApiProblem,
     bearer,
     guarded,
     int_param,
@@ -95,7 +95,7 @@ class FeedApi:
         raw = request.path_params["entry_id"]
         # An id past the column's range is no entry (and would overflow SQLite's integers).
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-            raise ApiProblem(404, "not_found", "No such provisioning-log entry")
+            raise ApiError(404, "not_found", "No such provisioning-log entry")
         entry_id = int(raw)
         body = await run_in_threadpool(self._request_events, bearer(request), entry_id)
         return json_response(body)
@@ -103,7 +103,7 @@ class FeedApi:
     def _preview(self, token: str, group_id: str, body: dict[str, Any]) -> dict[str, Any]:
         action = body.get("action", "add")
         if action not in ("add", "remove"):
-            raise ApiProblem(400, "bad_request", "action must be 'add' or 'remove'")
+            raise ApiError(400, "bad_request", "action must be 'add' or 'remove'")
         # A write transaction, because the preview makes the change and then undoes it.
         with self.db.write(rollback=True) as conn:
             tx = Tx(conn, Actor(ActorKind.API_TOKEN, "API token"))
@@ -128,14 +128,14 @@ def _grant(body: dict[str, Any]) -> Grant | str:
         return str(body["grant_id"])
     project_id = body.get("project_id")
     if not isinstance(project_id, str):
-        raise ApiProblem(400, "bad_request", "project_id (or grant_id) is required")
+        raise ApiError(400, "bad_request", "project_id (or grant_id) is required")
     role_id, team_id = body.get("role_id"), body.get("team_id")
     for name, value in (("role_id", role_id), ("team_id", team_id)):
         if value is not None and not isinstance(value, str):
-            raise ApiProblem(400, "bad_request", f"{name} must be a string")
+            raise ApiError(400, "bad_request", f"{name} must be a string")
     team_role = body.get("team_role")
     if team_role is not None and team_role not in tuple(r.value for r in TeamRole):
-        raise ApiProblem(400, "bad_request", "team_role must be 'Admin' or 'Member'")
+        raise ApiError(400, "bad_request", "team_role must be 'Admin' or 'Member'")
     return Grant(project_id, role_id, team_id, TeamRole(team_role) if team_role else None)
 
 
@@ -146,9 +146,9 @@ def _wait_param(request: Request) -> float:
     try:
         wait = float(raw)
     except ValueError:
-        raise ApiProblem(400, "bad_request", "wait must be a number of seconds") from None
+        raise ApiError(400, "bad_request", "wait must be a number of seconds") from None
     if not 0 <= wait <= MAX_WAIT:
-        raise ApiProblem(400, "bad_request", f"wait must be between 0 and {MAX_WAIT:g} seconds")
+        raise ApiError(400, "bad_request", f"wait must be between 0 and {MAX_WAIT:g} seconds")
     return wait
 
 

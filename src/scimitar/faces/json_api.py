@@ -12,48 +12,29 @@ from starlette.responses import Response
 
 from scimitar.domain import keys, orgs
 from scimitar.domain.context import Actor, ActorKind, Tx
-from scimitar.domain.errors import AuthError, DomainError, InvalidError, NotFoundError
+from scimitar.domain.errors import DomainError
 from scimitar.domain.models import Org
-from scimitar.faces.admin.wire import BodyTooLarge, read_limited
+from scimitar.faces.admin.wire import (
+    ApiError,
+    BodyTooLarge,
+    JsonResponse,
+    error_response,
+    from_domain,
+    read_limited,
+)
 
 PREFIX = "/api/v1"
 MAX_BODY = 65_536
 
 
-class ApiProblem(Exception):
-    """An error answered as `{"error": {"code", "detail"}}` (the admin API's shape)."""
-
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-
-
 def json_response(body: Any, status: int = 200) -> Response:
-    content = b"" if body is None else orjson.dumps(body, option=orjson.OPT_NAIVE_UTC)
-    return Response(content, status_code=status, media_type="application/json")
-
-
-def problem_response(problem: ApiProblem) -> Response:
-    body = {"error": {"code": problem.code, "detail": problem.detail}}
-    return json_response(body, problem.status)
-
-
-def _from_domain(exc: DomainError) -> ApiProblem:
-    if isinstance(exc, AuthError):
-        return ApiProblem(401, "unauthorized", exc.detail)
-    if isinstance(exc, NotFoundError):
-        return ApiProblem(404, "not_found", exc.detail)
-    if isinstance(exc, InvalidError):
-        return ApiProblem(422, "invalid", exc.detail)
-    return ApiProblem(409, "conflict", exc.detail)
+    return JsonResponse(body, status_code=status)
 
 
 def bearer(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiProblem(
+        raise ApiError(
             401, "unauthorized", "Missing credentials: send 'Authorization: Bearer <API token>'"
         )
     return token.strip()
@@ -75,10 +56,10 @@ def guarded(handler: Handler) -> Handler:
     async def run(request: Request) -> Response:
         try:
             return await handler(request)
-        except ApiProblem as exc:
-            return problem_response(exc)
+        except ApiError as exc:
+            return error_response(exc)
         except DomainError as exc:
-            return problem_response(_from_domain(exc))
+            return error_response(from_domain(exc))
 
     return run
 
@@ -90,9 +71,9 @@ def int_param(request: Request, name: str, default: int, low: int, high: int) ->
     try:
         value = int(raw)
     except ValueError:
-        raise ApiProblem(400, "bad_request", f"{name} must be an integer") from None
+        raise ApiError(400, "bad_request", f"{name} must be an integer") from None
     if not low <= value <= high:
-        raise ApiProblem(400, "bad_request", f"{name} must be between {low} and {high}")
+        raise ApiError(400, "bad_request", f"{name} must be between {low} and {high}")
     return value
 
 
@@ -100,11 +81,11 @@ async def read_body(request: Request) -> dict[str, Any]:
     try:
         raw = await read_limited(request, MAX_BODY)
     except BodyTooLarge as exc:
-        raise ApiProblem(413, "too_large", str(exc)) from None
+        raise ApiError(413, "too_large", str(exc)) from None
     try:
         body = orjson.loads(raw or b"{}")
     except orjson.JSONDecodeError:
-        raise ApiProblem(400, "bad_request", "The body is not valid JSON") from None
+        raise ApiError(400, "bad_request", "The body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise ApiProblem(400, "bad_request", "The body must be a JSON object")
+        raise ApiError(400, "bad_request", "The body must be a JSON object")
     return body

@@ -23,9 +23,9 @@ from scimitar.config import Settings
 from scimitar.domain import webhooks
 from scimitar.domain.context import Actor, ActorKind, Tx
 from scimitar.domain.models import Org
+from scimitar.faces.admin.wire import ApiError
 from scimitar.faces.json_api import (
     PREFIX,
-    ApiProblem,
     bearer,
     guarded,
     int_param,
@@ -66,7 +66,7 @@ class WebhooksApi:
     async def create(self, request: Request) -> Response:
         body = await self._body(request, {"url", "events"})
         if "url" not in body:
-            raise ApiProblem(422, "invalid", "url is required")
+            raise ApiError(422, "invalid", "url is required")
 
         def work(tx: Tx, org: Org) -> tuple[int, Any]:
             refuse_internal_url(body["url"])
@@ -96,7 +96,7 @@ class WebhooksApi:
         body = await self._body(request, _FIELDS)
         enabled = body.get("enabled")
         if enabled is not None and not isinstance(enabled, bool):
-            raise ApiProblem(400, "bad_request", "enabled must be true or false")
+            raise ApiError(400, "bad_request", "enabled must be true or false")
 
         def work(tx: Tx, org: Org) -> tuple[int, Any]:
             endpoint = webhooks.get_endpoint(tx, org, endpoint_id)
@@ -127,7 +127,7 @@ class WebhooksApi:
         limit = int_param(request, "limit", 50, 1, 500)
         state = request.query_params.get("state")
         if state not in (None, "pending", "succeeded", "failed"):
-            raise ApiProblem(400, "bad_request", "state must be pending, succeeded or failed")
+            raise ApiError(400, "bad_request", "state must be pending, succeeded or failed")
 
         def work(tx: Tx, org: Org) -> tuple[int, Any]:
             endpoint = webhooks.get_endpoint(tx, org, endpoint_id)
@@ -149,7 +149,7 @@ class WebhooksApi:
 def _only(body: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise ApiProblem(400, "bad_request", f"Unknown field {unknown[0]!r}")
+        raise ApiError(400, "bad_request", f"Unknown field {unknown[0]!r}")
     return body
 
 
