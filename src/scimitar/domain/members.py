@@ -206,6 +206,8 @@ def create_member(
         raise InvalidError(MULTIPLE_OWNERS)
     db = driver(tx.conn)
     key = fold(attrs["userName"])
+    # Looked up first although the unique constraint decides: a failed INSERT would abort a
+    # PostgreSQL transaction, and a ConflictError must leave the caller's usable.
     if _MEMBER_ID_BY_KEY.first(db, {"org_id": org.id, "key": key}) is not None:
         raise _taken(attrs["userName"])
     values = {
