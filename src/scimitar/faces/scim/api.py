@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -18,9 +18,11 @@ from urllib.parse import parse_qsl
 import orjson
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import URLPath
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import Receive, Scope, Send
 
 from scimitar.config import Settings
 from scimitar.domain import events, keys, sessions
@@ -48,6 +50,36 @@ _SECRET_WORDS = re.compile(rb"password|secret|token", re.IGNORECASE)
 
 
 Handler = Callable[[Call, Tx, Org], Outcome]
+#: A SCIM endpoint: the request's scope and body stream, and the path's parameters.
+Endpoint = Callable[[Scope, Receive, dict[str, str]], Awaitable[Response]]
+
+
+def _route_path(scope: Scope) -> str:
+    """The path below the app's mount point (ASGI paths include `root_path`)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root + "/") else path
+
+
+class ScimRoute(BaseRoute):
+    """`/scim/…` and `/scim/v2/…`, dispatched by `ScimApi` in one dictionary lookup rather
+    than by matching two dozen path patterns twice over (once per prefix)."""
+
+    def __init__(self, api: ScimApi) -> None:
+        self.api = api
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http":
+            path = _route_path(scope)
+            if path == "/scim" or path.startswith("/scim/"):
+                return Match.FULL, {}
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.api(scope, receive, send)
 
 
 class ScimApi:
@@ -60,71 +92,78 @@ class ScimApi:
             with db.write() as conn:
                 secret = sessions.shared_secret(Tx(conn, SYSTEM_ACTOR), "scim-cursors")
         self.cursors = CursorCodec(server_key(secret))
+        self._table()
 
     def routes(self) -> list[BaseRoute]:
-        # The identity providers' requests first: routes are matched in order.
-        endpoints = [
-            Route(
-                "/Users",
-                self.endpoint(users_api.list_users, inline=users_api.USERS.reads_one),
-                methods=["GET"],
-            ),
-            Route("/Users", self.endpoint(users_api.create_user, write=True), methods=["POST"]),
-            Route(
-                "/Users/.search", self.endpoint(users_api.search_users, body=True), methods=["POST"]
-            ),
-            Route(
-                "/Users/{id}",
+        return [ScimRoute(self)]
+
+    def _table(self) -> None:
+        """The endpoints by method and path below the prefix; `{…}` is one path segment."""
+        endpoints: list[tuple[str, str, Endpoint]] = [
+            ("GET", "Users", self.endpoint(users_api.list_users, inline=users_api.USERS.reads_one)),
+            ("POST", "Users", self.endpoint(users_api.create_user, write=True)),
+            ("POST", "Users/.search", self.endpoint(users_api.search_users, body=True)),
+            (
+                "GET",
+                "Users/{id}",
                 self.endpoint(users_api.get_user, inline=users_api.USERS.reads_one),
-                methods=["GET"],
             ),
-            Route(
-                "/Users/{id}", self.endpoint(users_api.replace_user, write=True), methods=["PUT"]
-            ),
-            Route(
-                "/Users/{id}", self.endpoint(users_api.patch_user, write=True), methods=["PATCH"]
-            ),
-            Route(
-                "/Users/{id}",
-                self.endpoint(users_api.delete_user, write=True, body=False),
-                methods=["DELETE"],
-            ),
-            Route(
-                "/Groups",
+            ("PUT", "Users/{id}", self.endpoint(users_api.replace_user, write=True)),
+            ("PATCH", "Users/{id}", self.endpoint(users_api.patch_user, write=True)),
+            ("DELETE", "Users/{id}", self.endpoint(users_api.delete_user, write=True, body=False)),
+            (
+                "GET",
+                "Groups",
                 self.endpoint(groups_api.list_groups, inline=groups_api.GROUPS.reads_one),
-                methods=["GET"],
             ),
-            Route("/Groups", self.endpoint(groups_api.create_group, write=True), methods=["POST"]),
-            Route(
-                "/Groups/.search",
-                self.endpoint(groups_api.search_groups, body=True),
-                methods=["POST"],
-            ),
-            Route(
-                "/Groups/{id}",
+            ("POST", "Groups", self.endpoint(groups_api.create_group, write=True)),
+            ("POST", "Groups/.search", self.endpoint(groups_api.search_groups, body=True)),
+            (
+                "GET",
+                "Groups/{id}",
                 self.endpoint(groups_api.get_group, inline=groups_api.GROUPS.reads_one),
-                methods=["GET"],
             ),
-            Route(
-                "/Groups/{id}", self.endpoint(groups_api.replace_group, write=True), methods=["PUT"]
-            ),
-            Route(
-                "/Groups/{id}", self.endpoint(groups_api.patch_group, write=True), methods=["PATCH"]
-            ),
-            Route(
-                "/Groups/{id}",
+            ("PUT", "Groups/{id}", self.endpoint(groups_api.replace_group, write=True)),
+            ("PATCH", "Groups/{id}", self.endpoint(groups_api.patch_group, write=True)),
+            (
+                "DELETE",
+                "Groups/{id}",
                 self.endpoint(groups_api.delete_group, write=True, body=False),
-                methods=["DELETE"],
             ),
-            Route("/ServiceProviderConfig", self.discovery(self._spc), methods=["GET"]),
-            Route("/ResourceTypes", self.discovery(self._resource_types), methods=["GET"]),
-            Route("/ResourceTypes/{name}", self.discovery(self._resource_type), methods=["GET"]),
-            Route("/Schemas", self.discovery(self._schemas), methods=["GET"]),
-            Route("/Schemas/{urn}", self.discovery(self._schema), methods=["GET"]),
-            Route("/.search", self.endpoint(users_api.search_root, body=True), methods=["POST"]),
-            Route("/{rest:path}", self.unknown, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            ("GET", "ServiceProviderConfig", self.discovery(self._spc)),
+            ("GET", "ResourceTypes", self.discovery(self._resource_types)),
+            ("GET", "ResourceTypes/{name}", self.discovery(self._resource_type)),
+            ("GET", "Schemas", self.discovery(self._schemas)),
+            ("GET", "Schemas/{urn}", self.discovery(self._schema)),
+            ("POST", ".search", self.endpoint(users_api.search_root, body=True)),
         ]
-        return [Mount("/scim/v2", routes=endpoints), Mount("/scim", routes=endpoints)]
+        self._exact: dict[tuple[str, str], Endpoint] = {}
+        self._by_segment: dict[tuple[str, str], tuple[Endpoint, str]] = {}
+        for method, pattern, endpoint in endpoints:
+            name, _, parameter = pattern.partition("/")
+            if parameter.startswith("{"):
+                self._by_segment[(method, name)] = (endpoint, parameter.strip("{}"))
+            else:
+                self._exact[(method, pattern)] = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Dispatch a request below `/scim` or `/scim/v2` (what `ScimRoute` matched)."""
+        path = _route_path(scope)
+        rest = path.removeprefix("/scim/v2") if path.startswith("/scim/v2/") else path[5:]
+        rest = rest.removeprefix("/")
+        method = scope["method"]
+        wanted = "GET" if method == "HEAD" else method
+        endpoint = self._exact.get((wanted, rest))
+        params: dict[str, str] = {}
+        if endpoint is None:
+            name, _, segment = rest.partition("/")
+            found = self._by_segment.get((wanted, name)) if segment and "/" not in segment else None
+            if found is not None:
+                endpoint, params = found[0], {found[1]: segment}
+            else:
+                endpoint, params = self.unknown, {"rest": rest}
+        response = await endpoint(scope, receive, params)
+        await response(scope, receive, send)
 
     def _base(self, path: str) -> str:
         prefix = "/scim/v2" if path.startswith("/scim/v2") else "/scim"
@@ -132,57 +171,54 @@ class ScimApi:
 
     # Discovery: readable without a key (they describe the server, not an org).
 
-    def discovery(self, build: Callable[[Request, str], Any]) -> Callable[[Request], Any]:
-        async def endpoint(request: Request) -> Response:
+    def discovery(self, build: Callable[[dict[str, str], str], Any]) -> Endpoint:
+        async def endpoint(scope: Scope, _receive: Receive, params: dict[str, str]) -> Response:
             try:
-                return ScimResponse(build(request, self._base(request.scope["path"])))
+                return ScimResponse(build(params, self._base(scope["path"])))
             except ScimError as exc:
                 return error_response(exc)
 
         return endpoint
 
     @staticmethod
-    def _spc(_request: Request, base: str) -> Any:
+    def _spc(_params: dict[str, str], base: str) -> Any:
         return discovery.service_provider_config(base)
 
     @staticmethod
-    def _resource_types(_request: Request, base: str) -> Any:
+    def _resource_types(_params: dict[str, str], base: str) -> Any:
         return discovery.list_response(discovery.resource_types(base))
 
     @staticmethod
-    def _resource_type(request: Request, base: str) -> Any:
-        found = discovery.resource_type(request.path_params["name"])
+    def _resource_type(params: dict[str, str], base: str) -> Any:
+        found = discovery.resource_type(params["name"])
         if found is None:
-            raise errors.NotFound(f"Resource type {request.path_params['name']!r} not found")
+            raise errors.NotFound(f"Resource type {params['name']!r} not found")
         return found.to_scim(base)
 
     @staticmethod
-    def _schemas(_request: Request, base: str) -> Any:
+    def _schemas(_params: dict[str, str], base: str) -> Any:
         return discovery.list_response(discovery.schemas(base))
 
     @staticmethod
-    def _schema(request: Request, base: str) -> Any:
-        found = discovery.schema(request.path_params["urn"])
+    def _schema(params: dict[str, str], base: str) -> Any:
+        found = discovery.schema(params["urn"])
         if found is None:
-            raise errors.NotFound(f"Schema {request.path_params['urn']!r} not found")
+            raise errors.NotFound(f"Schema {params['urn']!r} not found")
         return found.to_scim(base)
 
-    async def unknown(self, request: Request) -> Response:
-        segments = request.path_params["rest"].split("/")
+    async def unknown(self, scope: Scope, _receive: Receive, params: dict[str, str]) -> Response:
+        method, path = scope["method"], scope["path"]
+        segments = params["rest"].split("/")
         name = segments[0]
         if len(segments) > 2:
-            return error_response(errors.NotFound(f"No SCIM endpoint at {request.url.path}"))
+            return error_response(errors.NotFound(f"No SCIM endpoint at {path}"))
         if name in ("Bulk", "Me"):
             return error_response(errors.NotImplementedFeature(f"/{name} is not supported"))
         if name in ("ServiceProviderConfig", "ResourceTypes", "Schemas"):
-            return error_response(
-                errors.MethodNotAllowed(f"{request.method} is not allowed on /{name}")
-            )
+            return error_response(errors.MethodNotAllowed(f"{method} is not allowed on /{name}"))
         if name in ("Users", "Groups", ".search"):
-            return error_response(
-                errors.MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
-            )
-        return error_response(errors.NotFound(f"No SCIM endpoint at {request.url.path}"))
+            return error_response(errors.MethodNotAllowed(f"{method} is not allowed on {path}"))
+        return error_response(errors.NotFound(f"No SCIM endpoint at {path}"))
 
     # Resource endpoints
 
@@ -193,24 +229,23 @@ class ScimApi:
         write: bool = False,
         body: bool | None = None,
         inline: Callable[[Call], bool] | None = None,
-    ) -> Callable[[Request], Any]:
+    ) -> Endpoint:
         """`inline` tells which requests are cheap enough to run on the event loop rather
         than in the thread pool (SQLite only: PostgreSQL reads wait on the network)."""
         wants_body = write if body is None else body
 
-        async def run(request: Request) -> Response:
+        async def run(scope: Scope, receive: Receive, params: dict[str, str]) -> Response:
             started = time.perf_counter()
-            scope = request.scope
             path: str = scope["path"]
             query = scope["query_string"].decode("latin-1")
             # Straight from the ASGI scope: header names arrive lower-cased; parameter names
             # are case-insensitive in practice (`startindex`, `Filter`).
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
             call = Call(
-                request.method,
+                scope["method"],
                 f"{path}?{query}" if query else path,
                 self._base(path),
-                request.path_params,
+                params,
                 {k.lower(): v for k, v in parse_qsl(query, keep_blank_values=True)},
                 headers,
                 cursors=self.cursors,
@@ -218,7 +253,9 @@ class ScimApi:
             key = bearer_token(headers.get("authorization"))
             try:
                 if wants_body:
-                    call.body = await read_json(request, self.settings.max_body_bytes)
+                    call.body = await read_json(
+                        Request(scope, receive), self.settings.max_body_bytes
+                    )
                 if inline is not None and self.db.is_sqlite and inline(call):
                     # A point read on SQLite (tens of µs in the database) costs several
                     # times more as a thread-pool round trip than run right here.
