@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gc
+import sqlite3
 import threading
 from pathlib import Path
 
 from scimitar.domain import orgs
 from scimitar.domain.context import CLI_ACTOR, Tx
-from scimitar.storage.database import Database
+from scimitar.storage.database import Database, unchanged_memo
 
 
 def _migrated(path: Path, **options: int) -> Database:
@@ -79,4 +80,36 @@ def test_a_nested_point_read_takes_a_pooled_connection(tmp_path: Path) -> None:
             assert inner is not outer
             assert inner.exec_driver_sql("SELECT count(*) FROM orgs").scalar() == 0
         assert outer_dbapi.in_transaction  # type: ignore[union-attr]
+    db.dispose()
+
+
+def test_the_unchanged_memo_lives_until_anything_is_committed(tmp_path: Path) -> None:
+    """What a kept read remembers (a checked SCIM key) stays only while nothing was
+    committed since: by this process's writers or by any other connection."""
+    db = _migrated(tmp_path / "memo.db")
+    with db.read() as pooled:
+        assert unchanged_memo(pooled) is None
+    with db.write() as writer:
+        assert unchanged_memo(writer) is None
+    with db.read(reuse=True) as conn:
+        memo = unchanged_memo(conn)
+        assert memo == {}
+        memo["answer"] = 42
+        with db.read(reuse=True) as nested:  # a pooled connection: nothing to share
+            assert unchanged_memo(nested) is None
+    assert unchanged_memo(conn) is None  # only inside the read
+    with db.read(reuse=True) as conn:
+        assert unchanged_memo(conn) == {"answer": 42}
+    with db.write() as writer:
+        orgs.create_org(Tx(writer, CLI_ACTOR), name="A", slug="a", owner_email="o@a.com")
+    with db.read(reuse=True) as conn:
+        memo = unchanged_memo(conn)
+        assert memo == {}
+        memo["answer"] = 43
+    other = sqlite3.connect(tmp_path / "memo.db")  # as another process would
+    with other:
+        other.execute("UPDATE orgs SET name = 'B'")
+    other.close()
+    with db.read(reuse=True) as conn:
+        assert unchanged_memo(conn) == {}
     db.dispose()

@@ -22,6 +22,7 @@ from scimitar.domain.context import Tx, new_id, utc
 from scimitar.domain.errors import AuthError, ConflictError, InvalidError, NotFoundError
 from scimitar.domain.models import Org
 from scimitar.domain.orgs import org_from_row
+from scimitar.storage.database import unchanged_memo
 from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import api_tokens, orgs, scim_keys
 
@@ -171,6 +172,11 @@ def authenticate_scim_key(tx: Tx, key: str) -> tuple[Org, KeyInfo]:
     if not key.startswith(SCIM_KEY_PREFIX) or len(key) > 200:
         raise AuthError("Invalid SCIM key")
     digest = hash_secret(key)
+    # Between commits, a key checked once on this connection needs no second look.
+    memo = unchanged_memo(tx.conn)
+    found: tuple[Org, KeyInfo] | None = memo.get(("scim key", digest)) if memo else None
+    if found is not None:
+        return found
     row = _KEY_AND_ORG.first(driver(tx.conn), {"digest": digest})
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         raise AuthError("Invalid SCIM key")
@@ -185,7 +191,10 @@ def authenticate_scim_key(tx: Tx, key: str) -> tuple[Org, KeyInfo]:
         row.last_used,
         row.deactivated,
     )
-    return org_from_row(row), info
+    found = org_from_row(row), info
+    if memo is not None:
+        memo[("scim key", digest)] = found
+    return found
 
 
 _TOUCH_KEY = Prepared(

@@ -75,7 +75,7 @@ def logged_request(row: Row[Any]) -> LoggedRequest:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Entry:
     """One request to record; `key_id` is the SCIM key whose `last_used` it refreshes."""
 

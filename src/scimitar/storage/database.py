@@ -41,6 +41,7 @@ DEFAULT_URL = "sqlite:///scimitar.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE = "scimitar_write"
 _TRANSACTION_STATE = "scimitar_transaction"
+_UNCHANGED_MEMO = "scimitar_unchanged_memo"
 
 
 class DatabaseUrlError(ValueError):
@@ -167,8 +168,16 @@ class Database:
             _driver_begin(dbapi, "BEGIN DEFERRED")
             holder.busy = True
             try:
+                # Starts the read snapshot; changes when anything (of another connection:
+                # this one never writes) was committed since the last read on it.
+                version = dbapi.execute("PRAGMA data_version").fetchone()[0]
+                if version != holder.version or len(holder.memo) > _MEMO_LIMIT:
+                    holder.memo.clear()
+                    holder.version = version
+                kept.info[_UNCHANGED_MEMO] = holder.memo
                 yield kept
             finally:
+                kept.info.pop(_UNCHANGED_MEMO, None)
                 holder.busy = False
                 try:
                     if kept.in_transaction():
@@ -226,6 +235,9 @@ class _Kept:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.busy = False
+        #: `unchanged_memo`, and the `data_version` its entries were read at.
+        self.memo: dict[Any, Any] = {}
+        self.version: int | None = None
         weakref.finalize(self, conn.close)
 
 
@@ -365,6 +377,20 @@ class _Checkpointer:
         self._thread.join(timeout=10)
         with suppress(sqlite3.Error):
             self.checkpoint()
+
+
+#: Entries an unchanged-database memo holds at most (it is cleared past that).
+_MEMO_LIMIT = 256
+
+
+def unchanged_memo(conn: Connection) -> dict[Any, Any] | None:
+    """A dict for results read from the database that stay true while nothing is committed
+    to it: inside a `read(reuse=True)` on SQLite, its entries were read on this connection
+    since the last commit (by any connection of any process, per SQLite's
+    `PRAGMA data_version`), so they equal what this transaction would read. None elsewhere
+    (PostgreSQL, pooled reads, writes): read again."""
+    memo: dict[Any, Any] | None = conn.info.get(_UNCHANGED_MEMO)
+    return memo
 
 
 def transaction_state(conn: Connection) -> dict[str, Any]:

@@ -743,13 +743,18 @@ def indexed_equality(resource: ResourceType, tree: Filter) -> Equality | None:
     """
     if not (isinstance(tree, Compare) and tree.op == "eq" and isinstance(tree.value, str)):
         return None
-    return _equality(resource.name, tree)
+    found = _indexed_column(resource.name, tree.path)
+    if found is None:
+        return None
+    column, fold, unique = found
+    return Equality(column, tree.value.lower() if fold else tree.value, unique)
 
 
-@lru_cache(maxsize=64)  # deciding how to run a request and running it ask the same question
-def _equality(resource_name: str, tree: Compare) -> Equality | None:
-    assert isinstance(tree.value, str)
-    target = _resolve(_STORAGE[resource_name], tree.path)
+@lru_cache(maxsize=256)  # by attribute path, not value: a handful of spellings in practice
+def _indexed_column(resource_name: str, path: AttrPath) -> tuple[Column[Any], bool, bool] | None:
+    """The indexed column `path` names, whether its values are folded (`str.lower`), and
+    whether it is unique in an org; None when `path` is not such a column."""
+    target = _resolve(_STORAGE[resource_name], path)
     if not (
         isinstance(target, _Scalar)
         and target.label in _SORTABLE
@@ -758,11 +763,11 @@ def _equality(resource_name: str, tree: Compare) -> Equality | None:
     ):
         return None
     if target.attribute.case_exact:
-        return Equality(target.expr, tree.value, _unique_in_org(target.expr))
+        return target.expr, False, _unique_in_org(target.expr)
     # Every _SORTABLE case-insensitive column holds `str.lower` (see `_string_test`).
     if not target.folded:
         return None
-    return Equality(target.expr, tree.value.lower(), _unique_in_org(target.expr))
+    return target.expr, True, _unique_in_org(target.expr)
 
 
 def sort_key(resource: ResourceType, path: AttrPath) -> ColumnElement[Any]:

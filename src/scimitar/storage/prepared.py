@@ -43,7 +43,17 @@ _MISSING = object()
 
 
 class _Compiled:
-    __slots__ = ("binds", "defaults", "names", "positional", "results", "row", "sql")
+    __slots__ = (
+        "binds",
+        "converting",
+        "defaults",
+        "names",
+        "plan",
+        "positional",
+        "results",
+        "row",
+        "sql",
+    )
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -67,25 +77,29 @@ class _Compiled:
         self.results: list[Converter | None] = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ]
+        #: Each parameter with its converter; each result column that has one.
+        self.plan = [(name, self.binds.get(name)) for name in self.names]
+        self.converting = [(i, c) for i, c in enumerate(self.results) if c is not None]
         names = [column.key for column in columns]
         self.row: Any = namedtuple("Row", names, rename=True) if names else None
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        binds, defaults = self.binds, self.defaults
+        defaults = self.defaults
         converted = []
-        for name in self.names:
+        for name, convert in self.plan:
             value = values.get(name, _MISSING)
             if value is _MISSING:
                 value = defaults[name]  # KeyError: a parameter nobody gave
             # Converters take None too: a JSON column stores it as JSON null, as SQLAlchemy does.
-            converted.append(binds[name](value) if name in binds else value)
+            converted.append(value if convert is None else convert(value))
         return converted if self.positional else dict(zip(self.names, converted, strict=True))
 
     def convert(self, row: Sequence[Any]) -> Any:
-        values = [
-            value if convert is None or value is None else convert(value)
-            for convert, value in zip(self.results, row, strict=True)
-        ]
+        values = list(row)
+        for index, convert in self.converting:
+            value = values[index]
+            if value is not None:
+                values[index] = convert(value)
         return self.row._make(values)
 
 
