@@ -148,44 +148,19 @@ class Database:
             finally:
                 conn.info.pop(_TRANSACTION_STATE, None)
 
-    @contextmanager
-    def read(self, *, reuse: bool = False) -> Iterator[Connection]:
+    def read(self, *, reuse: bool = False) -> AbstractContextManager[Connection]:
         """A read-only transaction (rolled back at the end).
 
         `reuse` (SQLite): on a connection this thread keeps, rather than one from the pool,
         which costs as much as a point read does. For the event loop's point reads."""
-        holder = self._kept_connection() if reuse and self.is_sqlite else None
-        if holder is not None and not holder.busy:  # a nested read takes the pool
-            kept = holder.conn
-            # BEGIN straight on the driver (SQLAlchemy's begin and rollback cost more than
-            # the read); a statement through SQLAlchemy inside finds the transaction open
-            # (see `_sqlite_on_begin`) and the rollback below ends both.
-            dbapi: Any = kept.connection.dbapi_connection
-            if kept.in_transaction():  # left open by a failure: never a stale snapshot
-                kept.rollback()
-            if dbapi.in_transaction:
-                _driver_begin(dbapi, "ROLLBACK")
-            _driver_begin(dbapi, "BEGIN DEFERRED")
-            holder.busy = True
-            try:
-                # Starts the read snapshot; changes when anything (of another connection:
-                # this one never writes) was committed since the last read on it.
-                version = dbapi.execute("PRAGMA data_version").fetchone()[0]
-                if version != holder.version or len(holder.memo) > _MEMO_LIMIT:
-                    holder.memo.clear()
-                    holder.version = version
-                kept.info[_UNCHANGED_MEMO] = holder.memo
-                yield kept
-            finally:
-                kept.info.pop(_UNCHANGED_MEMO, None)
-                holder.busy = False
-                try:
-                    if kept.in_transaction():
-                        kept.rollback()
-                finally:
-                    if dbapi.in_transaction:
-                        _driver_begin(dbapi, "ROLLBACK")
-            return
+        if reuse and self.is_sqlite:
+            holder = self._kept_connection()
+            if not holder.busy:  # a nested read takes the pool
+                return holder
+        return self._pooled_read()
+
+    @contextmanager
+    def _pooled_read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn, conn.begin() as tx:
             yield conn
             tx.rollback()
@@ -230,7 +205,9 @@ class Database:
 
 
 class _Kept:
-    """Holds a thread's kept connection; closing it (back to the pool) when collected."""
+    """A thread's kept connection, and a read transaction on it (the holder is the context
+    manager: nothing is built per read). The connection goes back to the pool when the
+    holder is collected."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -238,7 +215,45 @@ class _Kept:
         #: `unchanged_memo`, and the `data_version` its entries were read at.
         self.memo: dict[Any, Any] = {}
         self.version: int | None = None
+        self._dbapi: Any = None
         weakref.finalize(self, conn.close)
+
+    def __enter__(self) -> Connection:
+        kept = self.conn
+        # BEGIN straight on the driver (SQLAlchemy's begin and rollback cost more than the
+        # read); a statement through SQLAlchemy inside finds the transaction open (see
+        # `_sqlite_on_begin`) and the rollback on exit ends both.
+        dbapi: Any = kept.connection.dbapi_connection
+        self._dbapi = dbapi
+        if kept.in_transaction():  # left open by a failure: never a stale snapshot
+            kept.rollback()
+        if dbapi.in_transaction:
+            _driver_begin(dbapi, "ROLLBACK")
+        _driver_begin(dbapi, "BEGIN DEFERRED")
+        self.busy = True
+        try:
+            # Starts the read snapshot; changes when anything (of another connection: this
+            # one never writes) was committed since the last read on it.
+            version = dbapi.execute("PRAGMA data_version").fetchone()[0]
+        except BaseException:
+            self.__exit__()
+            raise
+        if version != self.version or len(self.memo) > _MEMO_LIMIT:
+            self.memo.clear()
+            self.version = version
+        kept.info[_UNCHANGED_MEMO] = self.memo
+        return kept
+
+    def __exit__(self, *_exc: object) -> None:
+        kept = self.conn
+        kept.info.pop(_UNCHANGED_MEMO, None)
+        self.busy = False
+        try:
+            if kept.in_transaction():
+                kept.rollback()
+        finally:
+            if self._dbapi.in_transaction:
+                _driver_begin(self._dbapi, "ROLLBACK")
 
 
 def _driver_begin(dbapi: Any, statement: str) -> None:
