@@ -5,8 +5,8 @@
 Runs `POST /Users` through the ASGI app in process (no sockets, one at a time) on a copy of
 the 100 000-member database that `bench/scim_users.py --seed-cache` leaves, and times every
 call into SQLite (statements and commit) with a timing connection class. Prints, per create:
-the whole request, the time inside SQLite, and the time the write transaction holds
-SQLite's single write lock. SQLite runs one write transaction at a time, so however many
+the whole request, the time inside SQLite (and by statement), and the time the write
+transaction holds SQLite's single write lock. SQLite runs one write transaction at a time, so however many
 processes serve, creates per second cannot exceed 1 / (time the write lock is held).
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import itertools
 import os
 import shutil
@@ -25,12 +26,29 @@ from pathlib import Path
 from typing import Any
 
 SPENT = {"sqlite": 0.0}
+#: Time inside SQLite by kind of statement ("INSERT INTO members", "BEGIN", "commit").
+BY_STATEMENT: collections.Counter[str] = collections.Counter()
 
 
-def _count(began: float) -> None:
+def _label(args: tuple[Any, ...]) -> str:
+    if not args or not isinstance(args[0], str):
+        return "commit"
+    words = args[0].split()
+    if words[0].upper() in ("INSERT", "DELETE") and len(words) > 2:
+        return " ".join(words[:3])
+    if words[0].upper() == "UPDATE" and len(words) > 1:
+        return " ".join(words[:2])
+    if words[0].upper() == "SELECT" and "FROM" in words:
+        return "SELECT … FROM " + words[words.index("FROM") + 1]
+    return " ".join(words[:2])
+
+
+def _count(began: float, args: tuple[Any, ...]) -> None:
     # Not the background checkpoints: only what the requests themselves wait for.
     if threading.current_thread().name != "sqlite-checkpoint":
-        SPENT["sqlite"] += time.perf_counter() - began
+        spent = time.perf_counter() - began
+        SPENT["sqlite"] += spent
+        BY_STATEMENT[_label(args)] += spent
 
 
 def _timed(call: Any, *args: Any) -> Any:
@@ -38,7 +56,7 @@ def _timed(call: Any, *args: Any) -> Any:
     try:
         return call(*args)
     finally:
-        _count(began)
+        _count(began, args)
 
 
 class _TimedCursor(sqlite3.Cursor):
@@ -160,6 +178,7 @@ def main() -> None:
                 await healthz()
             trivial = (time.perf_counter() - began) / 3000
             SPENT["sqlite"] = held["lock"] = 0.0
+            BY_STATEMENT.clear()
             began = time.perf_counter()
             for _ in range(args.creates):
                 await create()
@@ -171,6 +190,9 @@ def main() -> None:
             print(f"  of which inside SQLite:          {inside * 1e6:7.0f} us")
             print(f"  write lock held (one at a time): {lock * 1e6:7.0f} us")
             print(f"  ceiling for any number of processes: {1 / lock:,.0f} creates/s")
+            print("inside SQLite, per create, by statement:")
+            for label, spent in BY_STATEMENT.most_common():
+                print(f"  {label:<40} {spent / args.creates * 1e6:7.1f} us")
 
     try:
         asyncio.run(run())
