@@ -160,6 +160,31 @@ def test_unknown_endpoint_and_bulk(scim: Scim) -> None:
     assert_error(scim.request("GET", "/Me"), 501)
 
 
+@pytest.mark.parametrize("method", ["OPTIONS", "TRACE", "PATCH"])
+@pytest.mark.parametrize("path", ["/Users", "/scim/v2/Groups", "/.search"])
+def test_any_other_method_on_a_resource_path_is_a_scim_405(
+    scim: Scim, method: str, path: str
+) -> None:
+    """Whatever the method, the answer is a SCIM error, never the framework's plain text."""
+    url = path if path.startswith("/scim") else "/scim" + path
+    assert_error(scim.client.request(method, url, headers=scim.auth), 405)
+
+
+def test_head_reads_like_get_and_paths_are_matched_whole(scim: Scim) -> None:
+    """HEAD is GET without a body; a path longer than any endpoint's is a SCIM 404."""
+    head = scim.client.head("/scim/v2/ServiceProviderConfig")
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) > 0
+    found = scim.request("GET", '/Users?filter=userName eq "owner@example.com"').json()
+    owner = found["Resources"][0]["id"]
+    assert scim.request("GET", f"/Users/{owner}").status_code == 200
+    assert_error(scim.request("GET", f"/Users/{owner}/groups"), 404)
+    assert_error(scim.request("GET", f"//Users/{owner}"), 404)
+    assert_error(scim.client.get("/scim", headers=scim.auth), 404)
+    assert_error(scim.client.get("/scim/v2", headers=scim.auth), 404)
+    assert scim.client.get("/scimitar", headers=scim.auth).status_code == 404  # not SCIM's
+
+
 def test_health(scim: Scim) -> None:
     """/healthz answers without the database; /readyz checks it."""
     assert scim.client.get("/healthz").json() == {"status": "ok"}
