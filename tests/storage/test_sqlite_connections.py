@@ -7,8 +7,12 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from scimitar.domain import orgs
+import pytest
+from sqlalchemy import Connection
+
+from scimitar.domain import keys, orgs
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.errors import AuthError
 from scimitar.storage.database import Database, unchanged_memo
 
 
@@ -112,4 +116,51 @@ def test_the_unchanged_memo_lives_until_anything_is_committed(tmp_path: Path) ->
     other.close()
     with db.read(reuse=True) as conn:
         assert unchanged_memo(conn) == {}
+    db.dispose()
+
+
+def test_a_reconnected_kept_connection_starts_a_new_memo(tmp_path: Path) -> None:
+    """`data_version` counts per driver connection: after SQLAlchemy swaps in another one
+    (an invalidated connection), an equal number must not keep the old memo (a key
+    deactivated in between would still pass)."""
+    db = _migrated(tmp_path / "swap.db", pool_size=1)
+    with db.write() as writer:
+        tx = Tx(writer, CLI_ACTOR)
+        org = orgs.create_org(tx, name="A", slug="a", owner_email="o@a.com")
+        key = keys.generate_scim_key(tx, org)
+    with db.read(reuse=True) as conn:
+        keys.authenticate_scim_key(Tx(conn, CLI_ACTOR), key)
+        conn.invalidate()
+    with db.write() as writer:
+        keys.deactivate_scim_key(Tx(writer, CLI_ACTOR), org)
+    with db.read(reuse=True) as conn, pytest.raises(AuthError):
+        keys.authenticate_scim_key(Tx(conn, CLI_ACTOR), key)
+    db.dispose()
+
+
+class _Broke(Exception):
+    pass
+
+
+def _read_that_breaks(db: Database) -> Connection:
+    with db.read(reuse=True) as conn:
+        conn.exec_driver_sql("SELECT 1").fetchall()
+        conn.invalidate()  # as after an error SQLAlchemy classes as a disconnect
+        raise _Broke
+
+
+def test_a_read_whose_connection_broke_leaves_the_kept_connection_usable(
+    tmp_path: Path,
+) -> None:
+    """The read ends cleanly (not left busy, which would send every later point read to
+    the pool), and the next read on the thread reconnects the kept connection."""
+    db = _migrated(tmp_path / "broken.db", pool_size=2)
+    with pytest.raises(_Broke):
+        _read_that_breaks(db)
+    kept = db._kept_connection()
+    assert not kept.busy
+    for _ in range(2):
+        with db.read(reuse=True) as again:
+            assert again is kept.conn
+            assert again.exec_driver_sql("SELECT count(*) FROM orgs").scalar() == 0
     db.dispose()

@@ -41,7 +41,6 @@ DEFAULT_URL = "sqlite:///scimitar.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE = "scimitar_write"
 _TRANSACTION_STATE = "scimitar_transaction"
-_UNCHANGED_MEMO = "scimitar_unchanged_memo"
 
 
 class DatabaseUrlError(ValueError):
@@ -215,22 +214,25 @@ class _Kept:
         #: `unchanged_memo`, and the `data_version` its entries were read at.
         self.memo: dict[Any, Any] = {}
         self.version: int | None = None
+        self._memo_dbapi: Any = None
         self._dbapi: Any = None
         weakref.finalize(self, conn.close)
 
     def __enter__(self) -> Connection:
+        if self.busy:
+            raise RuntimeError("the kept connection is already in a read")
         kept = self.conn
         # BEGIN straight on the driver (SQLAlchemy's begin and rollback cost more than the
         # read); a statement through SQLAlchemy inside finds the transaction open (see
         # `_sqlite_on_begin`) and the rollback on exit ends both.
         dbapi: Any = kept.connection.dbapi_connection
-        self._dbapi = dbapi
         if kept.in_transaction():  # left open by a failure: never a stale snapshot
             kept.rollback()
         if dbapi.in_transaction:
             _driver_begin(dbapi, "ROLLBACK")
         _driver_begin(dbapi, "BEGIN DEFERRED")
         self.busy = True
+        self._dbapi = dbapi
         try:
             # Starts the read snapshot; changes when anything (of another connection: this
             # one never writes) was committed since the last read on it.
@@ -238,21 +240,25 @@ class _Kept:
         except BaseException:
             self.__exit__()
             raise
-        if version != self.version or len(self.memo) > _MEMO_LIMIT:
+        # Versions count per driver connection: after a reconnect (SQLAlchemy swaps in
+        # another pooled one when a connection is invalidated), they compare nothing.
+        if version != self.version or dbapi is not self._memo_dbapi or len(self.memo) > _MEMO_LIMIT:
             self.memo.clear()
             self.version = version
-        kept.info[_UNCHANGED_MEMO] = self.memo
+            self._memo_dbapi = dbapi
+        _MEMOS[kept] = self.memo
         return kept
 
     def __exit__(self, *_exc: object) -> None:
         kept = self.conn
-        kept.info.pop(_UNCHANGED_MEMO, None)
         self.busy = False
+        _MEMOS.pop(kept, None)
         try:
             if kept.in_transaction():
                 kept.rollback()
         finally:
-            if self._dbapi.in_transaction:
+            # An invalidated connection's driver connection is closed, its transaction gone.
+            if not kept.invalidated and self._dbapi.in_transaction:
                 _driver_begin(self._dbapi, "ROLLBACK")
 
 
@@ -396,6 +402,9 @@ class _Checkpointer:
 
 #: Entries an unchanged-database memo holds at most (it is cleared past that).
 _MEMO_LIMIT = 256
+#: The memo of each kept connection while it is in a read (by the SQLAlchemy connection
+#: object, not in the pool entry's `info`, which outlives it and is shared with the pool).
+_MEMOS: weakref.WeakKeyDictionary[Connection, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
 
 def unchanged_memo(conn: Connection) -> dict[Any, Any] | None:
@@ -404,8 +413,7 @@ def unchanged_memo(conn: Connection) -> dict[Any, Any] | None:
     since the last commit (by any connection of any process, per SQLite's
     `PRAGMA data_version`), so they equal what this transaction would read. None elsewhere
     (PostgreSQL, pooled reads, writes): read again."""
-    memo: dict[Any, Any] | None = conn.info.get(_UNCHANGED_MEMO)
-    return memo
+    return _MEMOS.get(conn)
 
 
 def transaction_state(conn: Connection) -> dict[str, Any]:
