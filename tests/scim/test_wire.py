@@ -40,7 +40,7 @@ def test_bad_credentials_are_401_with_scim_body(scim: Scim, header: str | None) 
         # Point reads, run on the event loop on SQLite, where a checked key is remembered
         # until the next commit.
         '/Users?filter=userName eq "owner@example.com"',
-        '/Groups?filter=displayName eq "none"',
+        '/Groups?filter=displayName eq "none"&excludedAttributes=members',
         "/Users/{owner}",
     ],
 )
@@ -151,6 +151,7 @@ def test_post_to_discovery_is_405(scim: Scim, path: str) -> None:
     """Okta's 2016 suite POSTs `test` to discovery endpoints and expects 405."""
     response = scim.client.post("/scim" + path, content=b"test", headers=scim.auth)
     assert_error(response, 405)
+    assert response.headers["allow"] == "GET, HEAD"
 
 
 def test_unknown_endpoint_and_bulk(scim: Scim) -> None:
@@ -167,7 +168,14 @@ def test_any_other_method_on_a_resource_path_is_a_scim_405(
 ) -> None:
     """Whatever the method, the answer is a SCIM error, never the framework's plain text."""
     url = path if path.startswith("/scim") else "/scim" + path
-    assert_error(scim.client.request(method, url, headers=scim.auth), 405)
+    response = scim.client.request(method, url, headers=scim.auth)
+    assert_error(response, 405)
+    expected = {
+        "/Users": "GET, HEAD, POST",
+        "/scim/v2/Groups": "GET, HEAD, POST",
+        "/.search": "POST",
+    }
+    assert response.headers["allow"] == expected[path]
 
 
 def test_head_reads_like_get_and_paths_are_matched_whole(scim: Scim) -> None:
@@ -178,6 +186,9 @@ def test_head_reads_like_get_and_paths_are_matched_whole(scim: Scim) -> None:
     found = scim.request("GET", '/Users?filter=userName eq "owner@example.com"').json()
     owner = found["Resources"][0]["id"]
     assert scim.request("GET", f"/Users/{owner}").status_code == 200
+    posted = scim.request("POST", f"/Users/{owner}", {"userName": "x@example.com"})
+    assert_error(posted, 405)
+    assert posted.headers["allow"] == "GET, HEAD, PUT, PATCH, DELETE"
     assert_error(scim.request("GET", f"/Users/{owner}/groups"), 404)
     assert_error(scim.request("GET", f"//Users/{owner}"), 404)
     assert_error(scim.client.get("/scim", headers=scim.auth), 404)

@@ -214,11 +214,26 @@ class ScimApi:
             return error_response(errors.NotFound(f"No SCIM endpoint at {path}"))
         if name in ("Bulk", "Me"):
             return error_response(errors.NotImplementedFeature(f"/{name} is not supported"))
-        if name in ("ServiceProviderConfig", "ResourceTypes", "Schemas"):
-            return error_response(errors.MethodNotAllowed(f"{method} is not allowed on /{name}"))
-        if name in ("Users", "Groups", ".search"):
-            return error_response(errors.MethodNotAllowed(f"{method} is not allowed on {path}"))
-        return error_response(errors.NotFound(f"No SCIM endpoint at {path}"))
+        allowed = self._allowed(params["rest"])
+        if not allowed:
+            return error_response(errors.NotFound(f"No SCIM endpoint at {path}"))
+        where = (
+            f"/{name}" if name in ("ServiceProviderConfig", "ResourceTypes", "Schemas") else path
+        )
+        response = error_response(errors.MethodNotAllowed(f"{method} is not allowed on {where}"))
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+
+    def _allowed(self, rest: str) -> list[str]:
+        """The methods some endpoint takes at `rest` (RFC 9110 §15.5.6: a 405 says them)."""
+        name, _, segment = rest.partition("/")
+        methods = {method for method, pattern in self._exact if pattern == rest}
+        if segment and "/" not in segment:
+            methods |= {method for method, named in self._by_segment if named == name}
+        if "GET" in methods:
+            methods.add("HEAD")
+        order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+        return [method for method in order if method in methods]
 
     # Resource endpoints
 
