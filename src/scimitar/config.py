@@ -18,6 +18,12 @@ class Settings:
     #: Signs console form tokens; when unset, one is generated and kept in the database so
     #: that every process behind a load balancer shares it.
     secret_key: str | None = None
+    #: When set, `/metrics` answers only requests bearing it.
+    metrics_token: str | None = None
+    #: `text` or `json` (one object per line): see `faces.logs`.
+    log_format: str = "text"
+    #: One log line per HTTP request (logger `scimitar.access`).
+    access_log: bool = False
 
     def to_env(self) -> dict[str, str]:
         """These settings as the environment `from_env` reads (for server processes)."""
@@ -28,6 +34,10 @@ class Settings:
         }
         if self.secret_key:
             env["SCIMITAR_SECRET_KEY"] = self.secret_key
+        if self.metrics_token:
+            env["SCIMITAR_METRICS_TOKEN"] = self.metrics_token
+        env["SCIMITAR_LOG_FORMAT"] = self.log_format
+        env["SCIMITAR_ACCESS_LOG"] = "1" if self.access_log else "0"
         return env
 
     @classmethod
@@ -43,4 +53,8 @@ class Settings:
             public_url=values["public_url"].rstrip("/"),
             max_body_bytes=max_body,
             secret_key=os.environ.get("SCIMITAR_SECRET_KEY") or None,
+            metrics_token=os.environ.get("SCIMITAR_METRICS_TOKEN") or None,
+            log_format=os.environ.get("SCIMITAR_LOG_FORMAT", cls.log_format).strip().lower(),
+            access_log=os.environ.get("SCIMITAR_ACCESS_LOG", "").strip().lower()
+            in ("1", "true", "yes", "on"),
         )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from scimitar.domain import events
 from scimitar.domain.context import Tx, new_id, utc
@@ -217,3 +217,36 @@ def record(tx: Tx, job: Job, result: Result, policy: RetryPolicy) -> bool:
         )
     )
     return True
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What the delivery workers have yet to do, for monitoring."""
+
+    #: Events the workers have yet to examine, counted once per enabled endpoint of their
+    #: org (an event is examined for each endpoint, then delivered if it is subscribed).
+    unexamined: int
+    #: Deliveries waiting for a (first or next) attempt.
+    pending: int
+    #: When the oldest pending delivery was created.
+    oldest_pending: datetime | None
+
+
+def backlog(tx: Tx) -> Backlog:
+    """Read by index and by endpoint: cheap however many deliveries have completed."""
+    unexamined = tx.conn.execute(
+        select(
+            func.coalesce(
+                func.sum(event_counters.c.next_seq - 1 - webhook_endpoints.c.cursor_seq), 0
+            )
+        )
+        .select_from(webhook_endpoints)
+        .join(event_counters, event_counters.c.org_id == webhook_endpoints.c.org_id)
+        .where(webhook_endpoints.c.enabled.is_(True))
+    ).scalar_one()
+    pending, oldest = tx.conn.execute(
+        select(func.count(), func.min(webhook_deliveries.c.created)).where(
+            webhook_deliveries.c.state == "pending"
+        )
+    ).one()
+    return Backlog(int(unexamined), int(pending), utc(oldest) if oldest is not None else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from scimitar.domain import audit, events, members, structure
 from scimitar.domain.context import Tx, new_id
@@ -198,3 +198,7 @@ def update_settings(
     data = {"id": org.id, **after}
     events.emit(tx, org.id, "org.updated", "org", org.id, data=data, changed=changed)
     return updated
+
+
+def count_orgs(tx: Tx) -> int:
+    return int(tx.conn.execute(select(func.count()).select_from(orgs)).scalar_one())

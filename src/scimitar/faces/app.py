@@ -18,6 +18,7 @@ from scimitar.domain.provisioning_log import BatchedLog
 from scimitar.faces import events_api
 from scimitar.faces.admin.api import AdminApi
 from scimitar.faces.console.console import Console
+from scimitar.faces.metrics import Metrics, RequestMetrics
 from scimitar.faces.scim.api import ScimApi
 from scimitar.faces.scim.wire import ScimResponse
 from scimitar.protocol.schema import ERROR
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     database = db or Database(settings.database_url, background_checkpoints=True)
     database.migrate()
     request_log = BatchedLog(database)
+    metrics = Metrics(database, settings.metrics_token)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics.endpoint),
         *ScimApi(database, settings, request_log).routes(),
         *events_api.routes(database, settings),
         *AdminApi(database, settings).routes(),
@@ -84,7 +87,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(_TrailingSlash)],
+        middleware=[
+            Middleware(RequestMetrics, metrics=metrics, log_requests=settings.access_log),
+            Middleware(_TrailingSlash),
+        ],
         exception_handlers={Exception: server_error},
     )
     app.state.settings = settings

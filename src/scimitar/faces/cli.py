@@ -9,8 +9,10 @@ import argparse
 import dataclasses
 import getpass
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -270,35 +272,64 @@ def _serve(
     worker: bool = True,
     processes: int = 1,
 ) -> None:
+    import logging.config
+
     import uvicorn
 
-    from scimitar.faces.app import create_app
-    from scimitar.faces.worker import DeliveryWorker
+    from scimitar.faces.logs import log_config
 
-    settings = dataclasses.replace(settings, public_url=public_url)
-    # The webhook worker runs beside the server by default, so one process is a whole
-    # deployment; `--no-worker` leaves delivery to separate `scimitar worker` processes.
-    deliverer = DeliveryWorker(Database(settings.database_url)).start() if worker else None
     try:
-        if processes == 1:
-            app = create_app(settings)
-            uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
-        else:
-            # Each process builds its own app from the environment (the database is
-            # already migrated: Cli did it); they share nothing but the database.
-            os.environ.update(settings.to_env())
-            uvicorn.run(
-                "scimitar.faces.app:create_app",
-                factory=True,
-                workers=processes,
-                host=host,
-                port=port,
-                log_level="info",
-                access_log=False,
-            )
+        logging_config = log_config(settings.log_format)
+    except ValueError as exc:
+        raise SystemExit(f"scimitar: SCIMITAR_LOG_FORMAT: {exc}") from None
+    logging.config.dictConfig(logging_config)
+    settings = dataclasses.replace(settings, public_url=public_url)
+    with _metrics_directory(processes):
+        from scimitar.faces.app import create_app
+        from scimitar.faces.worker import DeliveryWorker
+
+        # The webhook worker runs beside the server by default, so one process is a whole
+        # deployment; `--no-worker` leaves delivery to separate `scimitar worker` processes.
+        deliverer = DeliveryWorker(Database(settings.database_url)).start() if worker else None
+        try:
+            if processes == 1:
+                app = create_app(settings)
+                uvicorn.run(app, host=host, port=port, log_config=logging_config, access_log=False)
+            else:
+                # Each process builds its own app from the environment (the database is
+                # already migrated: Cli did it); they share nothing but the database.
+                os.environ.update(settings.to_env())
+                uvicorn.run(
+                    "scimitar.faces.app:create_app",
+                    factory=True,
+                    workers=processes,
+                    host=host,
+                    port=port,
+                    log_config=logging_config,
+                    access_log=False,
+                )
+        finally:
+            if deliverer is not None:
+                deliverer.stop()
+
+
+@contextmanager
+def _metrics_directory(processes: int) -> Iterator[None]:
+    """Several server processes count into files of one directory (prometheus_client's
+    multiprocess mode), made here unless the operator named one; set before any process
+    creates a metric."""
+    from scimitar.faces.metrics import MULTIPROCESS_DIR
+
+    if processes == 1 or os.environ.get(MULTIPROCESS_DIR):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="scimitar-metrics-")
+    os.environ[MULTIPROCESS_DIR] = directory
+    try:
+        yield
     finally:
-        if deliverer is not None:
-            deliverer.stop()
+        os.environ.pop(MULTIPROCESS_DIR, None)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def main(argv: Sequence[str] | None = None, *, exit: Callable[[int], Any] = sys.exit) -> None:

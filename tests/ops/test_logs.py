@@ -1,0 +1,121 @@
+"""Server logs: text or one JSON object per line, never a secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from scimitar.domain import keys
+from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.faces.logs import JsonFormatter, log_config
+from scimitar.storage.database import Database
+from tests.domain.helpers import make_org
+
+SCIMITAR = Path(sys.executable).parent / "scimitar"
+
+
+def test_a_json_record_carries_its_fields_and_exception() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        record = logging.getLogger("scimitar").makeRecord(
+            "scimitar",
+            logging.ERROR,
+            __file__,
+            1,
+            "failed %s",
+            ("twice",),
+            sys.exc_info(),
+            extra={"path": "/scim/Users", "status": 500},
+        )
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["message"] == "failed twice" and entry["level"] == "ERROR"
+    assert entry["logger"] == "scimitar" and entry["time"].endswith("Z")
+    assert entry["path"] == "/scim/Users" and entry["status"] == 500
+    assert "ValueError: boom" in entry["exception"]
+
+
+def test_an_unknown_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="text, json"):
+        log_config("xml")
+
+
+def _requests_total(text: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "scimitar_http_requests_total" and sample.labels["face"] == "ops"
+    )
+
+
+def test_two_server_processes_log_json_and_count_together(db: Database) -> None:
+    """`serve --workers 2` with JSON logs and the access log on: every line is JSON, each
+    request has its line and no key appears; a scrape of either process counts both."""
+    with db.write() as conn:
+        key = keys.generate_scim_key(Tx(conn, CLI_ACTOR), make_org(Tx(conn, CLI_ACTOR)))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SCIMITAR_LOG_FORMAT": "json", "SCIMITAR_ACCESS_LOG": "1"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server = subprocess.Popen(
+        [str(SCIMITAR), "--database-url", db.url, "serve", "--port", str(port), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/readyz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        before = _requests_total(httpx.get(f"{base}/metrics").text)
+        for _ in range(30):  # a new connection each: the kernel spreads them over both
+            assert httpx.get(f"{base}/healthz").status_code == 200
+        counted = [_requests_total(httpx.get(f"{base}/metrics").text) for _ in range(6)]
+        # Each scrape counts the requests before it (itself once answered), whichever
+        # process answers it.
+        assert counted[0] - before in (31, 32)
+        assert counted == sorted(counted) and counted[-1] - counted[0] in (5, 6)
+        headers = {"Authorization": f"Bearer {key}"}
+        found = httpx.get(
+            f'{base}/scim/Users?filter=userName eq "owner@example.com"', headers=headers
+        )
+        assert found.status_code == 200
+        assert (
+            httpx.get(f"{base}/scim/Users", headers={"Authorization": "Bearer scim-x"}).status_code
+            == 401
+        )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        _, stderr = server.communicate(timeout=30)
+    lines = [line for line in stderr.decode().splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]  # every line is one JSON object
+    access = [e for e in entries if e["logger"] == "scimitar.access"]
+    scim_lines = [e for e in access if e["path"] == "/scim/Users"]
+    assert sorted(e["status"] for e in scim_lines) == [200, 401]
+    assert all(e["face"] == "scim" and e["duration_ms"] >= 0 for e in scim_lines)
+    assert sum(e["path"] == "/healthz" for e in access) >= 30
+    assert any(e["logger"].startswith("uvicorn") for e in entries)
+    assert key not in stderr.decode() and "owner@example.com" not in stderr.decode()
