@@ -119,3 +119,17 @@ def test_two_server_processes_log_json_and_count_together(db: Database) -> None:
     assert sum(e["path"] == "/healthz" for e in access) >= 30
     assert any(e["logger"].startswith("uvicorn") for e in entries)
     assert key not in stderr.decode() and "owner@example.com" not in stderr.decode()
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_long_running_command_refuses_an_unknown_log_format(tmp_path: Path, command: str) -> None:
+    env = {**os.environ, "SCIMITAR_LOG_FORMAT": "xml"}
+    done = subprocess.run(
+        [str(SCIMITAR), "--database-url", f"sqlite:///{tmp_path}/x.db", command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "SCIMITAR_LOG_FORMAT" in done.stderr and "text, json" in done.stderr

@@ -143,6 +143,7 @@ class Cli:
     def cmd_worker(self) -> None:
         from scimitar.faces.worker import DeliveryWorker
 
+        _configure_logging(self.settings)
         worker = DeliveryWorker(self.db)
         signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
         try:
@@ -272,17 +273,9 @@ def _serve(
     worker: bool = True,
     processes: int = 1,
 ) -> None:
-    import logging.config
-
     import uvicorn
 
-    from scimitar.faces.logs import log_config
-
-    try:
-        logging_config = log_config(settings.log_format)
-    except ValueError as exc:
-        raise SystemExit(f"scimitar: SCIMITAR_LOG_FORMAT: {exc}") from None
-    logging.config.dictConfig(logging_config)
+    logging_config = _configure_logging(settings)
     settings = dataclasses.replace(settings, public_url=public_url)
     with _metrics_directory(processes):
         from scimitar.faces.app import create_app
@@ -311,6 +304,20 @@ def _serve(
         finally:
             if deliverer is not None:
                 deliverer.stop()
+
+
+def _configure_logging(settings: Settings) -> dict[str, Any]:
+    """Logs of a long-running command (`serve`, `worker`) as `SCIMITAR_LOG_FORMAT` says."""
+    import logging.config
+
+    from scimitar.faces.logs import log_config
+
+    try:
+        config = log_config(settings.log_format)
+    except ValueError as exc:
+        raise SystemExit(f"scimitar: SCIMITAR_LOG_FORMAT: {exc}") from None
+    logging.config.dictConfig(config)
+    return config
 
 
 @contextmanager
