@@ -7,9 +7,15 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from scimitar.domain import access, groups, members, structure
+from scimitar.domain import access, credentials, groups, members, sessions, structure
 from scimitar.domain.context import CLI_ACTOR, Actor, ActorKind, Tx
-from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError, PolicyError
+from scimitar.domain.errors import (
+    AuthError,
+    ConflictError,
+    InvalidError,
+    NotFoundError,
+    PolicyError,
+)
 from scimitar.domain.models import Grant, GroupKind, OrgRole, TeamRole
 from scimitar.protocol.schema import SCIMITAR_USER
 from scimitar.storage.database import Database
@@ -162,6 +168,51 @@ def test_deactivation_wipes_every_grant_kind(tx: Tx) -> None:
 
     reactivated = members.set_active(tx, org, deactivated, True)
     assert reactivated.active and access.effective_access(tx, org, reactivated) == []
+
+
+def test_an_inactive_member_holds_no_org_role(tx: Tx) -> None:
+    """Created inactive, or given a role while inactive (Okta's deactivating PUT still
+    carries the mapped role), a person out of the organization stays a Member; the role
+    they come back with is the one the reactivating request sets, or Member."""
+    tx.actor = SCIM
+    org = make_org(tx)
+    admin_doc = {SCIMITAR_USER: {"orgRole": "Admin"}}
+    created = members.create_member(
+        tx, org, user_doc("gone@example.com", active=False, **admin_doc)
+    )
+    assert not created.active and created.org_role is OrgRole.MEMBER
+    patched = members.update_member(
+        tx, org, created, {**members.document(created), **admin_doc, "active": False}
+    )
+    assert patched.org_role is OrgRole.MEMBER
+    back = members.set_active(tx, org, patched, True)
+    assert back.active and back.org_role is OrgRole.MEMBER
+    gone = members.set_active(tx, org, members.set_org_role(tx, org, back, OrgRole.ADMIN), False)
+    again = members.update_member(
+        tx, org, gone, {**members.document(gone), **admin_doc, "active": True}
+    )
+    assert again.active and again.org_role is OrgRole.ADMIN
+
+
+def test_deactivation_ends_console_sign_in(tx: Tx) -> None:
+    """A deactivated admin's console sessions end and their password goes: reactivated
+    (even as Admin again), they need a new password to sign in."""
+    org = make_org(tx)
+    admin = members.set_org_role(tx, org, make_member(tx, org, "ada@example.com"), OrgRole.ADMIN)
+    credentials.set_password(tx, org, admin, "correct horse battery")
+    token, _ = sessions.start_session(tx, org, admin)
+    deactivated = members.set_active(tx, org, admin, False)
+    with pytest.raises(AuthError):
+        sessions.find_session(tx, token)
+    back = members.set_org_role(
+        tx, org, members.set_active(tx, org, deactivated, True), OrgRole.ADMIN
+    )
+    with pytest.raises(AuthError):
+        sessions.find_session(tx, token)
+    assert isinstance(
+        credentials.sign_in(tx, org, "ada@example.com", "correct horse battery"), AuthError
+    )
+    assert back.org_role is OrgRole.ADMIN
 
 
 def test_deactivated_member_cannot_join_groups(tx: Tx) -> None:

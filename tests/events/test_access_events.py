@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import access, groups, members, structure
+from scimitar.domain import access, groups, listings, members, structure
 from scimitar.domain.context import Tx
 from scimitar.domain.events import Event
 from scimitar.domain.models import Grant, Group, GroupKind, Member, Org, TeamRole
@@ -139,10 +139,37 @@ def test_custom_role_grant_reports_custom_roles(db: Database) -> None:
     assert types(found)[-2:] == ["role.deleted", "access.changed"]
     assert found[-1].data["before"] == {"role": None, "custom_roles": ["Billing"]}
     assert found[-1].data["after"] is None
+    # The assignment went with the role, and said so (the database would have cascaded it).
+    [removed] = [e for e in found if e.type == "member.assignment_removed"]
+    assert removed.member_id == a.id and removed.data["role_id"] == billing.id
+
+
+def test_a_deleted_role_takes_its_grants_and_says_so(db: Database) -> None:
+    """Grants naming a deleted role are removed one by one, each in the feed and the audit
+    log, before the role goes."""
+    org, a, _ = _setup(db)
+    with write(db) as tx:
+        project = structure.find_project(tx, org, "Checkout")
+        auditor = structure.create_role(tx, org, "Auditor", ["audit.read"])
+        custom = groups.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
+        grant_id = groups.add_grant(tx, org, custom, Grant(project.id, role_id=auditor.id))
+        groups.add_members(tx, org, custom, [a.id])
+    start = last(db, org)
+    with write(db) as tx:
+        structure.delete_role(tx, org, auditor)
+    found = feed(db, org, after=start)
+    kinds = types(found)
+    assert kinds[0] == "group.grant_removed" and kinds.count("group.grant_removed") == 1
+    assert kinds.index("role.deleted") > 0 and kinds[-1] == "access.changed"
+    assert found[0].data["grant_id"] == grant_id and found[0].data["role_id"] == auditor.id
+    with write(db) as tx:
+        entries = listings.audit_entries(tx, org, action="group.grant_removed")
+    assert [(e.resource_id, e.before) for e in entries] == [(custom.id, {"grant": grant_id})]
 
 
 def test_deactivation_removes_groups_and_access(db: Database) -> None:
-    """Deactivation: member.deactivated, each group left, then each project's access lost."""
+    """Deactivation: member.deactivated, each group left and direct assignment removed,
+    then each project's access lost."""
     org, a, _ = _setup(db)
     with write(db) as tx:
         project = structure.create_project(tx, org, "Billing")
@@ -158,9 +185,11 @@ def test_deactivation_removes_groups_and_access(db: Database) -> None:
     assert types(found) == [
         "member.deactivated",
         "group.member_removed",
+        "member.assignment_removed",
         "access.changed",
         "access.changed",
     ]
+    assert found[2].member_id == a.id and found[2].data["project_id"] == project.id
     assert sorted(_access(found)) == sorted(
         [(a.id, "Checkout", "Admin", None), (a.id, "Billing", "Member", None)]
     )

@@ -39,6 +39,13 @@ RANDOM: dict[str, str] = {
         "the checker gives users a random orgRole; 'Owner' is refused because an org has exactly "
         "one Owner (PRODUCT.md §1 owner guard)"
     ),
+    "Patched value: Admin\nReturned value: Member": "same, by the attribute's own path",
+    "Returned value: schemas=[] org_role='Member'": (
+        "the checker patches a random orgRole onto users it made with a random `active`; an "
+        "inactive member is out of the organization and holds no org role (PRODUCT.md §1: "
+        "deactivation resets it to Member). The role sent is accepted and not kept, because "
+        "IdPs keep sending the mapped role for disabled users"
+    ),
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, literal, null, select, union_all
+from sqlalchemy import ColumnElement, Row, delete, insert, literal, null, select, union_all
 
 from scimitar.domain import access_changes, audit, events
 from scimitar.domain.context import Tx, new_id
@@ -180,17 +180,18 @@ def add_direct_assignment(tx: Tx, org: Org, member: Member, grant: Grant) -> str
 
 
 def _emit_assignment(
-    tx: Tx, org: Org, type: str, member: Member, assignment_id: str, grant: Grant
+    tx: Tx, org: Org, type: str, member: Member | str, assignment_id: str, grant: Grant
 ) -> None:
+    member_id = member if isinstance(member, str) else member.id
     data = {
-        "member_id": member.id,
+        "member_id": member_id,
         "assignment_id": assignment_id,
         "project_id": grant.project_id,
         "role_id": grant.role_id,
         "team_id": grant.team_id,
         "team_role": grant.team_role.value if grant.team_role else None,
     }
-    events.emit(tx, org.id, type, "member", member.id, member_id=member.id, data=data)
+    events.emit(tx, org.id, type, "member", member_id, member_id=member_id, data=data)
 
 
 def remove_direct_assignment(tx: Tx, org: Org, member: Member, assignment_id: str) -> None:
@@ -218,3 +219,42 @@ def remove_direct_assignment(tx: Tx, org: Org, member: Member, assignment_id: st
     )
     _emit_assignment(tx, org, "member.assignment_removed", member, assignment_id, grant)
     finish_access_watch()
+
+
+def drop_assignments(tx: Tx, org: Org, condition: ColumnElement[bool]) -> None:
+    """Delete the direct assignments matching `condition` as removals (an audit entry and a
+    `member.assignment_removed` event each), for what takes them away along with something
+    else: a deactivation or removal, a deleted role, project or team. The caller watches
+    access."""
+    report_removed_assignments(tx, org, take_assignments(tx, org, condition))
+
+
+def take_assignments(tx: Tx, org: Org, condition: ColumnElement[bool]) -> list[Row[Any]]:
+    """Delete the direct assignments matching `condition`; report them with
+    `report_removed_assignments` (a caller may want other events first)."""
+    return list(
+        tx.conn.execute(
+            delete(direct_assignments)
+            .where(direct_assignments.c.org_id == org.id, condition)
+            .returning(direct_assignments)
+        ).all()
+    )
+
+
+def report_removed_assignments(tx: Tx, org: Org, rows: list[Row[Any]]) -> None:
+    for row in rows:
+        audit.record(
+            tx,
+            org.id,
+            "member.assignment_removed",
+            "member",
+            row.member_id,
+            before={"assignment": row.id},
+        )
+        grant = Grant(
+            row.project_id,
+            row.role_id,
+            row.team_id,
+            TeamRole(row.team_role) if row.team_role else None,
+        )
+        _emit_assignment(tx, org, "member.assignment_removed", row.member_id, row.id, grant)

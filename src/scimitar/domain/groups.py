@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain import access_changes, audit, events
@@ -542,3 +552,24 @@ def member_refs(tx: Tx, group_ids: Sequence[str]) -> dict[str, list[tuple[str, s
         for group_id, member_id, name in rows:
             result[group_id].append((member_id, name))
     return result
+
+
+def drop_grants(tx: Tx, org: Org, condition: ColumnElement[bool]) -> None:
+    """Delete the grants matching `condition` as removals (an audit entry and a
+    `group.grant_removed` event each), for what takes them away along with a deleted role,
+    project or team. The caller watches access."""
+    rows = tx.conn.execute(
+        delete(group_grants)
+        .where(group_grants.c.org_id == org.id, condition)
+        .returning(group_grants)
+    ).all()
+    for row in rows:
+        group = get_group(tx, org, row.group_id)
+        audit.record(tx, org.id, "group.grant_removed", "group", group.id, before={"grant": row.id})
+        grant = Grant(
+            row.project_id,
+            row.role_id,
+            row.team_id,
+            TeamRole(row.team_role) if row.team_role else None,
+        )
+        _emit_grant(tx, org, "group.grant_removed", group, row.id, grant)

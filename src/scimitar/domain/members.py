@@ -7,12 +7,13 @@ Scimitar extension). `document()` puts them back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from scimitar.domain import access_changes, audit, events, groups
+from scimitar.domain import access, access_changes, audit, events, groups
 from scimitar.domain.context import Tx, fold, new_id, utc
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError, PolicyError
 from scimitar.domain.models import Member, Org, OrgRole
@@ -20,6 +21,7 @@ from scimitar.protocol.schema import SCIMITAR_USER
 from scimitar.storage.prepared import Prepared, driver, prepared_insert
 from scimitar.storage.tables import (
     console_credentials,
+    console_sessions,
     direct_assignments,
     group_members,
     member_emails,
@@ -204,6 +206,8 @@ def create_member(
     _check_domains(org, attrs)
     if role is OrgRole.OWNER and org_role is None:
         raise InvalidError(MULTIPLE_OWNERS)
+    if active is False:  # created outside the organization: no org role (see update_member)
+        role = OrgRole.MEMBER
     db = driver(tx.conn)
     key = fold(attrs["userName"])
     # Looked up first although the unique constraint decides: a failed INSERT would abort a
@@ -317,6 +321,10 @@ def update_member(tx: Tx, org: Org, member: Member, document: dict[str, Any]) ->
     if member.org_role is OrgRole.OWNER and not active:
         raise PolicyError(OWNER_GUARD if tx.actor.over_scim else "Transfer ownership first")
     _check_role_change(tx, member, role)
+    if not active:
+        # Out of the organization, a person holds no org role (an IdP's deactivating PUT
+        # still carries the mapped role: it is not an error, and it is not kept).
+        role = OrgRole.MEMBER
     if fold(attrs["userName"]) != fold(member.user_name) or _emails(attrs) != _emails(
         member.attributes
     ):
@@ -327,8 +335,7 @@ def update_member(tx: Tx, org: Org, member: Member, document: dict[str, Any]) ->
     deactivating = member.active and not active
     if deactivating:
         finish_access_watch = access_changes.start_watch(tx, org, [member.id])
-        left_groups = _wipe_access(tx, member)
-        role = OrgRole.MEMBER
+        report_leaving = _leave_org(tx, org, member)
     values = {**_columns(attrs), "active": active, "org_role": role.value}
     try:
         tx.conn.execute(
@@ -354,21 +361,32 @@ def update_member(tx: Tx, org: Org, member: Member, document: dict[str, Any]) ->
     _emit(tx, org, action, updated, _changed_fields(member, updated))
     _emit_role_change(tx, org, member, updated)
     if deactivating:
-        groups.emit_left(tx, org, left_groups, updated.id)
+        report_leaving()
         finish_access_watch()
     return updated
 
 
-def _wipe_access(tx: Tx, member: Member) -> list[str]:
-    """Remove every membership and direct assignment; returns the ids of the groups left."""
-    left = tx.conn.execute(
-        delete(group_members)
-        .where(group_members.c.member_id == member.id)
-        .returning(group_members.c.group_id)
-    ).scalars()
-    left_groups = list(left)
-    tx.conn.execute(delete(direct_assignments).where(direct_assignments.c.member_id == member.id))
-    return left_groups
+def _leave_org(tx: Tx, org: Org, member: Member) -> Callable[[], None]:
+    """What a deactivated or removed person loses: every group membership, every direct
+    assignment, the console sign-in and its sessions. Returns what reports it, to be called
+    after the member's own event: `group.member_removed` and `member.assignment_removed`
+    for each."""
+    left_groups = list(
+        tx.conn.execute(
+            delete(group_members)
+            .where(group_members.c.member_id == member.id)
+            .returning(group_members.c.group_id)
+        ).scalars()
+    )
+    assignments = access.take_assignments(tx, org, direct_assignments.c.member_id == member.id)
+    tx.conn.execute(delete(console_credentials).where(console_credentials.c.member_id == member.id))
+    tx.conn.execute(delete(console_sessions).where(console_sessions.c.member_id == member.id))
+
+    def report() -> None:
+        groups.emit_left(tx, org, left_groups, member.id)
+        access.report_removed_assignments(tx, org, assignments)
+
+    return report
 
 
 def set_active(tx: Tx, org: Org, member: Member, active: bool) -> Member:
@@ -420,10 +438,9 @@ def remove_member(tx: Tx, org: Org, member: Member) -> None:
     if member.org_role is OrgRole.OWNER:
         raise PolicyError(OWNER_GUARD if tx.actor.over_scim else "The Owner cannot be removed")
     finish_access_watch = access_changes.start_watch(tx, org, [member.id])
-    left_groups = _wipe_access(tx, member)
-    tx.conn.execute(delete(console_credentials).where(console_credentials.c.member_id == member.id))
+    report_leaving = _leave_org(tx, org, member)
     tx.conn.execute(delete(members).where(members.c.id == member.id))
     audit.record(tx, org.id, "member.removed", "member", member.id, before=_snapshot(member))
     _emit(tx, org, "member.removed", member)
-    groups.emit_left(tx, org, left_groups, member.id)
+    report_leaving()
     finish_access_watch()

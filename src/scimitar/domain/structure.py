@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from scimitar.domain import access_changes, audit, events, groups
+from scimitar.domain import access, access_changes, audit, events, groups
 from scimitar.domain.context import Tx, fold, new_id
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError, PolicyError
 from scimitar.domain.models import (
@@ -26,7 +26,7 @@ from scimitar.domain.models import (
     Team,
     TeamRole,
 )
-from scimitar.storage.tables import projects, roles, teams
+from scimitar.storage.tables import direct_assignments, group_grants, projects, roles, teams
 
 MAX_NAME = 100
 
@@ -152,6 +152,7 @@ def delete_role(tx: Tx, org: Org, role: Role) -> None:
     if in_use:
         raise PolicyError(f"Role {role.name!r} is the default role of project {in_use.name!r}")
     with access_changes.watch(tx, org, access_changes.members_reaching(tx, org, role_id=role.id)):
+        _drop_access_to(tx, org, "role_id", role.id)
         for group in _groups_where(tx, org, role_id=role.id):
             groups.delete_group(tx, org, group)
         tx.conn.execute(delete(roles).where(roles.c.id == role.id))
@@ -301,6 +302,7 @@ def set_default_role(tx: Tx, org: Org, project: Project, role_name: str) -> Proj
 def delete_project(tx: Tx, org: Org, project: Project) -> None:
     reaching = access_changes.members_reaching(tx, org, project_id=project.id)
     with access_changes.watch(tx, org, reaching):
+        _drop_access_to(tx, org, "project_id", project.id)
         for group in _groups_where(tx, org, project_id=project.id):
             groups.delete_group(tx, org, group)
         tx.conn.execute(delete(projects).where(projects.c.id == project.id))
@@ -374,6 +376,7 @@ def create_team(tx: Tx, org: Org, project: Project, name: str) -> Team:
 
 def delete_team(tx: Tx, org: Org, team: Team) -> None:
     with access_changes.watch(tx, org, access_changes.members_reaching(tx, org, team_id=team.id)):
+        _drop_access_to(tx, org, "team_id", team.id)
         for group in _groups_where(tx, org, team_id=team.id):
             groups.delete_group(tx, org, group)
         tx.conn.execute(delete(teams).where(teams.c.id == team.id))
@@ -394,6 +397,14 @@ def _create_role_group(tx: Tx, org: Org, project: Project, role: Role) -> Group:
         project_id=project.id,
         role_id=role.id,
     )
+
+
+def _drop_access_to(tx: Tx, org: Org, column: str, value: str) -> None:
+    """Grants and direct assignments naming a role, project or team that goes: removed one
+    by one, each with its audit entry and event (the database would cascade them silently,
+    and the host product's copy would drift)."""
+    groups.drop_grants(tx, org, group_grants.c[column] == value)
+    access.drop_assignments(tx, org, direct_assignments.c[column] == value)
 
 
 def _groups_where(tx: Tx, org: Org, **where: str) -> list[Group]:
