@@ -9,7 +9,9 @@ import sys
 import pytest
 from sqlalchemy import select
 
-from scimitar.domain import keys
+from scimitar.domain import keys, members
+from scimitar.domain import orgs as org_rules
+from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.faces.cli import main
 from scimitar.storage.database import Database
 from scimitar.storage.tables import audit_log, groups, orgs, scim_keys
@@ -231,3 +233,51 @@ def test_bad_database_url_is_one_line(tmp_path: object) -> None:
     )
     assert proc.returncode == 1 and proc.stderr.startswith("scimitar: database error:")
     assert proc.stderr.count("\n") == 1
+
+
+def test_database_url_may_also_follow_the_command(db_url: str, tmp_path: object) -> None:
+    """`--database-url` works before the command and after it (where PRODUCT.md's
+    examples put the command's own flags); after it, it wins."""
+    other = f"sqlite:///{tmp_path}/elsewhere.db"
+    code, out, err = run(
+        other,
+        "org",
+        "create",
+        "--name",
+        "Globex",
+        "--owner-email",
+        "o@globex.com",
+        "--database-url",
+        db_url,
+    )
+    assert code == 0 and out.strip() == "globex", err
+    code, out, _ = run(db_url, "org", "list")
+    assert code == 0 and out.startswith("globex\tGlobex")
+    code, out, _ = run(other, "org", "list", "--database-url", db_url)
+    assert code == 0 and "globex" in out
+    code, out, _ = run(other, "org", "list")
+    assert code == 0 and out == ""
+
+
+def test_the_owner_may_be_named(db_url: str) -> None:
+    """Okta's SPEC test reads the first user (the Owner) and expects both name parts."""
+    code, _, err = run(
+        db_url,
+        "org",
+        "create",
+        "--name",
+        "Named",
+        "--owner-email",
+        "olivia@named.com",
+        "--owner-name",
+        "  Olivia   de Owner ",
+    )
+    assert code == 0, err
+    db = Database(db_url)
+    with db.read() as conn:
+        tx = Tx(conn, CLI_ACTOR)
+        owner = members.find_member(tx, org_rules.get_org_by_slug(tx, "named"), "olivia@named.com")
+    db.dispose()
+    assert owner is not None
+    assert owner.attributes["name"] == {"givenName": "Olivia", "familyName": "de Owner"}
+    assert owner.display_name == "Olivia de Owner"

@@ -89,8 +89,11 @@ def create_org(
     slug: str | None = None,
     domains: list[str] | tuple[str, ...] = (),
     group_prefix: str = "Scimitar",
+    owner_name: str | None = None,
 ) -> Org:
-    """Create an organization with the built-in roles and its Owner."""
+    """Create an organization with the built-in roles and its Owner. `owner_name` ("Given
+    Family") gives the Owner a SCIM `name` and `displayName`: Okta's SPEC test reads the
+    first user and expects both name parts."""
     name = _check_name(name)
     _, _, domain = owner_email.partition("@")
     if not _EMAIL.fullmatch(owner_email) or not _DOMAIN.fullmatch(domain.lower()):
@@ -122,16 +125,15 @@ def create_org(
     audit.record(tx, org.id, "org.created", "org", org.id, after=_snapshot(org))
     events.emit(tx, org.id, "org.created", "org", org.id, data={"id": org.id, **_snapshot(org)})
     structure.create_builtin_roles(tx, org)
-    members.create_member(
-        tx,
-        org,
-        {
-            "userName": owner_email,
-            "emails": [{"value": owner_email, "type": "work", "primary": True}],
-        },
-        org_role=OrgRole.OWNER,
-        source="console",
-    )
+    owner: dict[str, Any] = {
+        "userName": owner_email,
+        "emails": [{"value": owner_email, "type": "work", "primary": True}],
+    }
+    if owner_name and owner_name.strip():
+        given, _, family = " ".join(owner_name.split()).partition(" ")
+        owner["name"] = {"givenName": given, **({"familyName": family} if family else {})}
+        owner["displayName"] = " ".join(owner_name.split())
+    members.create_member(tx, org, owner, org_role=OrgRole.OWNER, source="console")
     return org
 
 

@@ -36,9 +36,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--database-url", help="default: $SCIMITAR_DATABASE_URL or sqlite:///scimitar.db"
     )
+    # Also after the command (`scimitar org create … --database-url URL`); SUPPRESS keeps
+    # a command from overwriting the value given before it with None.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database-url", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the HTTP server")
+    serve = sub.add_parser("serve", parents=[common], help="run the HTTP server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--public-url", help="default: $SCIMITAR_PUBLIC_URL or http://HOST:PORT")
@@ -49,58 +53,71 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="server processes sharing the port (default 1; use the number of cores)",
     )
-    sub.add_parser("worker", help="deliver webhooks (any number of workers may run)")
+    sub.add_parser(
+        "worker", parents=[common], help="deliver webhooks (any number of workers may run)"
+    )
 
-    demo = sub.add_parser("demo", help="create the demo org 'acme' (if missing) and serve")
+    demo = sub.add_parser(
+        "demo", parents=[common], help="create the demo org 'acme' (if missing) and serve"
+    )
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--no-serve", action="store_true", help="set up and print, do not serve")
 
-    org = sub.add_parser("org", help="organizations").add_subparsers(dest="action", required=True)
-    create = org.add_parser("create")
+    org = sub.add_parser("org", parents=[common], help="organizations").add_subparsers(
+        dest="action", required=True
+    )
+    create = org.add_parser("create", parents=[common])
     create.add_argument("--name", required=True)
     create.add_argument("--slug")
     create.add_argument("--domain", action="append", default=[], dest="domains")
     create.add_argument("--owner-email", required=True)
+    create.add_argument("--owner-name", help='the Owner\'s "Given Family" name (optional)')
     create.add_argument("--group-prefix", default="Scimitar")
-    org.add_parser("list")
+    org.add_parser("list", parents=[common])
 
-    key = sub.add_parser("scim-key", help="SCIM keys").add_subparsers(dest="action", required=True)
+    key = sub.add_parser("scim-key", parents=[common], help="SCIM keys").add_subparsers(
+        dest="action", required=True
+    )
     for action in ("generate", "deactivate", "regenerate"):
-        key.add_parser(action).add_argument("--org", required=True)
+        key.add_parser(action, parents=[common]).add_argument("--org", required=True)
 
-    project = sub.add_parser("project").add_subparsers(dest="action", required=True)
-    create = project.add_parser("create")
+    project = sub.add_parser("project", parents=[common]).add_subparsers(
+        dest="action", required=True
+    )
+    create = project.add_parser("create", parents=[common])
     create.add_argument("--org", required=True)
     create.add_argument("--name", required=True)
     create.add_argument("--default-role", default="Member")
 
-    team = sub.add_parser("team").add_subparsers(dest="action", required=True)
-    create = team.add_parser("create")
+    team = sub.add_parser("team", parents=[common]).add_subparsers(dest="action", required=True)
+    create = team.add_parser("create", parents=[common])
     create.add_argument("--org", required=True)
     create.add_argument("--project", required=True)
     create.add_argument("--name", required=True)
 
-    role = sub.add_parser("role").add_subparsers(dest="action", required=True)
-    create = role.add_parser("create")
+    role = sub.add_parser("role", parents=[common]).add_subparsers(dest="action", required=True)
+    create = role.add_parser("create", parents=[common])
     create.add_argument("--org", required=True)
     create.add_argument("--name", required=True)
     create.add_argument("--permission", action="append", default=[], dest="permissions")
 
-    admin = sub.add_parser("admin").add_subparsers(dest="action", required=True)
-    password = admin.add_parser("set-password")
+    admin = sub.add_parser("admin", parents=[common]).add_subparsers(dest="action", required=True)
+    password = admin.add_parser("set-password", parents=[common])
     password.add_argument("--org", required=True)
     password.add_argument("--email", required=True)
     password.add_argument("--password")
 
-    token = sub.add_parser("api-token").add_subparsers(dest="action", required=True)
-    create = token.add_parser("create")
+    token = sub.add_parser("api-token", parents=[common]).add_subparsers(
+        dest="action", required=True
+    )
+    create = token.add_parser("create", parents=[common])
     create.add_argument("--org", required=True)
     create.add_argument("--name", default="api")
 
-    member = sub.add_parser("member").add_subparsers(dest="action", required=True)
-    member.add_parser("list").add_argument("--org", required=True)
-    remove = member.add_parser("remove")
+    member = sub.add_parser("member", parents=[common]).add_subparsers(dest="action", required=True)
+    member.add_parser("list", parents=[common]).add_argument("--org", required=True)
+    remove = member.add_parser("remove", parents=[common])
     remove.add_argument("--org", required=True)
     remove.add_argument("--email", required=True)
     return parser
@@ -165,6 +182,7 @@ class Cli:
                     slug="acme",
                     domains=["example.com"],
                     owner_email="owner@example.com",
+                    owner_name="Olivia Owner",
                 )
                 structure.create_project(tx, org, "Checkout")
             key = keys.regenerate_scim_key(tx, org)
@@ -190,6 +208,7 @@ class Cli:
                 domains=self.args.domains,
                 owner_email=self.args.owner_email,
                 group_prefix=self.args.group_prefix,
+                owner_name=self.args.owner_name,
             )
         print(org.slug)
 
