@@ -85,3 +85,25 @@ def test_numbers_that_are_not_ascii_or_too_large_are_400(site: Site, query: str)
     """A query number must be ASCII digits within range: anything else is a 400, never a 500."""
     body = site.api.get(query, expect=400)
     assert body["error"]["code"] == "bad_request"
+
+
+def test_a_dry_run_entry_carries_what_it_would_have_done(site: Site) -> None:
+    """Automation sees a dry run's would-be events in the entry, as the console does; a
+    live entry says it was live and points to its committed events instead."""
+    site.scim("POST", "/Users", body={"userName": "live@example.com"})
+    site.api.patch("/org", {"provisioning_mode": "dry_run"})
+    site.scim("POST", "/Users", body={"userName": "dry@example.com"})
+    site.client.app.state.request_log.flush()  # type: ignore[attr-defined]
+    dry, live = site.api.get("/provisioning-log?method=POST")["entries"]
+    assert dry["dry_run"] is True and live["dry_run"] is False and live["changes"] is None
+    assert [c["type"] for c in dry["changes"]] == ["member.created"]
+    assert dry["changes"][0]["data"]["userName"] == "dry@example.com"
+
+    def events_of(entry_id: int) -> list[str]:
+        response = site.client.get(
+            f"/api/v1/provisioning-log/{entry_id}/events", headers=site.api.headers
+        )
+        assert response.status_code == 200
+        return [e["type"] for e in response.json()["events"]]
+
+    assert events_of(dry["id"]) == [] and events_of(live["id"]) == ["member.created"]

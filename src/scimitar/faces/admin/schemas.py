@@ -273,6 +273,19 @@ COMPONENTS: dict[str, Schema] = {
                 **NULLABLE_STRING,
                 "description": "the JSON body, secrets redacted, cut at 8 KiB",
             },
+            "dry_run": {
+                **BOOLEAN,
+                "description": "answered in dry-run mode: nothing it did was committed",
+            },
+            "changes": {
+                "type": ["array", "null"],
+                "items": {"type": "object"},
+                "description": (
+                    "for a dry-run write, the events it would have produced (type, "
+                    "resource and data, as in the feed); null otherwise (a live write's "
+                    "events are at /provisioning-log/{id}/events)"
+                ),
+            },
         }
     ),
     "ProvisioningPage": _cursor_page("ProvisioningEntry"),

@@ -188,6 +188,8 @@ def request_view(entry: LoggedRequest) -> dict[str, Any]:
         "user_agent": entry.user_agent,
         "detail": entry.detail,
         "request_body": entry.request_body,
+        "dry_run": entry.dry_run,
+        "changes": entry.changes,
     }
 
 
