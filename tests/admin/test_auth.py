@@ -119,3 +119,21 @@ def test_changes_are_audited_with_the_actor(site: Site) -> None:
     ]
     assert entries[0]["actor"] == "owner@example.com"
     assert entries[1]["actor"].startswith("API token 'tests'")
+
+
+def test_a_console_session_reads_the_feed_and_manages_webhooks(site: Site) -> None:
+    """The feed and webhooks endpoints take a console session like the rest of the admin
+    API: reads with the cookie, changes only with the CSRF header."""
+    sign_in(site.client, "acme", "owner@example.com")
+    feed = site.client.get(PREFIX + "/events?limit=5")
+    assert feed.status_code == 200 and feed.json()["events"]
+    hook = {"url": "https://hooks.example.com/in", "events": ["*"]}
+    forged = site.client.post(PREFIX + "/webhooks", json=hook)
+    assert forged.status_code == 403
+    assert site.client.get(PREFIX + "/webhooks").json()["webhooks"] == []
+    made = site.client.post(
+        PREFIX + "/webhooks", json=hook, headers={"X-CSRF-Token": csrf_of(site.client)}
+    )
+    assert made.status_code == 201 and made.json()["secret"]
+    site.client.cookies.clear()
+    assert site.client.get(PREFIX + "/events").status_code == 401

@@ -1,7 +1,8 @@
 """The change feed over HTTP: `GET /api/v1/events`, member history, request diagnostics.
 
-Authenticated with an admin API token (`Authorization: Bearer sat-…`), which selects the
-org. The feed is read in order and resumed with `after=<the last seq seen>`; `wait=N`
+Authenticated as the rest of the admin API (an admin API token, `Authorization: Bearer sat-…`,
+or a console session), which selects the org. The feed is read in order and resumed with
+`after=<the last seq seen>`; `wait=N`
 long-polls: when nothing is newer, the request sleeps between short reads (each its own
 transaction, in the thread pool) for up to N seconds, so a consumer sees a change within
 about `POLL_INTERVAL` of its commit without holding a thread or a transaction meanwhile.
@@ -26,12 +27,13 @@ from scimitar.faces import webhooks_api
 from scimitar.faces.admin.wire import ApiError
 from scimitar.faces.json_api import (
     PREFIX,
-    bearer,
+    Caller,
+    authorize,
+    caller,
     guarded,
     int_param,
     json_response,
     read_body,
-    token_actor,
 )
 from scimitar.storage.database import Database
 
@@ -43,9 +45,9 @@ class FeedApi:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def _org(self, token: str) -> Org:
+    def _org(self, token: Caller) -> Org:
         with self.db.read() as conn:
-            return token_actor(Tx(conn, Actor(ActorKind.API_TOKEN, "API token")), token)
+            return authorize(Tx(conn, Actor(ActorKind.API_TOKEN, "API token")), token)
 
     def _page(self, org_id: str, after: int, limit: int, types: list[str]) -> list[dict[str, Any]]:
         with self.db.read() as conn:
@@ -56,7 +58,7 @@ class FeedApi:
             ]
 
     async def list_events(self, request: Request) -> Response:
-        token = bearer(request)
+        token = caller(request)
         after = int_param(request, "after", 0, 0, 2**62)
         limit = int_param(request, "limit", 100, 1, events.MAX_LIMIT)
         wait = _wait_param(request)
@@ -71,23 +73,23 @@ class FeedApi:
         next_after = found[-1]["seq"] if found else after
         return json_response({"events": found, "next_after": next_after})
 
-    def _history(self, token: str, member_id: str) -> list[dict[str, Any]]:
+    def _history(self, token: Caller, member_id: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:
             tx = Tx(conn, Actor(ActorKind.API_TOKEN, "API token"))
-            org = token_actor(tx, token)
+            org = authorize(tx, token)
             members.get_member(tx, org, member_id)
             return [e.to_json() for e in events.member_history(tx, org, member_id)]
 
     async def member_events(self, request: Request) -> Response:
         found = await run_in_threadpool(
-            self._history, bearer(request), request.path_params["member_id"]
+            self._history, caller(request), request.path_params["member_id"]
         )
         return json_response({"events": found})
 
-    def _request_events(self, token: str, entry_id: int) -> dict[str, Any]:
+    def _request_events(self, token: Caller, entry_id: int) -> dict[str, Any]:
         with self.db.read() as conn:
             tx = Tx(conn, Actor(ActorKind.API_TOKEN, "API token"))
-            org = token_actor(tx, token)
+            org = authorize(tx, token)
             found = events.events_of_request(tx, org, entry_id)
             return {"request_id": entry_id, "events": [e.to_json() for e in found]}
 
@@ -97,23 +99,23 @@ class FeedApi:
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise ApiError(404, "not_found", "No such provisioning-log entry")
         entry_id = int(raw)
-        body = await run_in_threadpool(self._request_events, bearer(request), entry_id)
+        body = await run_in_threadpool(self._request_events, caller(request), entry_id)
         return json_response(body)
 
-    def _preview(self, token: str, group_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _preview(self, token: Caller, group_id: str, body: dict[str, Any]) -> dict[str, Any]:
         action = body.get("action", "add")
         if action not in ("add", "remove"):
             raise ApiError(400, "bad_request", "action must be 'add' or 'remove'")
         # A write transaction, because the preview makes the change and then undoes it.
         with self.db.write(rollback=True) as conn:
             tx = Tx(conn, Actor(ActorKind.API_TOKEN, "API token"))
-            org = token_actor(tx, token)
+            org = authorize(tx, token)
             group = groups.get_group(tx, org, group_id)
             changes = grant_preview.preview_grant_change(tx, org, group, _grant(body), action)
         return {"changes": changes}
 
     async def preview_grant(self, request: Request) -> Response:
-        token = bearer(request)
+        token = caller(request)
         await run_in_threadpool(self._org, token)  # a stranger's body is never read
         body = await read_body(request)
         result = await run_in_threadpool(

@@ -1,19 +1,20 @@
-"""The small JSON wire shared by the feed and webhooks APIs: admin-API-token auth and the
-admin API's error shape, `{"error": {"code", "detail"}}`."""
+"""The small JSON wire shared by the feed and webhooks APIs: the admin API's callers (an
+admin API token or a console session) and its error shape, `{"error": {"code", "detail"}}`."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from scimitar.domain import keys, orgs
-from scimitar.domain.context import Actor, ActorKind, Tx
+from scimitar.domain.context import Tx
 from scimitar.domain.errors import DomainError
 from scimitar.domain.models import Org
+from scimitar.faces.admin.auth import SESSION_COOKIE, Credentials, authenticate
 from scimitar.faces.admin.wire import (
     ApiError,
     BodyTooLarge,
@@ -31,20 +32,28 @@ def json_response(body: Any, status: int = 200) -> Response:
     return JsonResponse(body, status_code=status)
 
 
-def bearer(request: Request) -> str:
+@dataclass(frozen=True)
+class Caller:
+    """What a request presented, and whether it asks for a change (a session must then
+    carry its CSRF token, as in the rest of the admin API)."""
+
+    credentials: Credentials
+    changes: bool
+
+
+def caller(request: Request) -> Caller:
+    """An admin API token (`Authorization: Bearer sat-…`) or the console's session cookie."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(
-            401, "unauthorized", "Missing credentials: send 'Authorization: Bearer <API token>'"
-        )
-    return token.strip()
+    bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    credentials = Credentials(
+        bearer, request.cookies.get(SESSION_COOKIE), request.headers.get("x-csrf-token")
+    )
+    return Caller(credentials, request.method not in ("GET", "HEAD"))
 
 
-def token_actor(tx: Tx, token: str) -> Org:
-    """The org an admin API token belongs to; sets `tx.actor` to the token."""
-    org_id, info = keys.authenticate_api_token(tx, token)
-    tx.actor = Actor(ActorKind.API_TOKEN, f"API token {info.name!r} …{info.hint}", info.id)
-    return orgs.get_org(tx, org_id)
+def authorize(tx: Tx, caller: Caller) -> Org:
+    """The caller's org, with `tx.actor` set to the caller (as every admin API endpoint)."""
+    return authenticate(tx, caller.credentials, changes=caller.changes).org
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -26,12 +26,13 @@ from scimitar.domain.models import Org
 from scimitar.faces.admin.wire import ApiError
 from scimitar.faces.json_api import (
     PREFIX,
-    bearer,
+    Caller,
+    authorize,
+    caller,
     guarded,
     int_param,
     json_response,
     read_body,
-    token_actor,
 )
 from scimitar.faces.outbound import refuse_internal_url
 from scimitar.storage.database import Database
@@ -44,23 +45,23 @@ class WebhooksApi:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def _run(self, token: str, work: Work, *, write: bool) -> Response:
+    def _run(self, token: Caller, work: Work, *, write: bool) -> Response:
         with self.db.write() if write else self.db.read() as conn:
             tx = Tx(conn, Actor(ActorKind.API_TOKEN, "API token"))
-            status, body = work(tx, token_actor(tx, token))
+            status, body = work(tx, authorize(tx, token))
         return json_response(body, status)
 
     async def _call(self, request: Request, work: Work, *, write: bool = False) -> Response:
-        token = bearer(request)
+        token = caller(request)
         return await run_in_threadpool(self._run, token, work, write=write)
 
-    def _authenticate(self, token: str) -> None:
+    def _authenticate(self, token: Caller) -> None:
         with self.db.read() as conn:
-            token_actor(Tx(conn, Actor(ActorKind.API_TOKEN, "API token")), token)
+            authorize(Tx(conn, Actor(ActorKind.API_TOKEN, "API token")), token)
 
     async def _body(self, request: Request, allowed: set[str]) -> dict[str, Any]:
         """The JSON body, read only once the token is known to be good."""
-        await run_in_threadpool(self._authenticate, bearer(request))
+        await run_in_threadpool(self._authenticate, caller(request))
         return _only(await read_body(request), allowed)
 
     async def create(self, request: Request) -> Response:
