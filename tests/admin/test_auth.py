@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scimitar.domain.models import OrgRole
-from scimitar.faces.admin.routes import ENDPOINTS, PREFIX
+from scimitar.faces.admin.routes import ENDPOINTS, FEED_ENDPOINTS, PREFIX
 from tests.admin.helpers import Api, Site, add_member, api_token, csrf_of, sign_in
 
 
@@ -17,7 +17,7 @@ def test_missing_credentials_are_refused(site: Site) -> None:
 
 def test_every_endpoint_requires_credentials(site: Site) -> None:
     """No endpoint but the OpenAPI document answers without credentials."""
-    for endpoint in ENDPOINTS:
+    for endpoint in (*ENDPOINTS, *FEED_ENDPOINTS):
         path = PREFIX + endpoint.path.replace("{", "").replace("}", "")
         response = site.client.request(endpoint.method, path, json={})
         assert response.status_code == 401, (endpoint.method, path, response.text)
@@ -123,17 +123,21 @@ def test_changes_are_audited_with_the_actor(site: Site) -> None:
 
 def test_a_console_session_reads_the_feed_and_manages_webhooks(site: Site) -> None:
     """The feed and webhooks endpoints take a console session like the rest of the admin
-    API: reads with the cookie, changes only with the CSRF header."""
+    API: reads with the cookie, changes only with the CSRF header. Their answers match the
+    OpenAPI document (the Api helper checks every answer against it)."""
     sign_in(site.client, "acme", "owner@example.com")
-    feed = site.client.get(PREFIX + "/events?limit=5")
-    assert feed.status_code == 200 and feed.json()["events"]
+    cookie_api = Api(site.client)
+    assert cookie_api.get("/events?limit=5")["events"]
     hook = {"url": "https://hooks.example.com/in", "events": ["*"]}
-    forged = site.client.post(PREFIX + "/webhooks", json=hook)
-    assert forged.status_code == 403
-    assert site.client.get(PREFIX + "/webhooks").json()["webhooks"] == []
-    made = site.client.post(
-        PREFIX + "/webhooks", json=hook, headers={"X-CSRF-Token": csrf_of(site.client)}
-    )
-    assert made.status_code == 201 and made.json()["secret"]
+    cookie_api.post("/webhooks", hook, expect=403)
+    assert cookie_api.get("/webhooks")["webhooks"] == []
+    with_csrf = Api(site.client, {"X-CSRF-Token": csrf_of(site.client)})
+    made = with_csrf.post("/webhooks", hook)
+    assert made["secret"]
+    assert with_csrf.patch(f"/webhooks/{made['id']}", {"enabled": False})["enabled"] is False
+    assert cookie_api.get(f"/webhooks/{made['id']}/deliveries")["deliveries"] == []
+    owner = cookie_api.get("/members?q=owner")["members"][0]
+    assert [e["type"] for e in cookie_api.get(f"/members/{owner['id']}/events")["events"]]
+    with_csrf.delete(f"/webhooks/{made['id']}", expect=204)
     site.client.cookies.clear()
     assert site.client.get(PREFIX + "/events").status_code == 401

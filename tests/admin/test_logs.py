@@ -100,10 +100,8 @@ def test_a_dry_run_entry_carries_what_it_would_have_done(site: Site) -> None:
     assert dry["changes"][0]["data"]["userName"] == "dry@example.com"
 
     def events_of(entry_id: int) -> list[str]:
-        response = site.client.get(
-            f"/api/v1/provisioning-log/{entry_id}/events", headers=site.api.headers
-        )
-        assert response.status_code == 200
-        return [e["type"] for e in response.json()["events"]]
+        found = site.api.get(f"/provisioning-log/{entry_id}/events")
+        assert found["request_id"] == entry_id
+        return [e["type"] for e in found["events"]]
 
     assert events_of(dry["id"]) == [] and events_of(live["id"]) == ["member.created"]

@@ -86,20 +86,21 @@ class FeedApi:
         )
         return json_response({"events": found})
 
-    def _request_events(self, token: Caller, entry_id: int) -> dict[str, Any]:
+    def _request_events(self, token: Caller, raw_id: str) -> dict[str, Any]:
         with self.db.read() as conn:
             tx = Tx(conn, Actor(ActorKind.API_TOKEN, "API token"))
             org = authorize(tx, token)
+            # An id past the column's range is no entry (and would overflow SQLite's integers).
+            if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
+                raise ApiError(404, "not_found", "No such provisioning-log entry")
+            entry_id = int(raw_id)
             found = events.events_of_request(tx, org, entry_id)
             return {"request_id": entry_id, "events": [e.to_json() for e in found]}
 
     async def request_events(self, request: Request) -> Response:
-        raw = request.path_params["entry_id"]
-        # An id past the column's range is no entry (and would overflow SQLite's integers).
-        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-            raise ApiError(404, "not_found", "No such provisioning-log entry")
-        entry_id = int(raw)
-        body = await run_in_threadpool(self._request_events, caller(request), entry_id)
+        body = await run_in_threadpool(
+            self._request_events, caller(request), request.path_params["entry_id"]
+        )
         return json_response(body)
 
     def _preview(self, token: Caller, group_id: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import DomainError
 from scimitar.domain.models import Org
-from scimitar.faces.admin.auth import SESSION_COOKIE, Credentials, authenticate
+from scimitar.faces.admin.auth import Credentials, authenticate, credentials_of
 from scimitar.faces.admin.wire import (
     ApiError,
     BodyTooLarge,
@@ -43,12 +43,7 @@ class Caller:
 
 def caller(request: Request) -> Caller:
     """An admin API token (`Authorization: Bearer sat-…`) or the console's session cookie."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    credentials = Credentials(
-        bearer, request.cookies.get(SESSION_COOKIE), request.headers.get("x-csrf-token")
-    )
-    return Caller(credentials, request.method not in ("GET", "HEAD"))
+    return Caller(credentials_of(request), request.method not in ("GET", "HEAD"))
 
 
 def authorize(tx: Tx, caller: Caller) -> Org:

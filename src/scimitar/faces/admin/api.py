@@ -21,7 +21,7 @@ from scimitar.domain import keys
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.errors import DomainError
 from scimitar.faces.admin import openapi
-from scimitar.faces.admin.auth import SESSION_COOKIE, Credentials, authenticate
+from scimitar.faces.admin.auth import Credentials, authenticate, credentials_of
 from scimitar.faces.admin.routes import ENDPOINTS, PREFIX, Endpoint
 from scimitar.faces.admin.wire import (
     ApiCall,
@@ -33,17 +33,6 @@ from scimitar.faces.admin.wire import (
     read_body,
 )
 from scimitar.storage.database import Database
-
-
-def credentials_of(request: Request) -> Credentials:
-    header = request.headers.get("authorization", "").strip()
-    scheme, _, token = header.partition(" ")
-    bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    if header and bearer is None:
-        bearer = header  # an unusable header must fail, not fall back to the cookie
-    return Credentials(
-        bearer, request.cookies.get(SESSION_COOKIE), request.headers.get("x-csrf-token")
-    )
 
 
 class AdminApi:
@@ -92,6 +81,7 @@ class AdminApi:
                 who = authenticate(tx, credentials, changes=endpoint.changes)
                 if who.token_stale:
                     token_to_touch = who.token_id
+                assert endpoint.handler is not None  # ENDPOINTS all have one
                 reply = endpoint.handler(call, tx, who)
         except DomainError as exc:
             raise from_domain(exc) from None

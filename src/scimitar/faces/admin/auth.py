@@ -11,6 +11,8 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from starlette.requests import Request
+
 from scimitar.domain import keys, orgs, sessions
 from scimitar.domain.context import Actor, ActorKind, Tx, utc
 from scimitar.domain.errors import AuthError
@@ -42,6 +44,17 @@ class Principal:
     @property
     def is_owner(self) -> bool:
         return self.member is not None and self.member.org_role is OrgRole.OWNER
+
+
+def credentials_of(request: Request) -> Credentials:
+    header = request.headers.get("authorization", "").strip()
+    scheme, _, token = header.partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    if header and bearer is None:
+        bearer = header  # an unusable header must fail, not fall back to the cookie
+    return Credentials(
+        bearer, request.cookies.get(SESSION_COOKIE), request.headers.get("x-csrf-token")
+    )
 
 
 def console_actor(member: Member) -> Actor:

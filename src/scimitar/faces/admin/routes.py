@@ -30,7 +30,8 @@ class Param:
 class Endpoint:
     method: str
     path: str
-    handler: Handler
+    #: None for the feed and webhooks endpoints, served by their own faces (FEED_ENDPOINTS).
+    handler: Handler | None
     summary: str
     tag: str
     #: Component name of the answer's body; None for 204 No Content.
@@ -39,6 +40,12 @@ class Endpoint:
     request: str | None = None
     query: tuple[Param, ...] = ()
     owner_only: bool = False
+    #: The OpenAPI operationId when there is no handler to name it.
+    operation_id: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.operation_id or (self.handler.__name__ if self.handler else "")
 
     @property
     def changes(self) -> bool:
@@ -361,5 +368,130 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             _BEFORE,
             _LIMIT,
         ),
+    ),
+)
+
+
+_AFTER = Param("after", "read events with a greater seq (the last seq seen; default 0)", INTEGER)
+_WAIT = Param(
+    "wait",
+    "seconds (0-60) to long-poll when nothing is newer; answers as soon as something is",
+    {"type": "number", "minimum": 0, "maximum": 60},
+)
+_TYPES = Param("types", "comma-separated event types to keep (default: all)", STRING)
+_FEED_LIMIT = Param("limit", "events per page (1-1000, default 100)", INTEGER)
+
+#: The change feed and webhooks: served by `faces/events_api.py` and `faces/webhooks_api.py`
+#: (async: the feed long-polls), documented here with the rest of the admin API.
+FEED_ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "GET",
+        "/events",
+        None,
+        "The change feed, in order, from `after`",
+        "events",
+        "EventPage",
+        query=(_AFTER, _FEED_LIMIT, _WAIT, _TYPES),
+        operation_id="list_events",
+    ),
+    Endpoint(
+        "GET",
+        "/members/{member_id}/events",
+        None,
+        "One member's history, oldest first",
+        "events",
+        "EventList",
+        operation_id="member_events",
+    ),
+    Endpoint(
+        "GET",
+        "/provisioning-log/{entry_id}/events",
+        None,
+        "The events a logged SCIM request produced",
+        "events",
+        "RequestEvents",
+        operation_id="request_events",
+    ),
+    Endpoint(
+        "POST",
+        "/groups/{group_id}/grants/preview",
+        None,
+        "Whose effective access a grant change would change (nothing is changed)",
+        "groups",
+        "GrantPreview",
+        request="GrantChange",
+        operation_id="preview_grant",
+    ),
+    Endpoint(
+        "POST",
+        "/webhooks",
+        None,
+        "Subscribe an endpoint (its signing secret is in this answer only)",
+        "webhooks",
+        "WebhookCreated",
+        201,
+        "WebhookCreate",
+        operation_id="create_webhook",
+    ),
+    Endpoint(
+        "GET",
+        "/webhooks",
+        None,
+        "Every webhook endpoint",
+        "webhooks",
+        "WebhookList",
+        operation_id="list_webhooks",
+    ),
+    Endpoint(
+        "GET",
+        "/webhooks/{endpoint_id}",
+        None,
+        "One webhook endpoint",
+        "webhooks",
+        "Webhook",
+        operation_id="get_webhook",
+    ),
+    Endpoint(
+        "PATCH",
+        "/webhooks/{endpoint_id}",
+        None,
+        "Change its URL, event types or enabled state",
+        "webhooks",
+        "Webhook",
+        request="WebhookUpdate",
+        operation_id="update_webhook",
+    ),
+    Endpoint(
+        "DELETE",
+        "/webhooks/{endpoint_id}",
+        None,
+        "Unsubscribe (its deliveries go too)",
+        "webhooks",
+        None,
+        204,
+        operation_id="delete_webhook",
+    ),
+    Endpoint(
+        "GET",
+        "/webhooks/{endpoint_id}/deliveries",
+        None,
+        "Its deliveries, newest first, each with its attempts",
+        "webhooks",
+        "DeliveryList",
+        query=(
+            Param("state", "only deliveries in this state", enum("pending", "succeeded", "failed")),
+            Param("limit", "deliveries (1-500, default 50)", INTEGER),
+        ),
+        operation_id="list_deliveries",
+    ),
+    Endpoint(
+        "POST",
+        "/webhook-deliveries/{delivery_id}/resend",
+        None,
+        "Send a delivery again (pending, due now)",
+        "webhooks",
+        "Delivery",
+        202,
+        operation_id="resend_delivery",
     ),
 )

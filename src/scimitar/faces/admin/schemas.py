@@ -50,6 +50,14 @@ def _cursor_page(item: str) -> Schema:
     return closed({"entries": array_of(item), "next_before": {"type": ["integer", "null"]}})
 
 
+_WEBHOOK: dict[str, Schema] = {
+    "id": STRING,
+    "url": STRING,
+    "events": STRINGS,
+    "enabled": BOOLEAN,
+    "created": TIME,
+    "last_modified": TIME,
+}
 _POLICY = enum("allow", "reject")
 _ORG_ROLE = enum("Owner", "Admin", "Member")
 _TEAM_ROLE = enum("Admin", "Member")
@@ -289,4 +297,86 @@ COMPONENTS: dict[str, Schema] = {
         }
     ),
     "ProvisioningPage": _cursor_page("ProvisioningEntry"),
+    # The change feed and webhooks (served by faces/events_api.py and webhooks_api.py).
+    "Event": closed(
+        {
+            "id": STRING,
+            "seq": {**INTEGER, "description": "per org, gap-free, increasing"},
+            "type": {**STRING, "description": "dotted, e.g. member.created, access.changed"},
+            "time": TIME,
+            "org_id": STRING,
+            "actor": closed({"kind": STRING, "id": NULLABLE_STRING, "label": STRING}),
+            "resource": closed(
+                {"type": STRING, "id": STRING, "version": {"type": ["integer", "null"]}}
+            ),
+            "data": {"description": "the resource's new state, or what changed (by type)"},
+            "changed": {**STRINGS, "description": "for updates: the fields that changed"},
+            "request_id": {**INTEGER, "description": "the provisioning-log entry of the request"},
+        },
+        required=("id", "seq", "type", "time", "org_id", "actor", "resource", "data"),
+    ),
+    "EventPage": closed(
+        {
+            "events": array_of("Event"),
+            "next_after": {**INTEGER, "description": "pass as `after` to read on"},
+        }
+    ),
+    "EventList": closed({"events": array_of("Event")}),
+    "RequestEvents": closed({"request_id": INTEGER, "events": array_of("Event")}),
+    "GrantChange": closed(
+        {
+            "action": enum("add", "remove"),
+            "grant_id": {**STRING, "description": "the grant to remove"},
+            "project_id": STRING,
+            "role_id": NULLABLE_STRING,
+            "team_id": NULLABLE_STRING,
+            "team_role": {"type": ["string", "null"], "enum": ["Admin", "Member", None]},
+        },
+        required=(),
+    ),
+    "GrantPreview": closed(
+        {
+            "changes": {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": "each member whose effective access would change, before/after",
+            }
+        }
+    ),
+    "Webhook": closed(_WEBHOOK),
+    "WebhookCreated": closed(
+        {**_WEBHOOK, "secret": {**STRING, "description": "signing secret, shown only here"}}
+    ),
+    "WebhookList": closed({"webhooks": array_of("Webhook")}),
+    "WebhookCreate": closed(
+        {"url": STRING, "events": {**STRINGS, "description": 'event types, or ["*"] (default)'}},
+        required=("url",),
+    ),
+    "WebhookUpdate": closed({"url": STRING, "events": STRINGS, "enabled": BOOLEAN}, required=()),
+    "Delivery": closed(
+        {
+            "id": STRING,
+            "endpoint_id": STRING,
+            "event_id": STRING,
+            "event_seq": INTEGER,
+            "state": enum("pending", "succeeded", "failed"),
+            "attempts": INTEGER,
+            "next_attempt": NULLABLE_TIME,
+            "created": TIME,
+            "completed": NULLABLE_TIME,
+            "log": {
+                "type": "array",
+                "items": closed(
+                    {
+                        "at": TIME,
+                        "status": {"type": ["integer", "null"]},
+                        "latency_ms": INTEGER,
+                        "error": NULLABLE_STRING,
+                        "response_excerpt": NULLABLE_STRING,
+                    }
+                ),
+            },
+        }
+    ),
+    "DeliveryList": closed({"deliveries": array_of("Delivery")}),
 }
