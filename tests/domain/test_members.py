@@ -192,6 +192,9 @@ def test_an_inactive_member_holds_no_org_role(tx: Tx) -> None:
         tx, org, gone, {**members.document(gone), **admin_doc, "active": True}
     )
     assert again.active and again.org_role is OrgRole.ADMIN
+    tx.actor = CLI_ACTOR  # the console, the admin API and the CLI are told, not ignored
+    with pytest.raises(PolicyError, match="deactivated member holds no org role"):
+        members.set_org_role(tx, org, patched, OrgRole.ADMIN)
 
 
 def test_deactivation_ends_console_sign_in(tx: Tx) -> None:

@@ -259,3 +259,28 @@ def test_team_deletion_reports_lost_access(db: Database) -> None:
     found = feed(db, org, after=start)
     assert _access(found) == [(a.id, "Checkout", "Member", None)]
     assert types(found)[-2:] == ["team.deleted", "access.changed"]
+
+
+def test_what_a_deletion_takes_along_is_reported(db: Database) -> None:
+    """A deleted project reports its teams' deletion; a deleted custom group its grants."""
+    org, _, _ = _setup(db)
+    with write(db) as tx:
+        project = structure.create_project(tx, org, "Billing")
+        team = structure.create_team(tx, org, project, "Payments")
+        custom = groups.insert_group(tx, org, GroupKind.CUSTOM, "Finance")
+        checkout = structure.find_project(tx, org, "Checkout")
+        reader = structure.find_role(tx, org, "Read-Only")
+        grant_id = groups.add_grant(tx, org, custom, Grant(checkout.id, role_id=reader.id))
+    start = last(db, org)
+    with write(db) as tx:
+        structure.delete_project(tx, org, project)
+    found = feed(db, org, after=start)
+    [deleted_team] = [e for e in found if e.type == "team.deleted"]
+    assert deleted_team.resource_id == team.id
+    assert types(found).index("team.deleted") < types(found).index("project.deleted")
+    start = last(db, org)
+    with write(db) as tx:
+        groups.delete_group(tx, org, groups.get_group(tx, org, custom.id))
+    found = feed(db, org, after=start)
+    assert types(found)[:2] == ["group.grant_removed", "group.deleted"]
+    assert found[0].data["grant_id"] == grant_id

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -18,8 +19,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from scimitar.domain import keys
 from scimitar.domain.context import CLI_ACTOR, Tx
-from scimitar.faces.logs import JsonFormatter, log_config
+from scimitar.faces.logs import JsonFormatter, SafeFormatter, log_config
 from scimitar.storage.database import Database
+from scimitar.storage.tables import members
 from tests.domain.helpers import make_org
 
 SCIMITAR = Path(sys.executable).parent / "scimitar"
@@ -121,7 +123,7 @@ def test_two_server_processes_log_json_and_count_together(db: Database) -> None:
     assert key not in stderr.decode() and "owner@example.com" not in stderr.decode()
 
 
-@pytest.mark.parametrize("command", ["serve", "worker"])
+@pytest.mark.parametrize("command", ["serve", "worker", "demo"])
 def test_a_long_running_command_refuses_an_unknown_log_format(tmp_path: Path, command: str) -> None:
     env = {**os.environ, "SCIMITAR_LOG_FORMAT": "xml"}
     done = subprocess.run(
@@ -133,3 +135,39 @@ def test_a_long_running_command_refuses_an_unknown_log_format(tmp_path: Path, co
     )
     assert done.returncode != 0
     assert "SCIMITAR_LOG_FORMAT" in done.stderr and "text, json" in done.stderr
+    assert "SCIM key" not in done.stdout  # nothing was changed before the refusal
+
+
+def test_a_database_error_is_logged_without_the_row_it_quotes(db: Database) -> None:
+    """PostgreSQL's DETAIL quotes the duplicate key (an email address here); the server's
+    log formats, text and JSON, keep the error's first line and its SQL only."""
+    with db.write() as conn:
+        tx = Tx(conn, CLI_ACTOR)
+        org = make_org(tx)
+    with pytest.raises(Exception) as caught, db.write() as conn:  # noqa: PT011
+        # A second member with the same key, past the domain's own check.
+        conn.execute(
+            members.insert().values(
+                id="00000000-0000-0000-0000-000000000001",
+                org_id=org.id,
+                user_name="Secret.Person@example.com",
+                user_name_key="owner@acme.example.com",
+                active=True,
+                org_role="Member",
+                source="scim",
+                attributes={},
+                version=1,
+                created=datetime.now(UTC),
+                last_modified=datetime.now(UTC),
+            )
+        )
+    logger = logging.getLogger("scimitar.test")
+    record = logger.makeRecord(
+        "scimitar", logging.ERROR, __file__, 1, "boom", (), (caught.type, caught.value, caught.tb)
+    )
+    config = log_config("text")["formatters"]["main"]
+    text = SafeFormatter(config["fmt"]).format(record)
+    line = JsonFormatter().format(record)
+    for output in (text, line):
+        assert "owner@acme.example.com" not in output and "Secret.Person" not in output
+        assert "INSERT INTO members" in output and "IntegrityError" in output

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.members import find_member
@@ -110,3 +111,18 @@ def test_one_statement_on_several_engines(db: Database, tmp_path: Path) -> None:
         other.dispose()
         del other
         gc.collect()
+
+
+def test_a_failed_statement_never_shows_its_values(db: Database) -> None:
+    """Error messages reach logs: they name the statement, never the values (people's
+    addresses, webhook secrets), whichever way the statement ran."""
+    statement = insert(orgs).values(id=bindparam("id"))
+    with pytest.raises(IntegrityError) as prepared_error, db.write() as conn:
+        Prepared(statement).run(driver(conn), {"id": "secret-value-123"})
+    with pytest.raises(IntegrityError) as core_error, db.write() as conn:
+        conn.execute(statement, {"id": "secret-value-123"})
+    for error in (prepared_error.value, core_error.value):
+        assert "INSERT INTO orgs" in str(error) and "parameters hidden" in str(error)
+        # PostgreSQL's own DETAIL line may still quote the row: the server's log formatter
+        # drops it (tests/ops/test_logs.py).
+        assert "secret-value-123" not in str(error).split("DETAIL")[0]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, delete, insert, literal, null, select, union_all
+from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain import access_changes, audit, events
 from scimitar.domain.context import Tx, new_id
@@ -23,6 +24,7 @@ from scimitar.storage.tables import (
     group_grants,
     group_members,
     groups,
+    members,
     projects,
     roles,
     teams,
@@ -155,17 +157,32 @@ def effective_access(tx: Tx, org: Org, member: Member) -> list[ProjectAccess]:
     return sorted(result.values(), key=lambda a: a.project.lower())
 
 
+GRANT_TARGET_GONE = "The project, role or team of this grant no longer exists"
+
+
 def add_direct_assignment(tx: Tx, org: Org, member: Member, grant: Grant) -> str:
     """A console assignment of a project role or team membership to one member."""
-    if not member.active:
+    # Read again, locked on PostgreSQL against a concurrent deactivation (which would leave
+    # an inactive member holding the assignment).
+    query = select(members.c.active).where(members.c.id == member.id)
+    if tx.conn.dialect.name == "postgresql":
+        query = query.with_for_update(read=True)
+    if not tx.conn.execute(query).scalar():
         raise InvalidError("Deactivated members cannot be given access")
     assignment_id = new_id()
     finish_access_watch = access_changes.start_watch(tx, org, [member.id])
-    tx.conn.execute(
-        insert(direct_assignments).values(
-            id=assignment_id, org_id=org.id, member_id=member.id, created=tx.now, **grant.columns()
+    try:
+        tx.conn.execute(
+            insert(direct_assignments).values(
+                id=assignment_id,
+                org_id=org.id,
+                member_id=member.id,
+                created=tx.now,
+                **grant.columns(),
+            )
         )
-    )
+    except IntegrityError:  # the project, role or team went meanwhile (PostgreSQL)
+        raise NotFoundError(GRANT_TARGET_GONE) from None
     audit.record(
         tx,
         org.id,

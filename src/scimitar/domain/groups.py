@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain import access_changes, audit, events
+from scimitar.domain.access import GRANT_TARGET_GONE
 from scimitar.domain.context import Tx, fold, new_id
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError
 from scimitar.domain.models import Grant, Group, GroupKind, Org, TeamRole
@@ -263,6 +264,8 @@ def update_group(
 
 def delete_group(tx: Tx, org: Org, group: Group) -> None:
     with access_changes.watch(tx, org, access_changes.members_of(tx, group)):
+        # Its grants first, each with its event (the database would cascade them silently).
+        drop_grants(tx, org, group_grants.c.group_id == group.id)
         tx.conn.execute(delete(groups).where(groups.c.id == group.id))
         audit.record(tx, org.id, "group.deleted", "group", group.id, before=snapshot(group))
         _emit(tx, org, "group.deleted", group)
@@ -451,11 +454,18 @@ def add_grant(tx: Tx, org: Org, group: Group, grant: Grant) -> str:
         raise InvalidError("Grants can only be attached to custom groups")
     grant_id = new_id()
     with access_changes.watch(tx, org, member_ids(tx, group)):
-        tx.conn.execute(
-            insert(group_grants).values(
-                id=grant_id, org_id=org.id, group_id=group.id, created=tx.now, **grant.columns()
+        try:
+            tx.conn.execute(
+                insert(group_grants).values(
+                    id=grant_id,
+                    org_id=org.id,
+                    group_id=group.id,
+                    created=tx.now,
+                    **grant.columns(),
+                )
             )
-        )
+        except IntegrityError:  # the project, role or team went meanwhile (PostgreSQL)
+            raise NotFoundError(GRANT_TARGET_GONE) from None
         audit.record(
             tx,
             org.id,

@@ -30,6 +30,9 @@ from scimitar.storage.tables import (
 
 OWNER_GUARD = "The organization owner cannot be modified via SCIM"
 MULTIPLE_OWNERS = "Cannot set multiple owners"
+INACTIVE_ROLE = (
+    "A deactivated member holds no org role; reactivate them in the identity provider first"
+)
 
 
 def member_from_row(row: Row[Any]) -> Member:
@@ -322,8 +325,11 @@ def update_member(tx: Tx, org: Org, member: Member, document: dict[str, Any]) ->
         raise PolicyError(OWNER_GUARD if tx.actor.over_scim else "Transfer ownership first")
     _check_role_change(tx, member, role)
     if not active:
-        # Out of the organization, a person holds no org role (an IdP's deactivating PUT
-        # still carries the mapped role: it is not an error, and it is not kept).
+        # Out of the organization, a person holds no org role. An IdP's deactivating PUT
+        # still carries the mapped role: over SCIM that is not an error, and it is not kept;
+        # an admin asking for it in the console or the API is told why it cannot be.
+        if role not in (OrgRole.MEMBER, member.org_role) and not tx.actor.over_scim:
+            raise PolicyError(INACTIVE_ROLE)
         role = OrgRole.MEMBER
     if fold(attrs["userName"]) != fold(member.user_name) or _emails(attrs) != _emails(
         member.attributes

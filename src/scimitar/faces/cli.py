@@ -172,6 +172,8 @@ class Cli:
 
     def cmd_demo(self) -> None:
         public = f"http://{self.args.host}:{self.args.port}"
+        if not self.args.no_serve:
+            _configure_logging(self.settings)  # a bad SCIMITAR_LOG_FORMAT stops it here
         with self.tx() as tx:
             try:
                 org = orgs.get_org_by_slug(tx, "acme")

@@ -58,12 +58,11 @@ class FeedApi:
             ]
 
     async def list_events(self, request: Request) -> Response:
-        token = caller(request)
+        org = await run_in_threadpool(self._org, caller(request))  # before reading anything
         after = int_param(request, "after", 0, 0, 2**62)
         limit = int_param(request, "limit", 100, 1, events.MAX_LIMIT)
         wait = _wait_param(request)
         types = [t.strip() for t in request.query_params.get("types", "").split(",") if t.strip()]
-        org = await run_in_threadpool(self._org, token)
         deadline = time.monotonic() + wait
         while True:
             found = await run_in_threadpool(self._page, org.id, after, limit, types)

@@ -30,6 +30,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,6 +47,7 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 _OPS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 access_log = logging.getLogger("scimitar.access")
+_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(32), 127)}
 
 
 def face_of(path: str) -> str:
@@ -162,7 +164,10 @@ class Metrics:
                     {"WWW-Authenticate": 'Bearer realm="metrics"'},
                     media_type="text/plain",
                 )
-        return Response(self.exposition(), media_type=CONTENT_TYPE_LATEST)
+        # In the thread pool: the scrape reads the database, which may be slow or down, and
+        # the event loop must go on answering `/healthz` meanwhile.
+        body = await run_in_threadpool(self.exposition)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 class RequestMetrics:
@@ -198,6 +203,8 @@ class RequestMetrics:
             self.metrics.observe(face, method if method in _METHODS else "other", status, elapsed)
             if self.log_requests:
                 # The path only: query strings carry people's names and email addresses.
+                # Control characters escaped: a decoded `%0A` must not start a forged line.
+                path = path.translate(_ESCAPES) if not path.isprintable() else path
                 access_log.info(
                     "%s %s %d %.1f ms",
                     method,

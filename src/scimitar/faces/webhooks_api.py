@@ -125,12 +125,12 @@ class WebhooksApi:
 
     async def deliveries(self, request: Request) -> Response:
         endpoint_id = request.path_params["endpoint_id"]
-        limit = int_param(request, "limit", 50, 1, 500)
-        state = request.query_params.get("state")
-        if state not in (None, "pending", "succeeded", "failed"):
-            raise ApiError(400, "bad_request", "state must be pending, succeeded or failed")
 
         def work(tx: Tx, org: Org) -> tuple[int, Any]:
+            limit = int_param(request, "limit", 50, 1, 500)  # read once the caller is known
+            state = request.query_params.get("state")
+            if state not in (None, "pending", "succeeded", "failed"):
+                raise ApiError(400, "bad_request", "state must be pending, succeeded or failed")
             endpoint = webhooks.get_endpoint(tx, org, endpoint_id)
             found = webhooks.list_deliveries(tx, org, endpoint, limit=limit, state=state)
             return 200, {"deliveries": [d.to_json() for d in found]}

@@ -101,6 +101,9 @@ class Database:
         json_options: dict[str, Any] = {
             "json_serializer": _json_dumps,
             "json_deserializer": orjson.loads,
+            # A database error's message must not carry the statement's values into logs:
+            # they hold people's names and addresses, and webhook signing secrets.
+            "hide_parameters": True,
         }
         if self.dialect == "sqlite":
             engine = create_engine(
@@ -117,6 +120,8 @@ class Database:
             return engine
         return create_engine(
             self.url,
+            # An unreachable server fails a request in seconds, not after the TCP timeout.
+            connect_args={"connect_timeout": 10},
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,

@@ -165,7 +165,12 @@ def _wrapped(db: Driver, sql: str, parameters: Any, exc: Exception) -> Exception
     """The driver's error as SQLAlchemy raises it (`IntegrityError` with `.orig`, …), so
     callers catch the same exceptions whichever way a statement ran."""
     return DBAPIError.instance(
-        sql, parameters, exc, db.dialect.loaded_dbapi.Error, dialect=db.dialect
+        sql,
+        parameters,
+        exc,
+        db.dialect.loaded_dbapi.Error,
+        hide_parameters=True,  # as the engines do: values never reach a log
+        dialect=db.dialect,
     )
 
 
