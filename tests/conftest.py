@@ -20,6 +20,8 @@ from sqlalchemy import create_engine, text
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.storage.database import Database
 from scimitar.storage.tables import metadata
+from tests.scim.harness import Scim, start
+from tests.scim.harness import make_org as make_scim_org
 
 ENGINES = [
     e.strip()
@@ -88,3 +90,13 @@ def tx(db: Database) -> Iterator[Tx]:
     """One write transaction, committed at the end of the test (for domain unit tests)."""
     with db.write() as conn:
         yield Tx(conn, CLI_ACTOR)
+
+
+@pytest.fixture
+def scim(db_url: str) -> Iterator[Scim]:
+    """The SCIM API of a fresh org (owner owner@example.com), on SQLite and PostgreSQL."""
+    client, db = start(db_url)
+    with client:
+        org, key = make_scim_org(db)
+        yield Scim(client, db, org, key)
+    db.dispose()

@@ -11,9 +11,6 @@ import fcntl
 import multiprocessing
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,14 +22,7 @@ from scimitar.domain import keys
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.storage.database import Database
 from tests.domain.helpers import make_org
-
-SCIMITAR = Path(sys.executable).parent / "scimitar"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.processes import start_serve
 
 
 def _user(name: str) -> dict[str, object]:
@@ -43,24 +33,8 @@ def test_two_server_processes_share_one_database(db: Database) -> None:
     with db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
         key = keys.generate_scim_key(tx, make_org(tx))
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [str(SCIMITAR), "--database-url", db.url, "serve", "--port", str(port), "--workers", "2"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    server, base = start_serve(db.url, "--workers", "2")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
         headers = {"Authorization": f"Bearer {key}"}
 
         def post(name: str) -> int:

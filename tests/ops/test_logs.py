@@ -6,10 +6,8 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,8 +21,7 @@ from scimitar.faces.logs import JsonFormatter, SafeFormatter, log_config
 from scimitar.storage.database import Database
 from scimitar.storage.tables import members
 from tests.domain.helpers import make_org
-
-SCIMITAR = Path(sys.executable).parent / "scimitar"
+from tests.processes import SCIMITAR, start_serve
 
 
 def test_a_json_record_carries_its_fields_and_exception() -> None:
@@ -69,29 +66,10 @@ def test_two_server_processes_log_json_and_count_together(db: Database) -> None:
     request has its line and no key appears; a scrape of either process counts both."""
     with db.write() as conn:
         key = keys.generate_scim_key(Tx(conn, CLI_ACTOR), make_org(Tx(conn, CLI_ACTOR)))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SCIMITAR_LOG_FORMAT": "json", "SCIMITAR_ACCESS_LOG": "1"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    server = subprocess.Popen(
-        [str(SCIMITAR), "--database-url", db.url, "serve", "--port", str(port), "--workers", "2"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-        start_new_session=True,
-    )
+    server, base = start_serve(db.url, "--workers", "2", env=env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/readyz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
         before = _requests_total(httpx.get(f"{base}/metrics").text)
         for _ in range(30):  # a new connection each: the kernel spreads them over both
             assert httpx.get(f"{base}/healthz").status_code == 200

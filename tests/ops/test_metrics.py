@@ -18,16 +18,7 @@ from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.faces.app import create_app
 from scimitar.faces.metrics import Metrics, RequestMetrics, face_of
 from scimitar.storage.database import Database
-from tests.scim.harness import Scim, make_org, start
-
-
-@pytest.fixture
-def scim(db_url: str) -> Iterator[Scim]:
-    client, db = start(db_url)
-    with client:
-        org, key = make_org(db)
-        yield Scim(client, db, org, key)
-    db.dispose()
+from tests.scim.harness import Scim
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

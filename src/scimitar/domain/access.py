@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from scimitar.domain import access_changes, audit, events
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.errors import InvalidError, NotFoundError
-from scimitar.domain.models import Grant, GroupKind, Member, Org, TeamRole
+from scimitar.domain.models import Grant, GroupKind, Member, Org
 from scimitar.storage.tables import (
     direct_assignments,
     group_grants,
@@ -231,9 +231,7 @@ def remove_direct_assignment(tx: Tx, org: Org, member: Member, assignment_id: st
         member.id,
         before={"assignment": assignment_id},
     )
-    grant = Grant(
-        row.project_id, row.role_id, row.team_id, TeamRole(row.team_role) if row.team_role else None
-    )
+    grant = Grant.of_row(row)
     _emit_assignment(tx, org, "member.assignment_removed", member, assignment_id, grant)
     finish_access_watch()
 
@@ -268,10 +266,5 @@ def report_removed_assignments(tx: Tx, org: Org, rows: list[Row[Any]]) -> None:
             row.member_id,
             before={"assignment": row.id},
         )
-        grant = Grant(
-            row.project_id,
-            row.role_id,
-            row.team_id,
-            TeamRole(row.team_role) if row.team_role else None,
-        )
+        grant = Grant.of_row(row)
         _emit_assignment(tx, org, "member.assignment_removed", row.member_id, row.id, grant)

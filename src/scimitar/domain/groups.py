@@ -508,12 +508,7 @@ def grants_of(tx: Tx, group: Group) -> list[tuple[str, Grant]]:
     return [
         (
             row.id,
-            Grant(
-                row.project_id,
-                row.role_id,
-                row.team_id,
-                TeamRole(row.team_role) if row.team_role else None,
-            ),
+            Grant.of_row(row),
         )
         for row in rows
     ]
@@ -576,10 +571,5 @@ def drop_grants(tx: Tx, org: Org, condition: ColumnElement[bool]) -> None:
     for row in rows:
         group = get_group(tx, org, row.group_id)
         audit.record(tx, org.id, "group.grant_removed", "group", group.id, before={"grant": row.id})
-        grant = Grant(
-            row.project_id,
-            row.role_id,
-            row.team_id,
-            TeamRole(row.team_role) if row.team_role else None,
-        )
+        grant = Grant.of_row(row)
         _emit_grant(tx, org, "group.grant_removed", group, row.id, grant)

@@ -125,6 +125,12 @@ class Grant:
     team_id: str | None = None
     team_role: TeamRole | None = None
 
+    @classmethod
+    def of_row(cls, row: Any) -> Grant:
+        """The grant a `group_grants` or `direct_assignments` row holds."""
+        team_role = TeamRole(row.team_role) if row.team_role else None
+        return cls(row.project_id, row.role_id, row.team_id, team_role)
+
     def columns(self) -> dict[str, str | None]:
         """The grant as the columns of `group_grants` and `direct_assignments` hold it."""
         return {
