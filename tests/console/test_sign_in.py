@@ -5,17 +5,19 @@ from __future__ import annotations
 import statistics
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from scimitar.config import Settings
 from scimitar.domain import credentials
-from scimitar.domain.context import SYSTEM_ACTOR, Tx
+from scimitar.domain.context import SYSTEM_ACTOR, Tx, utc
 from scimitar.domain.models import OrgRole
+from scimitar.faces.admin.routes import PREFIX
 from scimitar.faces.app import create_app
 from scimitar.faces.console import signin
-from scimitar.storage.tables import console_credentials
+from scimitar.storage.tables import console_credentials, console_sessions
 from tests.admin.helpers import PASSWORD, Site, add_member, csrf_of, sign_in, sign_in_form_token
 from tests.cli.test_cli import run as run_cli
 from tests.scim.harness import PUBLIC_URL
@@ -185,3 +187,30 @@ def test_setting_a_password_ends_the_members_sessions(site: Site) -> None:
         sign_in(site.client, "acme", "owner@example.com", "another long password").status_code
         == 303
     )
+
+
+def _last_seen(site: Site) -> datetime:
+    with site.db.read() as conn:
+        seen = conn.execute(select(console_sessions.c.last_seen)).scalar_one()
+    return utc(seen)
+
+
+def _idle_for(site: Site, idle: timedelta) -> None:
+    with site.db.write() as conn:
+        conn.execute(update(console_sessions).values(last_seen=datetime.now(UTC) - idle))
+
+
+def test_a_session_unused_for_an_hour_ends(site: Site) -> None:
+    """Pages and API calls keep a session alive (recorded at most once a minute); an hour
+    without a request ends it, before its 12 hours are up."""
+    assert sign_in(site.client, "acme", "owner@example.com").status_code == 303
+    _idle_for(site, timedelta(minutes=5))
+    assert site.client.get("/console/members").status_code == 200
+    assert datetime.now(UTC) - _last_seen(site) < timedelta(minutes=1)
+    _idle_for(site, timedelta(minutes=50))
+    assert site.client.get(PREFIX + "/org").status_code == 200  # the API, by cookie
+    assert datetime.now(UTC) - _last_seen(site) < timedelta(minutes=1)
+    _idle_for(site, timedelta(minutes=61))
+    page = site.client.get("/console/members", follow_redirects=False)
+    assert page.status_code == 303 and "reason=ended" in page.headers["location"]
+    assert site.client.get(PREFIX + "/org").status_code == 401

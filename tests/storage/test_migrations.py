@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
-from scimitar.domain import credentials, members, sessions
+from scimitar.domain import credentials, members
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.models import OrgRole
 from scimitar.storage.database import Database, _alembic_config
@@ -30,7 +31,17 @@ def test_members_deactivated_before_0004_lose_their_role_and_sign_in(tmp_path: P
             tx, org, make_member(tx, org, "ada@acme.example.com"), OrgRole.ADMIN
         )
         credentials.set_password(tx, org, admin, "correct horse battery")
-        sessions.start_session(tx, org, admin)
+        # A session as 0003 stored it (no last_seen yet).
+        conn.execute(
+            insert(console_sessions).values(
+                token_hash="0" * 64,
+                org_id=org.id,
+                member_id=admin.id,
+                csrf_token="c" * 32,
+                created=tx.now,
+                expires=tx.now + timedelta(hours=12),
+            )
+        )
         # Deactivated the way the old release did it: the row only.
         conn.execute(
             update(members_table).where(members_table.c.id == admin.id).values(active=False)

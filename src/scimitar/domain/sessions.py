@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain import audit, members, orgs
@@ -24,6 +24,11 @@ from scimitar.domain.models import Member, Org, OrgRole
 from scimitar.storage.tables import console_sessions, server_secrets
 
 LIFETIME = timedelta(hours=12)
+#: A session unused this long ends (whatever its lifetime left).
+IDLE_TIMEOUT = timedelta(hours=1)
+#: How stale `last_seen` may get before a request records it again (one write a minute at
+#: most per session, not one per click).
+TOUCH_AFTER = timedelta(minutes=1)
 SESSION_ENDED = "Your session has ended; sign in again"
 
 
@@ -35,6 +40,11 @@ class Session:
     member: Member
     csrf_token: str
     expires: datetime
+    last_seen: datetime
+
+    def needs_touch(self, now: datetime) -> bool:
+        """Whether this request should record itself (`touch_session`)."""
+        return now - self.last_seen >= TOUCH_AFTER
 
 
 def can_administer(member: Member) -> bool:
@@ -61,14 +71,16 @@ def start_session(tx: Tx, org: Org, member: Member) -> tuple[str, Session]:
             csrf_token=csrf_token,
             created=tx.now,
             expires=expires,
+            last_seen=tx.now,
         )
     )
     audit.record(tx, org.id, "console.signed_in", "member", member.id)
-    return token, Session(org, member, csrf_token, expires)
+    return token, Session(org, member, csrf_token, expires, tx.now)
 
 
 def find_session(tx: Tx, token: str) -> Session:
-    """The session a cookie token belongs to; `AuthError` when unknown or expired."""
+    """The session a cookie token belongs to; `AuthError` when unknown, expired, or unused
+    for `IDLE_TIMEOUT`."""
     if not token or len(token) > 200:
         raise AuthError(SESSION_ENDED)
     row = tx.conn.execute(
@@ -76,12 +88,24 @@ def find_session(tx: Tx, token: str) -> Session:
     ).first()
     if row is None or utc(row.expires) <= tx.now:
         raise AuthError(SESSION_ENDED)
+    last_seen = utc(row.last_seen if row.last_seen is not None else row.created)
+    if tx.now - last_seen >= IDLE_TIMEOUT:
+        raise AuthError(SESSION_ENDED)
     try:
         org = orgs.get_org(tx, row.org_id)
         member = members.get_member(tx, org, row.member_id)
     except NotFoundError:
         raise AuthError(SESSION_ENDED) from None
-    return Session(org, member, row.csrf_token, utc(row.expires))
+    return Session(org, member, row.csrf_token, utc(row.expires), last_seen)
+
+
+def touch_session(tx: Tx, token: str) -> None:
+    """Record that the session was used now (its idle time starts again)."""
+    tx.conn.execute(
+        update(console_sessions)
+        .where(console_sessions.c.token_hash == hash_secret(token))
+        .values(last_seen=tx.now)
+    )
 
 
 def end_session(tx: Tx, token: str) -> None:

@@ -333,6 +333,8 @@ console_sessions = Table(
     Column("csrf_token", String(64), nullable=False),
     Column("created", Timestamp, nullable=False),
     Column("expires", Timestamp, nullable=False),
+    # The last request it served (to the minute); a session idle an hour ends.
+    Column("last_seen", Timestamp),
     Index("ix_console_sessions_member", "member_id"),
 )
 

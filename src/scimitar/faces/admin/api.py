@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from scimitar.config import Settings
-from scimitar.domain import keys
+from scimitar.domain import keys, sessions
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.errors import DomainError
 from scimitar.faces.admin import openapi
@@ -75,17 +75,23 @@ class AdminApi:
         """Authenticate and run the handler in one transaction; domain errors become
         `ApiError`s after the rollback."""
         token_to_touch: str | None = None
+        session_to_touch: str | None = None
         try:
             with self.db.write() if endpoint.changes else self.db.read() as conn:
                 tx = Tx(conn, SYSTEM_ACTOR)
                 who = authenticate(tx, credentials, changes=endpoint.changes)
                 if who.token_stale:
                     token_to_touch = who.token_id
+                session_to_touch = who.session_to_touch
                 assert endpoint.handler is not None  # ENDPOINTS all have one
                 reply = endpoint.handler(call, tx, who)
         except DomainError as exc:
             raise from_domain(exc) from None
-        if token_to_touch is not None:
+        if token_to_touch is not None or session_to_touch is not None:
             with self.db.write() as conn:
-                keys.touch_api_token(Tx(conn, SYSTEM_ACTOR), token_to_touch)
+                tx = Tx(conn, SYSTEM_ACTOR)
+                if token_to_touch is not None:
+                    keys.touch_api_token(tx, token_to_touch)
+                if session_to_touch is not None:
+                    sessions.touch_session(tx, session_to_touch)
         return reply

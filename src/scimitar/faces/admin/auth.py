@@ -40,6 +40,8 @@ class Principal:
     member: Member | None
     token_id: str | None = None
     token_stale: bool = False
+    #: A console session's cookie token, when its `last_seen` is due to be recorded.
+    session_to_touch: str | None = None
 
     @property
     def is_owner(self) -> bool:
@@ -93,4 +95,7 @@ def _session_principal(tx: Tx, credentials: Credentials, *, changes: bool) -> Pr
         (credentials.csrf or "").encode(), session.csrf_token.encode()
     ):
         raise forbidden("Send the console session's CSRF token in the X-CSRF-Token header")
-    return Principal(session.org, console_actor(session.member), session.member)
+    touch = credentials.session if session.needs_touch(tx.now) else None
+    return Principal(
+        session.org, console_actor(session.member), session.member, session_to_touch=touch
+    )

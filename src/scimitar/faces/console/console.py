@@ -275,7 +275,11 @@ class Console:
                 tx = Tx(conn, SYSTEM_ACTOR)
                 view = self._view(tx, data)
                 context = {**self.frame(view, page.section), **page.load(view, tx)}
-                return Render(page.template, context)
+                touch = view.session.needs_touch(tx.now)
+            if touch and data.token:  # a page view keeps the session alive (once a minute)
+                with self.db.write() as conn:
+                    sessions.touch_session(Tx(conn, SYSTEM_ACTOR), data.token)
+            return Render(page.template, context)
         except _SignInFirst as exc:
             return Redirect(f"{signin.SIGN_IN_PATH}?reason={exc.reason}")
         except DomainError as exc:
@@ -301,6 +305,8 @@ class Console:
                 ):
                     return Render("error.html", {"message": _CSRF_FAILED}, 403)
                 outcome = action.run(view, tx)
+                if view.session.needs_touch(tx.now) and data.token:
+                    sessions.touch_session(tx, data.token)
                 if isinstance(outcome, Render):
                     frame = self.frame(view, action.page.section)
                     outcome = Render(outcome.template, {**frame, **outcome.context}, outcome.status)
