@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from scimitar.faces.outbound import AllowList
 from scimitar.faces.worker import DeliveryWorker, WorkerSettings
 from scimitar.storage.database import Database
 from scimitar.storage.tables import webhook_endpoints
+from tests.admin.helpers import Api
 from tests.domain.helpers import make_member, make_org
 from tests.events.helpers import write
 from tests.events.receiver import Receiver, receiver
@@ -58,6 +60,27 @@ def org(db: Database) -> Org:
 def hook() -> Iterator[Receiver]:
     with receiver() as started:
         yield started
+
+
+@dataclass
+class Hooks:
+    """The webhooks API of a fresh org, called with an admin API token; every answer is
+    checked against the OpenAPI document."""
+
+    api: Api
+    db: Database
+    org: Org
+
+
+@pytest.fixture
+def hooks(db_url: str) -> Iterator[Hooks]:
+    client, db = start(db_url)
+    with client:
+        with write(db) as tx:
+            org = make_org(tx)
+            token, _ = keys.create_api_token(tx, org, "hooks")
+        yield Hooks(Api(client, {"Authorization": f"Bearer {token}"}), db, org)
+    db.dispose()
 
 
 def _deliveries(db: Database, org: Org) -> list[webhooks.Delivery]:
@@ -171,46 +194,34 @@ def test_a_held_lease_keeps_other_workers_off(db: Database, org: Org, hook: Rece
 
 
 def test_webhooks_api_manages_endpoints_and_resends(
-    db_url: str, monkeypatch: pytest.MonkeyPatch
+    hooks: Hooks, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """POST → 201 with the secret once; GET lists without it; PATCH; re-send; DELETE."""
     monkeypatch.setenv("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")  # the receiver
-    client, db = start(db_url)
-    with client, receiver() as hook:
-        with write(db) as tx:
-            org = make_org(tx)
-            token, _ = keys.create_api_token(tx, org, "hooks")
-        auth = {"Authorization": f"Bearer {token}"}
-        bad = client.post("/api/v1/webhooks", json={"url": "ftp://x"}, headers=auth)
-        assert bad.status_code == 422
-        created = client.post(
-            "/api/v1/webhooks", json={"url": hook.url, "events": ["member.*"]}, headers=auth
-        )
-        assert created.status_code == 201
-        body = created.json()
+    api, db, org = hooks.api, hooks.db, hooks.org
+    with receiver() as hook:
+        api.post("/webhooks", {"url": "ftp://x"}, expect=422)
+        body = api.post("/webhooks", {"url": hook.url, "events": ["member.*"]})
         assert body["secret"].startswith("whsec_") and body["events"] == ["member.*"]
-        listed = client.get("/api/v1/webhooks", headers=auth).json()["webhooks"]
+        listed = api.get("/webhooks")["webhooks"]
         assert [w["id"] for w in listed] == [body["id"]] and "secret" not in listed[0]
+        assert api.get(f"/webhooks/{body['id']}") == listed[0]
         with write(db) as tx:
             make_member(tx, org, "a@example.com")
         work = worker(db)
         drain(work, lambda: len(hook.received) == 1)
-        path = f"/api/v1/webhooks/{body['id']}/deliveries"
-        [delivery] = client.get(path, headers=auth).json()["deliveries"]
+        [delivery] = api.get(f"/webhooks/{body['id']}/deliveries")["deliveries"]
         assert delivery["state"] == "succeeded" and delivery["log"][0]["status"] == 200
-        resent = client.post(f"/api/v1/webhook-deliveries/{delivery['id']}/resend", headers=auth)
-        assert resent.status_code == 202 and resent.json()["state"] == "pending"
+        resent = api.post(f"/webhook-deliveries/{delivery['id']}/resend", expect=202)
+        assert resent["state"] == "pending"
         drain(work, lambda: len(hook.received) == 2)
         work.stop()
         first, again = (json.loads(r.body)["id"] for r in hook.received)
         assert first == again
-        patched = client.patch(
-            f"/api/v1/webhooks/{body['id']}", json={"enabled": False}, headers=auth
-        )
-        assert patched.status_code == 200 and patched.json()["enabled"] is False
-        assert client.delete(f"/api/v1/webhooks/{body['id']}", headers=auth).status_code == 204
-        assert client.get(f"/api/v1/webhooks/{body['id']}", headers=auth).status_code == 404
-    db.dispose()
+        patched = api.patch(f"/webhooks/{body['id']}", {"enabled": False})
+        assert patched["enabled"] is False
+        api.delete(f"/webhooks/{body['id']}")
+        api.get(f"/webhooks/{body['id']}", expect=404)
 
 
 BAD_URLS = ["http://example.com:99999/", "http://a..b.com/", f"http://{'a' * 64}.com/"]
@@ -262,43 +273,25 @@ def test_a_bad_url_fails_alone_and_others_are_delivered_once(
 
 
 @pytest.mark.parametrize("url", [*BAD_URLS, "http://exa mple.com/", "http://host:0/", 5])
-def test_webhooks_api_refuses_bad_urls(db_url: str, url: Any) -> None:
+def test_webhooks_api_refuses_bad_urls(hooks: Hooks, url: Any) -> None:
     """A URL with a port out of range, an empty or over-long label, or no valid host is 422."""
-    client, db = start(db_url)
-    with client:
-        with write(db) as tx:
-            org = make_org(tx)
-            token, _ = keys.create_api_token(tx, org, "hooks")
-        response = client.post(
-            "/api/v1/webhooks", json={"url": url}, headers={"Authorization": f"Bearer {token}"}
-        )
-        assert response.status_code == 422, response.text
-        assert response.json()["error"]["code"] == "invalid"
-    db.dispose()
+    refused = hooks.api.post("/webhooks", {"url": url}, expect=422)
+    assert refused["error"]["code"] == "invalid"
 
 
 @pytest.mark.parametrize("events", [5, None, "member.*", [5], {"a": 1}, []])
-def test_webhooks_api_refuses_events_that_are_not_a_list_of_types(db_url: str, events: Any) -> None:
+def test_webhooks_api_refuses_events_that_are_not_a_list_of_types(
+    hooks: Hooks, events: Any
+) -> None:
     """events must be a non-empty list of strings; anything else is a 422, never a 500."""
-    client, db = start(db_url)
-    with client:
-        with write(db) as tx:
-            org = make_org(tx)
-            token, _ = keys.create_api_token(tx, org, "hooks")
-        auth = {"Authorization": f"Bearer {token}"}
-        body = {"url": "https://hooks.example.com/x", "events": events}
-        response = client.post("/api/v1/webhooks", json=body, headers=auth)
-        assert response.status_code == 422, response.text
-        assert response.json()["error"]["code"] == "invalid"
-        created = client.post(
-            "/api/v1/webhooks", json={"url": "https://hooks.example.com/x"}, headers=auth
-        ).json()
-        if events is not None:
-            patched = client.patch(
-                f"/api/v1/webhooks/{created['id']}", json={"events": events}, headers=auth
-            )
-            assert patched.status_code == 422, patched.text
-    db.dispose()
+    api = hooks.api
+    refused = api.post(
+        "/webhooks", {"url": "https://hooks.example.com/x", "events": events}, expect=422
+    )
+    assert refused["error"]["code"] == "invalid"
+    created = api.post("/webhooks", {"url": "https://hooks.example.com/x"})
+    if events is not None:
+        api.patch(f"/webhooks/{created['id']}", {"events": events}, expect=422)
 
 
 def test_verify_refuses_a_timestamp_that_is_not_ascii_digits() -> None:
@@ -320,31 +313,17 @@ def test_verify_refuses_a_timestamp_that_is_not_ascii_digits() -> None:
     ],
 )
 def test_internal_addresses_are_refused_when_the_endpoint_is_made(
-    db_url: str, url: str, monkeypatch: pytest.MonkeyPatch
+    hooks: Hooks, url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An IP literal that is not global, or a localhost name, is 422 at creation and on
     PATCH (delivery would refuse it every time); allowed hosts pass; other names are only
     resolved at delivery."""
     monkeypatch.delenv("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", raising=False)
-    client, db = start(db_url)
-    with client:
-        with write(db) as tx:
-            org = make_org(tx)
-            token, _ = keys.create_api_token(tx, org, "hooks")
-        auth = {"Authorization": f"Bearer {token}"}
-        refused = client.post("/api/v1/webhooks", json={"url": url}, headers=auth)
-        assert refused.status_code == 422, refused.text
-        assert "SCIMITAR_WEBHOOK_ALLOWED_HOSTS" in refused.json()["error"]["detail"]
-        fine = client.post(
-            "/api/v1/webhooks", json={"url": "https://hooks.example.com/x"}, headers=auth
-        )
-        assert fine.status_code == 201
-        patched = client.patch(
-            f"/api/v1/webhooks/{fine.json()['id']}", json={"url": url}, headers=auth
-        )
-        assert patched.status_code == 422
-        host = url.split("//")[1].split("/")[0].rsplit(":", 1)[0].strip("[]")
-        monkeypatch.setenv("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", f"{host},::1/128")
-        allowed = client.post("/api/v1/webhooks", json={"url": url}, headers=auth)
-        assert allowed.status_code == 201, allowed.text
-    db.dispose()
+    api = hooks.api
+    refused = api.post("/webhooks", {"url": url}, expect=422)
+    assert "SCIMITAR_WEBHOOK_ALLOWED_HOSTS" in refused["error"]["detail"]
+    fine = api.post("/webhooks", {"url": "https://hooks.example.com/x"})
+    api.patch(f"/webhooks/{fine['id']}", {"url": url}, expect=422)
+    host = url.split("//")[1].split("/")[0].rsplit(":", 1)[0].strip("[]")
+    monkeypatch.setenv("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", f"{host},::1/128")
+    api.post("/webhooks", {"url": url})
