@@ -213,26 +213,15 @@ def _emit_assignment(
 
 def remove_direct_assignment(tx: Tx, org: Org, member: Member, assignment_id: str) -> None:
     finish_access_watch = access_changes.start_watch(tx, org, [member.id])
-    row = tx.conn.execute(
-        delete(direct_assignments)
-        .where(
-            direct_assignments.c.id == assignment_id, direct_assignments.c.member_id == member.id
-        )
-        .returning(direct_assignments)
-    ).first()
-    if row is None:
+    rows = take_assignments(
+        tx,
+        org,
+        (direct_assignments.c.id == assignment_id) & (direct_assignments.c.member_id == member.id),
+    )
+    if not rows:
         finish_access_watch()
         raise NotFoundError(f"Assignment {assignment_id} not found")
-    audit.record(
-        tx,
-        org.id,
-        "member.assignment_removed",
-        "member",
-        member.id,
-        before={"assignment": assignment_id},
-    )
-    grant = Grant.of_row(row)
-    _emit_assignment(tx, org, "member.assignment_removed", member, assignment_id, grant)
+    report_removed_assignments(tx, org, rows)
     finish_access_watch()
 
 

@@ -479,19 +479,12 @@ def add_grant(tx: Tx, org: Org, group: Group, grant: Grant) -> str:
 
 
 def remove_grant(tx: Tx, org: Org, group: Group, grant_id: str) -> None:
-    grant = dict(grants_of(tx, group)).get(grant_id)
-    if grant is None:
+    if grant_id not in dict(grants_of(tx, group)):
         raise NotFoundError(f"Grant {grant_id} not found on group {group.display_name!r}")
     with access_changes.watch(tx, org, member_ids(tx, group)):
-        tx.conn.execute(
-            delete(group_grants).where(
-                group_grants.c.id == grant_id, group_grants.c.group_id == group.id
-            )
+        drop_grants(
+            tx, org, (group_grants.c.group_id == group.id) & (group_grants.c.id == grant_id)
         )
-        audit.record(
-            tx, org.id, "group.grant_removed", "group", group.id, before={"grant": grant_id}
-        )
-        _emit_grant(tx, org, "group.grant_removed", group, grant_id, grant)
 
 
 def _emit_grant(tx: Tx, org: Org, type: str, group: Group, grant_id: str, grant: Grant) -> None:
@@ -561,15 +554,19 @@ def member_refs(tx: Tx, group_ids: Sequence[str]) -> dict[str, list[tuple[str, s
 
 def drop_grants(tx: Tx, org: Org, condition: ColumnElement[bool]) -> None:
     """Delete the grants matching `condition` as removals (an audit entry and a
-    `group.grant_removed` event each), for what takes them away along with a deleted role,
-    project or team. The caller watches access."""
+    `group.grant_removed` event each): one removed in the console, or those a deleted role,
+    project, team or group takes along. The caller watches access."""
     rows = tx.conn.execute(
         delete(group_grants)
         .where(group_grants.c.org_id == org.id, condition)
         .returning(group_grants)
     ).all()
+    if not rows:
+        return
+    ids = {row.group_id for row in rows}
+    owners = tx.conn.execute(select(groups).where(groups.c.id.in_(ids)))
+    found = {group.id: group for group in map(group_from_row, owners)}
     for row in rows:
-        group = get_group(tx, org, row.group_id)
+        group = found[row.group_id]
         audit.record(tx, org.id, "group.grant_removed", "group", group.id, before={"grant": row.id})
-        grant = Grant.of_row(row)
-        _emit_grant(tx, org, "group.grant_removed", group, row.id, grant)
+        _emit_grant(tx, org, "group.grant_removed", group, row.id, Grant.of_row(row))
