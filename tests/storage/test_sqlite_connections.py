@@ -71,6 +71,8 @@ def test_the_lock_file_is_readable_by_all_and_optional(tmp_path: Path) -> None:
     blocked = _migrated(tmp_path / "blocked.db")
     with blocked.write() as conn:
         orgs.create_org(Tx(conn, CLI_ACTOR), name="B", slug="b", owner_email="o@b.com")
+    with blocked.read() as conn:
+        assert conn.exec_driver_sql("SELECT slug FROM orgs").scalars().all() == ["b"]
     blocked.dispose()
 
 

@@ -203,10 +203,7 @@ def _flush_connection(conn: Connection) -> None:
         org_events = by_org[org_id]
         first = _allocate(conn, org_id, len(org_events))
         rows = [_row(e, first + i, outbox.request_id) for i, e in enumerate(org_events)]
-        if len(rows) == 1:
-            _INSERT_EVENT.run(db, rows[0])
-        else:
-            _INSERT_EVENT.run_many(db, rows)
+        _INSERT_EVENT.run_many(db, rows)
 
 
 _INSERT_EVENT = Prepared(insert(events).values({c.key: bindparam(c.key) for c in events.c}))

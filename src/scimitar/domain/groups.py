@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain import access_changes, audit, events
 from scimitar.domain.access import GRANT_TARGET_GONE
-from scimitar.domain.context import Tx, fold, new_id
+from scimitar.domain.context import Tx, fold, new_id, utc
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError
 from scimitar.domain.models import Grant, Group, GroupKind, Org, TeamRole
 from scimitar.storage.prepared import Prepared, driver
@@ -56,8 +56,8 @@ def group_from_row(row: Row[Any]) -> Group:
         team_role=TeamRole(row.team_role) if row.team_role else None,
         attributes=row.attributes,
         version=row.version,
-        created=row.created,
-        last_modified=row.last_modified,
+        created=utc(row.created),
+        last_modified=utc(row.last_modified),
     )
 
 

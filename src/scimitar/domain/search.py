@@ -8,6 +8,7 @@ read of every row before it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Column, ColumnElement, Integer, Table, bindparam, func, select
@@ -18,7 +19,7 @@ from scimitar.domain.members import member_from_row
 from scimitar.domain.models import Group, Member, Org
 from scimitar.protocol.filter import AttrPath, Filter
 from scimitar.protocol.schema import GROUP, USER, ResourceType
-from scimitar.storage.filters import compile_filter, indexed_equality, sort_key
+from scimitar.storage.filters import Equality, compile_filter, indexed_equality, sort_key
 from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import groups, members
 
@@ -65,36 +66,19 @@ class _PointLookup:
     count: Prepared
 
 
-_POINT_LOOKUPS: dict[tuple[str, str], _PointLookup] = {}
-
-
+@cache
 def _point_lookup(table: Table, column: Column[Any]) -> _PointLookup:
-    key = (table.name, column.key)
-    found = _POINT_LOOKUPS.get(key)
-    if found is None:
-        where = (table.c.org_id == bindparam("org_id")) & (column == bindparam("value"))
-        page = select(table).where(where).order_by(table.c.seq)
-        found = _POINT_LOOKUPS[key] = _PointLookup(
-            Prepared(page.limit(bindparam("limit", type_=Integer))),
-            Prepared(select(func.count().label("total")).select_from(table).where(where)),
-        )
-    return found
+    where = (table.c.org_id == bindparam("org_id")) & (column == bindparam("value"))
+    page = select(table).where(where).order_by(table.c.seq)
+    return _PointLookup(
+        Prepared(page.limit(bindparam("limit", type_=Integer))),
+        Prepared(select(func.count().label("total")).select_from(table).where(where)),
+    )
 
 
-def unique_lookup(resource_type: ResourceType, query: Query) -> bool:
-    """Whether `query` is a lookup by a unique index (`userName eq "…"`, `id eq "…"`): a
-    first page of at most one resource."""
-    if query.filter is None or query.sort_by is not None or query.offset:
-        return False
-    equality = indexed_equality(resource_type, query.filter)
-    return equality is not None and equality.unique
-
-
-def _point_page(
-    resource_type: ResourceType, table: Table, tx: Tx, org: Org, query: Query
-) -> Page[Any] | None:
-    """The page for an identity provider's lookup (`userName eq "…"`), with prepared
-    statements; None when the query is anything else."""
+def _point_equality(resource_type: ResourceType, query: Query) -> Equality | None:
+    """The indexed `attr eq "text"` a first page in the default order asks for; None for
+    any other query."""
     if (
         query.filter is None
         or query.sort_by is not None
@@ -103,7 +87,22 @@ def _point_page(
         or query.limit <= 0
     ):
         return None
-    equality = indexed_equality(resource_type, query.filter)
+    return indexed_equality(resource_type, query.filter)
+
+
+def unique_lookup(resource_type: ResourceType, query: Query) -> bool:
+    """Whether `query` is a lookup by a unique index (`userName eq "…"`, `id eq "…"`): a
+    first page of at most one resource."""
+    equality = _point_equality(resource_type, query)
+    return equality is not None and equality.unique
+
+
+def _point_page(
+    resource_type: ResourceType, table: Table, tx: Tx, org: Org, query: Query
+) -> Page[Any] | None:
+    """The page for an identity provider's lookup (`userName eq "…"`), with prepared
+    statements; None when the query is anything else."""
+    equality = _point_equality(resource_type, query)
     if equality is None:
         return None
     lookup = _point_lookup(table, equality.column)

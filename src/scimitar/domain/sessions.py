@@ -17,10 +17,11 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain import audit, members, orgs
-from scimitar.domain.context import Tx, utc
+from scimitar.domain.context import SYSTEM_ACTOR, Tx, utc
 from scimitar.domain.errors import AuthError, NotFoundError
 from scimitar.domain.keys import hash_secret
 from scimitar.domain.models import Member, Org, OrgRole
+from scimitar.storage.database import Database
 from scimitar.storage.tables import console_sessions, server_secrets
 
 LIFETIME = timedelta(hours=12)
@@ -145,3 +146,12 @@ def shared_secret(tx: Tx, name: str) -> str:
     except IntegrityError:
         pass
     return str(tx.conn.execute(query).scalar_one())
+
+
+def deployment_secret(db: Database, configured: str | None, name: str) -> str:
+    """`configured` (`SCIMITAR_SECRET_KEY`) when set, else the secret stored as `name`:
+    made once, shared by every process of the deployment through the database."""
+    if configured is not None:
+        return configured
+    with db.write() as conn:
+        return shared_secret(Tx(conn, SYSTEM_ACTOR), name)

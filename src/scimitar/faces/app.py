@@ -22,18 +22,24 @@ from scimitar.faces.metrics import Metrics, RequestMetrics
 from scimitar.faces.scim.api import ScimApi
 from scimitar.faces.scim.wire import ScimResponse
 from scimitar.protocol.schema import ERROR
-from scimitar.storage.database import Database
+from scimitar.storage.database import BUSY, Database, database_busy
 
 log = logging.getLogger("scimitar")
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    """A bug must still answer in the client's format, never as a plain-text page."""
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    body = {"schemas": [ERROR], "status": "500", "detail": "Internal server error"}
+    """A bug must still answer in the client's format, never as a plain-text page; a
+    database busy past its timeout is a 503 to retry, in every face."""
+    if database_busy(exc):
+        log.warning("database busy on %s %s", request.method, request.url.path)
+        status, detail = 503, BUSY
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        status, detail = 500, "Internal server error"
     if request.url.path.startswith("/scim"):
-        return ScimResponse(body, status_code=500)
-    return JSONResponse({"detail": "Internal server error"}, status_code=500)
+        body = {"schemas": [ERROR], "status": str(status), "detail": detail}
+        return ScimResponse(body, status_code=status)
+    return JSONResponse({"detail": detail}, status_code=status)
 
 
 class _TrailingSlash:

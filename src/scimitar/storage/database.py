@@ -412,6 +412,15 @@ _MEMO_LIMIT = 256
 _MEMOS: weakref.WeakKeyDictionary[Connection, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
 
+BUSY = "The database is busy; retry the request"
+
+
+def database_busy(error: BaseException) -> bool:
+    """Whether `error` is SQLite's busy timeout running out: another program held the
+    write lock past it. Answered 503 (retry), never 500."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
 def unchanged_memo(conn: Connection) -> dict[Any, Any] | None:
     """A dict for results read from the database that stay true while nothing is committed
     to it: inside a `read(reuse=True)` on SQLite, its entries were read on this connection

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scimitar.domain.access import ProjectAccess
+from scimitar.domain.context import utc
 from scimitar.domain.grants import NamedGrant
 from scimitar.domain.keys import KeyInfo, TokenInfo
 from scimitar.domain.listings import AuditEntry
@@ -17,8 +18,7 @@ from scimitar.domain.provisioning_log import LoggedRequest
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc(value).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def org_view(org: Org) -> dict[str, Any]:

@@ -143,9 +143,7 @@ class Console:
 
     def secret(self) -> str:
         if self._secret is None:
-            # Stored in the database, so every process signs and checks with the same one.
-            with self.db.write() as conn:
-                self._secret = sessions.shared_secret(Tx(conn, SYSTEM_ACTOR), "console")
+            self._secret = sessions.deployment_secret(self.db, None, "console")
         return self._secret
 
     async def home(self, _request: Request) -> Response:

@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from scimitar.config import Settings
 from scimitar.domain import events, keys, sessions
-from scimitar.domain.context import SYSTEM_ACTOR, Actor, ActorKind, Tx
+from scimitar.domain.context import Actor, ActorKind, Tx
 from scimitar.domain.errors import AuthError, DomainError
 from scimitar.domain.models import Org
 from scimitar.domain.provisioning_log import BatchedLog, Entry, record_request
@@ -43,7 +43,7 @@ from scimitar.faces.scim.wire import (
 )
 from scimitar.protocol import errors
 from scimitar.protocol.errors import ScimError
-from scimitar.storage.database import Database
+from scimitar.storage.database import BUSY, Database, database_busy
 
 MAX_LOGGED_BODY = 8192
 _SECRET_WORDS = re.compile(rb"password|secret|token", re.IGNORECASE)
@@ -87,10 +87,7 @@ class ScimApi:
         self.db = db
         self.settings = settings
         self.log = log
-        secret = settings.secret_key
-        if secret is None:  # one per deployment, shared by every process through the database
-            with db.write() as conn:
-                secret = sessions.shared_secret(Tx(conn, SYSTEM_ACTOR), "scim-cursors")
+        secret = sessions.deployment_secret(db, settings.secret_key, "scim-cursors")
         self.cursors = CursorCodec(server_key(secret))
         self._table()
 
@@ -329,10 +326,9 @@ class ScimApi:
         except ScimError as exc:
             return Outcome(exc.status, exc), org_id, key_id
         except OperationalError as exc:
-            if "database is locked" not in str(exc.orig):
+            if not database_busy(exc):
                 raise
-            # SQLite's busy timeout ran out (another program held the write lock for 30 s).
-            busy = errors.Unavailable("The database is busy; retry the request")
+            busy = errors.Unavailable(BUSY)  # answered here so that the request is logged
             return Outcome(busy.status, busy), org_id, key_id
 
     def _write(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scimitar.domain import members as member_rules
+from scimitar.domain.context import utc
 from scimitar.domain.models import Group, Member
 from scimitar.protocol.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER, SCIMITAR_USER
 
@@ -15,8 +16,7 @@ def etag(version: int) -> str:
 
 
 def timestamp(value: datetime) -> str:
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc(value).astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _meta(

@@ -74,9 +74,17 @@ class Resources(Generic[R]):
         return request
 
     def _projection(self, call: Call) -> Projection:
-        return Projection.parse(
-            self.resource_type, call.query.get("attributes"), call.query.get("excludedattributes")
-        )
+        """The query's `attributes` / `excludedAttributes`, parsed once per call (deciding
+        how to run a GET by id and running it both ask)."""
+        key = f"projection {self.resource_type.name}"
+        projection: Projection | None = call.memo.get(key)
+        if projection is None:
+            projection = call.memo[key] = Projection.parse(
+                self.resource_type,
+                call.query.get("attributes"),
+                call.query.get("excludedattributes"),
+            )
+        return projection
 
     def one(self, tx: Tx, call: Call, item: R, status: int = 200) -> Outcome:
         """A single resource, shaped by the request's `attributes` / `excludedAttributes`."""
