@@ -8,19 +8,7 @@ from scimitar.domain.context import Tx
 from scimitar.storage.prepared import driver, prepared_insert
 from scimitar.storage.tables import audit_log
 
-_INSERT = prepared_insert(
-    audit_log,
-    "org_id",
-    "at",
-    "actor_kind",
-    "actor_id",
-    "actor_label",
-    "action",
-    "resource_type",
-    "resource_id",
-    "before",
-    "after",
-)
+_INSERT = prepared_insert(audit_log, exclude={"id"})
 
 
 def record(

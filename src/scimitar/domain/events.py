@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.models import Org
 from scimitar.storage.database import before_commit, transaction_state
-from scimitar.storage.prepared import Prepared, driver
+from scimitar.storage.prepared import Prepared, driver, prepared_insert
 from scimitar.storage.tables import event_counters, events
 
 #: The feed's page size ceiling.
@@ -206,7 +206,7 @@ def _flush_connection(conn: Connection) -> None:
         _INSERT_EVENT.run_many(db, rows)
 
 
-_INSERT_EVENT = Prepared(insert(events).values({c.key: bindparam(c.key) for c in events.c}))
+_INSERT_EVENT = prepared_insert(events)
 _BUMP = Prepared(
     update(event_counters)
     .where(event_counters.c.org_id == bindparam("org_id"))

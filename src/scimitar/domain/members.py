@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain import access, access_changes, audit, events, groups
@@ -95,9 +95,7 @@ def _check_domains(org: Org, attrs: dict[str, Any]) -> None:
             raise InvalidError(f"User {address} is not allowed to be created in this organization")
 
 
-_INSERT_EMAILS = prepared_insert(
-    member_emails, "member_id", "org_id", "position", "value", "value_key", "type", "primary"
-)
+_INSERT_EMAILS = prepared_insert(member_emails)
 
 
 def _write_emails(
@@ -188,11 +186,7 @@ _MEMBER_ID_BY_KEY = Prepared(
         members.c.org_id == bindparam("org_id"), members.c.user_name_key == bindparam("key")
     )
 )
-_INSERT_MEMBER = Prepared(
-    insert(members)
-    .values({c.key: bindparam(c.key) for c in members.c if c.key != "seq"})
-    .returning(members.c.seq)
-)
+_INSERT_MEMBER = prepared_insert(members, exclude={"seq"}, returning=members.c.seq)
 
 
 def create_member(

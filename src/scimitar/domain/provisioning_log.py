@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select
+from sqlalchemy import Row, select
 
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.keys import touch_scim_key_if_stale
 from scimitar.domain.models import Org
 from scimitar.storage.database import Database
-from scimitar.storage.prepared import Prepared, driver
+from scimitar.storage.prepared import driver, prepared_insert
 from scimitar.storage.tables import provisioning_log
 
 log = logging.getLogger("scimitar")
@@ -36,10 +36,8 @@ class LoggedRequest:
     changes: list[dict[str, Any]] | None = None
 
 
-_INSERT_RETURNING_ID = Prepared(
-    insert(provisioning_log)
-    .values({c.key: bindparam(c.key) for c in provisioning_log.c if c.key != "id"})
-    .returning(provisioning_log.c.id)
+_INSERT_RETURNING_ID = prepared_insert(
+    provisioning_log, exclude={"id"}, returning=provisioning_log.c.id
 )
 
 
@@ -110,11 +108,7 @@ class Entry:
         }
 
 
-_INSERT_ENTRIES = Prepared(
-    insert(provisioning_log).values(
-        {c.key: bindparam(c.key) for c in provisioning_log.c if c.key != "id"}
-    )
-)
+_INSERT_ENTRIES = prepared_insert(provisioning_log, exclude={"id"})
 
 
 class BatchedLog:

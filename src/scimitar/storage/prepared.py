@@ -13,7 +13,7 @@ Rules for a statement to be prepared: no expanding (`IN`) parameters, every para
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -174,7 +174,15 @@ def _wrapped(db: Driver, sql: str, parameters: Any, exc: Exception) -> Exception
     )
 
 
-def prepared_insert(table: Table, *columns: Column[Any] | str) -> Prepared:
-    """`INSERT INTO table (columns…)`, each value a parameter named after its column."""
-    names = [column if isinstance(column, str) else column.key for column in columns]
-    return Prepared(insert(table).values({name: bindparam(name) for name in names}))
+def prepared_insert(
+    table: Table,
+    *names: str,
+    exclude: Collection[str] = (),
+    returning: Column[Any] | None = None,
+) -> Prepared:
+    """`INSERT INTO table (columns…) [RETURNING column]`, each value a parameter named after
+    its column: the columns named, or else every column but those in `exclude` (a serial
+    key the database assigns)."""
+    names = names or tuple(c.key for c in table.c if c.key not in exclude)
+    statement = insert(table).values({name: bindparam(name) for name in names})
+    return Prepared(statement if returning is None else statement.returning(returning))
