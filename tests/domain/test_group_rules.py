@@ -1,9 +1,16 @@
-"""Coalescing of PATCH member deltas."""
+"""Coalescing of PATCH member deltas, and how managed group names read."""
 
 from __future__ import annotations
 
+import pytest
+
+from scimitar.domain import group_rules, structure
+from scimitar.domain.context import Tx
+from scimitar.domain.errors import InvalidError, PolicyError
 from scimitar.domain.group_rules import coalesce
+from scimitar.domain.models import GroupKind
 from scimitar.protocol.patch import MemberChange
+from tests.domain.helpers import make_org
 
 
 def test_runs_of_the_same_kind_merge() -> None:
@@ -35,3 +42,20 @@ def test_order_between_kinds_is_kept() -> None:
         MemberChange("replace", ("x",)),
         MemberChange("replace", ("y",)),
     ]
+
+
+def test_create_and_rename_read_managed_names_alike(tx: Tx) -> None:
+    """One reading of managed names serves creating and renaming: a role suffix with no
+    project before it (`Scimitar--Admin`) is a plain custom name for both; a project's
+    role suffix is refused by both."""
+    org = make_org(tx)
+    structure.create_project(tx, org, "Checkout")
+    plain = group_rules.create_group(tx, org, "Scimitar--Admin", None)
+    assert plain.kind is GroupKind.CUSTOM
+    other = group_rules.create_group(tx, org, "Engineering", None)
+    renamed = group_rules.rename_group(tx, org, other, "Scimitar--Member")
+    assert renamed.display_name == "Scimitar--Member"
+    with pytest.raises(PolicyError, match="Project creation"):
+        group_rules.create_group(tx, org, "Scimitar-Billing-Admin", None)
+    with pytest.raises(InvalidError, match="role group of a project 'Billing'"):
+        group_rules.rename_group(tx, org, renamed, "Scimitar-Billing-Admin")

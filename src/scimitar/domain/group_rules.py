@@ -10,11 +10,12 @@ A group may always be "renamed" to its own name (Okta does so after every push).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from scimitar.domain import groups, structure
 from scimitar.domain.context import Tx, fold
 from scimitar.domain.errors import InvalidError, PolicyError
-from scimitar.domain.models import Group, GroupKind, Org, Project, TeamRole
+from scimitar.domain.models import Group, GroupKind, Org, Project, Role, TeamRole
 from scimitar.protocol.patch import MemberChange
 
 PROJECT_CREATION = "Project creation is not supported via SCIM"
@@ -55,35 +56,52 @@ def create_group(tx: Tx, org: Org, display_name: str, external_id: str | None) -
     return groups.insert_group(tx, org, GroupKind.CUSTOM, display_name, external_id=external_id)
 
 
-def _create_managed(tx: Tx, org: Org, name: str, rest: str) -> Group | None:
+@dataclass(frozen=True)
+class _Reading:
+    """How a name past the org's prefix reads: the (project, team) it could name with a
+    team role suffix, or else a role suffix after a project's name."""
+
+    team_role: TeamRole | None = None
+    teams: tuple[tuple[Project, str], ...] = ()
+    role: Role | None = None
+    project_name: str = ""
+
+
+def _read_managed(tx: Tx, org: Org, rest: str) -> _Reading | None:
+    """The one reading of managed names, for creating a group and for renaming one."""
     for team_role in TeamRole:
-        if not fold(rest).endswith("-" + fold(team_role.value)):
-            continue
-        candidates = _team_candidates(tx, org, rest, team_role)
-        if len(candidates) > 1:
-            readings = "; ".join(f"project {p.name!r}, team {t!r}" for p, t in candidates)
-            raise InvalidError(f"Group name {name!r} is ambiguous: it reads as {readings}")
-        if candidates:
-            project, team_name = candidates[0]
-            if structure.find_team(tx, org, project, team_name) is not None:
-                raise InvalidError(
-                    f"Team {team_name!r} of project {project.name!r} exists but has no group "
-                    f"named {name!r}"
-                )
-            team = structure.create_team(tx, org, project, team_name)
-            group = groups.find_group(
-                tx, org, structure.team_group_name(org, project, team, team_role)
-            )
-            assert group is not None
-            return group
+        if fold(rest).endswith("-" + fold(team_role.value)):
+            candidates = _team_candidates(tx, org, rest, team_role)
+            if candidates:
+                return _Reading(team_role=team_role, teams=tuple(candidates))
     for role in structure.list_roles(tx, org):
-        if fold(rest).endswith("-" + fold(role.name)):
-            project_name = rest[: -len(role.name) - 1]
-            raise PolicyError(
-                f"{PROJECT_CREATION}: no project matches {project_name!r} "
-                "(projects are created in the Scimitar console)"
-            )
+        if fold(rest).endswith("-" + fold(role.name)) and len(rest) > len(role.name) + 1:
+            return _Reading(role=role, project_name=rest[: -len(role.name) - 1])
     return None
+
+
+def _create_managed(tx: Tx, org: Org, name: str, rest: str) -> Group | None:
+    reading = _read_managed(tx, org, rest)
+    if reading is None:
+        return None
+    if reading.team_role is None:
+        raise PolicyError(
+            f"{PROJECT_CREATION}: no project matches {reading.project_name!r} "
+            "(projects are created in the Scimitar console)"
+        )
+    if len(reading.teams) > 1:
+        readings = "; ".join(f"project {p.name!r}, team {t!r}" for p, t in reading.teams)
+        raise InvalidError(f"Group name {name!r} is ambiguous: it reads as {readings}")
+    [(project, team_name)] = reading.teams
+    if structure.find_team(tx, org, project, team_name) is not None:
+        raise InvalidError(
+            f"Team {team_name!r} of project {project.name!r} exists but has no group named {name!r}"
+        )
+    team = structure.create_team(tx, org, project, team_name)
+    wanted = structure.team_group_name(org, project, team, reading.team_role)
+    group = groups.find_group(tx, org, wanted)
+    assert group is not None
+    return group
 
 
 def rename_group(tx: Tx, org: Org, group: Group, display_name: str) -> Group:
@@ -114,16 +132,14 @@ def _managed_reading(tx: Tx, org: Org, name: str) -> str | None:
     prefix = org.group_prefix + "-"
     if not fold(name).startswith(fold(prefix)):
         return None
-    rest = name[len(prefix) :]
-    for team_role in TeamRole:
-        if fold(rest).endswith("-" + fold(team_role.value)):
-            for project, team in _team_candidates(tx, org, rest, team_role):
-                return f"the {team_role.value} group of team {team!r} of project {project.name!r}"
-    for role in structure.list_roles(tx, org):
-        if fold(rest).endswith("-" + fold(role.name)) and len(rest) > len(role.name) + 1:
-            project_name = rest[: -len(role.name) - 1]
-            return f"the {role.name!r} role group of a project {project_name!r}"
-    return None
+    reading = _read_managed(tx, org, name[len(prefix) :])
+    if reading is None:
+        return None
+    if reading.team_role is not None:
+        project, team = reading.teams[0]
+        return f"the {reading.team_role.value} group of team {team!r} of project {project.name!r}"
+    assert reading.role is not None
+    return f"the {reading.role.name!r} role group of a project {reading.project_name!r}"
 
 
 def delete_group(tx: Tx, org: Org, group: Group) -> None:
