@@ -6,15 +6,10 @@ import ipaddress
 
 import pytest
 
+from scimitar.domain.addresses import AllowList, is_internal, refuse_internal_host
 from scimitar.domain.errors import InvalidError
-from scimitar.faces.outbound import (
-    AllowList,
-    RefusedAddress,
-    Resolver,
-    Target,
-    is_internal,
-    refuse_internal_url,
-)
+from scimitar.domain.webhooks import check_reachable_url
+from scimitar.faces.outbound import RefusedAddress, Resolver, Target
 
 INTERNAL = [
     "127.0.0.1",
@@ -105,16 +100,23 @@ def test_host_header_is_idna() -> None:
 def test_internal_literals_in_any_spelling_are_refused_when_made(url: str) -> None:
     """What the resolver would read as an internal address is refused at creation too."""
     with pytest.raises(InvalidError, match="SCIMITAR_WEBHOOK_ALLOWED_HOSTS"):
-        refuse_internal_url(url, AllowList())
+        check_reachable_url(url, AllowList())
 
 
 @pytest.mark.parametrize(
-    "url", ["https://hooks.example.com/x", "http://8.8.8.8/", "http://1e100.net/", 5, "::"]
+    "url", ["https://hooks.example.com/x", "http://8.8.8.8/", "http://1e100.net/"]
 )
-def test_names_and_global_addresses_pass_creation(url: object) -> None:
-    refuse_internal_url(url, AllowList())
+def test_names_and_global_addresses_pass_creation(url: str) -> None:
+    assert check_reachable_url(url, AllowList()) == url
+
+
+@pytest.mark.parametrize("url", [5, "::"])
+def test_what_is_not_a_url_is_refused_as_such(url: object) -> None:
+    """Not a URL: the URL check says so, before any address is looked at."""
+    with pytest.raises(InvalidError, match="url must be"):
+        check_reachable_url(url, AllowList())  # type: ignore[arg-type]
 
 
 def test_localhost_passes_creation_when_its_network_is_allowed() -> None:
-    refuse_internal_url("http://localhost:8080/", AllowList.parse("127.0.0.0/8"))
-    refuse_internal_url("http://localhost:8080/", AllowList.parse("localhost"))
+    refuse_internal_host("localhost", AllowList.parse("127.0.0.0/8"))
+    refuse_internal_host("localhost", AllowList.parse("localhost"))

@@ -14,10 +14,10 @@ from sqlalchemy import update
 
 from scimitar import webhooks as signing
 from scimitar.domain import deliveries, groups, keys, webhooks
+from scimitar.domain.addresses import AllowList
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.deliveries import RetryPolicy
 from scimitar.domain.models import GroupKind, Org
-from scimitar.faces.outbound import AllowList
 from scimitar.faces.worker import DeliveryWorker, WorkerSettings
 from scimitar.storage.database import Database
 from scimitar.storage.tables import webhook_endpoints
@@ -46,7 +46,7 @@ def drain(work: DeliveryWorker, until: Any, timeout: float = 20) -> None:
 
 def endpoint_for(db: Database, org: Org, url: str, types: list[str] | None = None) -> str:
     with write(db) as tx:
-        _, secret = webhooks.create_endpoint(tx, org, url, types or ["*"])
+        _, secret = webhooks.create_endpoint(tx, org, url, types or ["*"], allow=LOCAL)
     return secret
 
 

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Row, delete, insert, select, update
 
-from scimitar.domain import audit, events
+from scimitar.domain import addresses, audit, events
+from scimitar.domain.addresses import AllowList
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.errors import InvalidError, NotFoundError
 from scimitar.domain.models import Org
@@ -115,8 +116,8 @@ def _endpoint(row: Row[Any]) -> Endpoint:
 
 def check_url(url: str) -> str:
     """An absolute http(s) URL with a valid host and port, without credentials. Whether its
-    address may be reached is decided at delivery time (the worker's allow-list), when it is
-    resolved."""
+    address may be reached: a literal address when the endpoint is made (`check_reachable_url`),
+    every address a name resolves to at delivery (the worker's allow-list)."""
     if not isinstance(url, str) or len(url) > 2048:
         raise InvalidError("url must be an http(s) URL of at most 2048 characters")
     try:
@@ -131,6 +132,15 @@ def check_url(url: str) -> str:
     if port is not None and not 1 <= port <= 65535:
         raise InvalidError("url's port must be from 1 to 65535")
     ascii_host(parts.hostname)
+    return url
+
+
+def check_reachable_url(url: str, allow: AllowList | None) -> str:
+    """`check_url`, and a host that is not an internal address in any spelling (unless
+    allowed): refused when the endpoint is made, rather than at every delivery."""
+    url = check_url(url)
+    allow = allow if allow is not None else addresses.allowed_hosts_from_env()
+    addresses.refuse_internal_host(urlsplit(url).hostname or "", allow)
     return url
 
 
@@ -163,10 +173,17 @@ def check_event_types(types: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(types))
 
 
-def create_endpoint(tx: Tx, org: Org, url: str, event_types: Any = ("*",)) -> tuple[Endpoint, str]:
+def create_endpoint(
+    tx: Tx,
+    org: Org,
+    url: str,
+    event_types: Any = ("*",),
+    *,
+    allow: AllowList | None = None,
+) -> tuple[Endpoint, str]:
     """A new endpoint and its signing secret (shown once). It receives the events committed
-    after it."""
-    url = check_url(url)
+    after it. `allow` defaults to `SCIMITAR_WEBHOOK_ALLOWED_HOSTS`."""
+    url = check_reachable_url(url, allow)
     types = check_event_types(event_types)
     count = len(list_endpoints(tx, org))
     if count >= MAX_ENDPOINTS:
@@ -219,12 +236,13 @@ def update_endpoint(
     url: str | None = None,
     event_types: Any = None,
     enabled: bool | None = None,
+    allow: AllowList | None = None,
 ) -> Endpoint:
     """Change the URL, the subscribed types or enabled. Re-enabling resumes from now: the
     events committed while it was disabled are not delivered (the feed still has them)."""
     values: dict[str, Any] = {}
     if url is not None:
-        values["url"] = check_url(url)
+        values["url"] = check_reachable_url(url, allow)
     if event_types is not None:
         values["event_types"] = list(check_event_types(event_types))
     if enabled is not None and enabled != endpoint.enabled:

@@ -12,137 +12,23 @@ Redirects are never followed; resolving, connecting and reading all have short t
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from scimitar.domain import webhooks
+from scimitar.domain.addresses import AllowList, IPAddress, is_internal, refused
 from scimitar.domain.deliveries import EXCERPT, Result
 from scimitar.domain.errors import InvalidError
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class RefusedAddress(Exception):
     """Raised when a webhook URL resolves to an address that may not be reached."""
-
-
-@dataclass(frozen=True)
-class AllowList:
-    """Hosts and networks that webhooks may reach although they are internal."""
-
-    hosts: frozenset[str] = frozenset()
-    networks: tuple[IPNetwork, ...] = field(default_factory=tuple)
-
-    @classmethod
-    def parse(cls, text: str) -> AllowList:
-        hosts: set[str] = set()
-        networks: list[IPNetwork] = []
-        for item in (part.strip() for part in text.split(",")):
-            if not item:
-                continue
-            try:
-                networks.append(ipaddress.ip_network(item, strict=False))
-            except ValueError:
-                hosts.add(item.lower().rstrip("."))
-        return cls(frozenset(hosts), tuple(networks))
-
-    def allows(self, host: str, address: IPAddress) -> bool:
-        if host.lower().rstrip(".") in self.hosts:
-            return True
-        return any(address in network for network in self.networks)
-
-
-#: Not reachable from the internet, though Python's `is_global` (3.11) says they are.
-_NOT_GLOBAL: tuple[IPNetwork, ...] = tuple(
-    ipaddress.ip_network(network)
-    for network in ("100.64.0.0/10", "192.0.0.0/24", "64:ff9b:1::/48", "2001::/23")
-)
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-def _embedded(address: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
-    """The IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo, NAT64)."""
-    if address.ipv4_mapped is not None:
-        return (address.ipv4_mapped,)
-    if address.sixtofour is not None:
-        return (address.sixtofour,)
-    if address.teredo is not None:
-        return address.teredo
-    if address in _NAT64:
-        return (ipaddress.IPv4Address(int(address) & 0xFFFFFFFF),)
-    return ()
-
-
-def is_internal(address: IPAddress) -> bool:
-    """Anything but a global unicast address; an IPv6 address that carries an IPv4 address
-    is judged by what it carries."""
-    if isinstance(address, ipaddress.IPv6Address):
-        carried = _embedded(address)
-        if carried:
-            return any(is_internal(inner) for inner in carried)
-    return (
-        not address.is_global
-        or address.is_multicast
-        or address.is_reserved  # e.g. IPv4-compatible ::127.0.0.1, which 3.11 calls global
-        or any(address in network for network in _NOT_GLOBAL)
-    )
-
-
-def allowed_hosts_from_env() -> AllowList:
-    return AllowList.parse(os.environ.get("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", ""))
-
-
-def refuse_internal_url(url: object, allow: AllowList | None = None) -> None:
-    """When an endpoint is created or changed: a URL whose host is an internal IP address
-    or a `localhost` name is refused there and then (`InvalidError`), unless allowed, rather
-    than failing every delivery later. Host names are resolved, and checked again, only at
-    delivery: what they resolve to can change."""
-    if not isinstance(url, str):
-        return  # the domain's check says what is wrong with it
-    try:
-        host = (urlsplit(url).hostname or "").rstrip(".").lower()
-    except ValueError:
-        return
-    allow = allow if allow is not None else allowed_hosts_from_env()
-    address = _literal_address(host)
-    if address is None:
-        loopback = ipaddress.IPv4Address("127.0.0.1")
-        if (host == "localhost" or host.endswith(".localhost")) and not allow.allows(
-            host, loopback
-        ):
-            raise InvalidError(
-                f"url points at {host}, this server itself; list it in "
-                "SCIMITAR_WEBHOOK_ALLOWED_HOSTS to allow it"
-            )
-        return
-    if is_internal(address) and not allow.allows(host, address):
-        raise InvalidError(
-            f"url points at {address}, an internal address; list it in "
-            "SCIMITAR_WEBHOOK_ALLOWED_HOSTS to allow it"
-        )
-
-
-def _literal_address(host: str) -> IPAddress | None:
-    """`host` as an IP address if it is one, in any form the resolver would read as one
-    (`127.1`, `0x7f000001`, `2130706433` are all 127.0.0.1)."""
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    if host and all(c in "0123456789abcdefx." for c in host) and host[0].isdigit():
-        try:
-            return ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return None
-    return None
 
 
 class Resolver:
@@ -171,10 +57,7 @@ class Resolver:
         addresses = self.resolve(target.host, target.port)
         for address in addresses:
             if is_internal(address) and not allow.allows(target.host, address):
-                raise RefusedAddress(
-                    f"{target.host} resolves to {address}, an internal address; list it in "
-                    "SCIMITAR_WEBHOOK_ALLOWED_HOSTS to allow it"
-                )
+                raise RefusedAddress(f"{target.host} resolves to {refused(address)}")
         if not addresses:
             raise RefusedAddress(f"{target.host} resolves to no address")
         return addresses[0]

@@ -34,7 +34,6 @@ from scimitar.faces.json_api import (
     json_response,
     read_body,
 )
-from scimitar.faces.outbound import refuse_internal_url
 from scimitar.storage.database import Database
 
 Work = Callable[[Tx, Org], tuple[int, Any]]
@@ -70,7 +69,6 @@ class WebhooksApi:
             raise ApiError(422, "invalid", "url is required")
 
         def work(tx: Tx, org: Org) -> tuple[int, Any]:
-            refuse_internal_url(body["url"])
             endpoint, secret = webhooks.create_endpoint(
                 tx, org, body["url"], body.get("events", ["*"])
             )
@@ -101,7 +99,6 @@ class WebhooksApi:
 
         def work(tx: Tx, org: Org) -> tuple[int, Any]:
             endpoint = webhooks.get_endpoint(tx, org, endpoint_id)
-            refuse_internal_url(body.get("url"))
             updated = webhooks.update_endpoint(
                 tx,
                 org,

@@ -17,9 +17,10 @@ from datetime import timedelta
 import orjson
 
 from scimitar.domain import deliveries
+from scimitar.domain.addresses import AllowList, allowed_hosts_from_env
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.deliveries import Job, Result, RetryPolicy
-from scimitar.faces.outbound import AllowList, Sender
+from scimitar.faces.outbound import Sender
 from scimitar.storage.database import Database
 from scimitar.webhooks import SIGNATURE_HEADER, sign
 
@@ -55,7 +56,7 @@ class WorkerSettings:
             give_up_after=timedelta(hours=float(env.get("SCIMITAR_WEBHOOK_RETRY_HOURS", "72"))),
         )
         return cls(
-            allowed_hosts=AllowList.parse(env.get("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", "")),
+            allowed_hosts=allowed_hosts_from_env(),
             retry=retry,
             timeout=float(env.get("SCIMITAR_WEBHOOK_TIMEOUT", "10")),
         )
