@@ -327,3 +327,15 @@ def test_internal_addresses_are_refused_when_the_endpoint_is_made(
     host = url.split("//")[1].split("/")[0].rsplit(":", 1)[0].strip("[]")
     monkeypatch.setenv("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", f"{host},::1/128")
     api.post("/webhooks", {"url": url})
+
+
+def test_webhooks_api_reads_bodies_as_the_admin_api_does(hooks: Hooks) -> None:
+    """Not JSON by its content type: 415; not an object: 400 (one body reader for /api/v1)."""
+    client, headers = hooks.api.client, hooks.api.headers
+    form = client.post(
+        "/api/v1/webhooks",
+        content=b"url=https://hooks.example.com/x",
+        headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert form.status_code == 415 and form.json()["error"]["code"] == "unsupported_media_type"
+    assert hooks.api.post("/webhooks", ["https://hooks.example.com/x"], expect=400)

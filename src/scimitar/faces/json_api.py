@@ -7,22 +7,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import DomainError
 from scimitar.domain.models import Org
+from scimitar.faces.admin import wire
 from scimitar.faces.admin.auth import Credentials, authenticate, credentials_of
-from scimitar.faces.admin.wire import (
-    ApiError,
-    BodyTooLarge,
-    JsonResponse,
-    error_response,
-    from_domain,
-    read_limited,
-)
+from scimitar.faces.admin.wire import ApiError, JsonResponse, error_response, from_domain
 
 PREFIX = "/api/v1"
 MAX_BODY = 65_536
@@ -82,14 +75,8 @@ def int_param(request: Request, name: str, default: int, low: int, high: int) ->
 
 
 async def read_body(request: Request) -> dict[str, Any]:
-    try:
-        raw = await read_limited(request, MAX_BODY)
-    except BodyTooLarge as exc:
-        raise ApiError(413, "too_large", str(exc)) from None
-    try:
-        body = orjson.loads(raw or b"{}")
-    except orjson.JSONDecodeError:
-        raise ApiError(400, "bad_request", "The body is not valid JSON") from None
+    """A JSON object body, read as the rest of the admin API reads one (415, 413, 400)."""
+    body = await wire.read_body(request, MAX_BODY)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "The body must be a JSON object")
     return body

@@ -110,13 +110,14 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-async def read_body(request: Request) -> Any:
-    """The request body as JSON; 415, 413 or 400 when it cannot be."""
+async def read_body(request: Request, limit: int = MAX_BODY) -> Any:
+    """The request body as JSON, of at most `limit` bytes; 415, 413 or 400 when it cannot
+    be."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json")
     try:
-        body = await read_limited(request, MAX_BODY)
+        body = await read_limited(request, limit)
     except BodyTooLarge as exc:
         raise ApiError(413, "too_large", str(exc)) from None
     try:
