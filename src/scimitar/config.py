@@ -20,7 +20,7 @@ class Settings:
     secret_key: str | None = None
     #: When set, `/metrics` answers only requests bearing it.
     metrics_token: str | None = None
-    #: `text` or `json` (one object per line): see `faces.logs`.
+    #: `text` or `json` (one object per line): see `runtime.logs`.
     log_format: str = "text"
     #: One log line per HTTP request (logger `scimitar.access`).
     access_log: bool = False

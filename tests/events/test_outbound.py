@@ -9,7 +9,7 @@ import pytest
 from scimitar.domain.addresses import AllowList, is_internal, refuse_internal_host
 from scimitar.domain.errors import InvalidError
 from scimitar.domain.webhooks import check_reachable_url
-from scimitar.faces.outbound import RefusedAddress, Resolver, Target
+from scimitar.runtime.outbound import RefusedAddress, Resolver, Target
 
 INTERNAL = [
     "127.0.0.1",

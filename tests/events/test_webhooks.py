@@ -18,7 +18,7 @@ from scimitar.domain.addresses import AllowList
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.deliveries import RetryPolicy
 from scimitar.domain.models import GroupKind, Org
-from scimitar.faces.worker import DeliveryWorker, WorkerSettings
+from scimitar.runtime.worker import DeliveryWorker, WorkerSettings
 from scimitar.storage.database import Database
 from scimitar.storage.tables import webhook_endpoints
 from tests.admin.helpers import Api

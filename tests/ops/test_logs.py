@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from scimitar.domain import keys
 from scimitar.domain.context import CLI_ACTOR, Tx
-from scimitar.faces.logs import JsonFormatter, SafeFormatter, log_config
+from scimitar.runtime.logs import JsonFormatter, SafeFormatter, log_config
 from scimitar.storage.database import Database
 from scimitar.storage.tables import members
 from tests.domain.helpers import make_org

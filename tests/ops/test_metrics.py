@@ -16,7 +16,7 @@ from scimitar.config import Settings
 from scimitar.domain import members, webhooks
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.faces.app import create_app
-from scimitar.faces.metrics import Metrics, RequestMetrics, face_of
+from scimitar.runtime.metrics import Metrics, RequestMetrics, face_of
 from scimitar.storage.database import Database
 from tests.scim.harness import Scim
 

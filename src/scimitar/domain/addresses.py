@@ -2,7 +2,7 @@
 (loopback, private, shared, link-local, multicast, reserved, and IPv6 addresses carrying
 such an IPv4 address), and refused unless its host or a network containing it is listed in
 `SCIMITAR_WEBHOOK_ALLOWED_HOSTS`. Checked when an endpoint is made or changed (a literal
-address, a `localhost` name) and again at each delivery (`faces.outbound`, on every address
+address, a `localhost` name) and again at each delivery (`runtime.outbound`, on every address
 a name resolves to)."""
 
 from __future__ import annotations

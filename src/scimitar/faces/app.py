@@ -18,10 +18,10 @@ from scimitar.domain.provisioning_log import BatchedLog
 from scimitar.faces import events_api
 from scimitar.faces.admin.api import AdminApi
 from scimitar.faces.console.console import Console
-from scimitar.faces.metrics import Metrics, RequestMetrics
 from scimitar.faces.scim.api import ScimApi
 from scimitar.faces.scim.wire import ScimResponse
 from scimitar.protocol.schema import ERROR
+from scimitar.runtime.metrics import Metrics, RequestMetrics
 from scimitar.storage.database import BUSY, Database, database_busy
 
 log = logging.getLogger("scimitar")

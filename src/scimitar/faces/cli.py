@@ -158,7 +158,7 @@ class Cli:
         )
 
     def cmd_worker(self) -> None:
-        from scimitar.faces.worker import DeliveryWorker
+        from scimitar.runtime.worker import DeliveryWorker
 
         _configure_logging(self.settings)
         worker = DeliveryWorker(self.db)
@@ -300,7 +300,7 @@ def _serve(
     settings = dataclasses.replace(settings, public_url=public_url)
     with _metrics_directory(processes):
         from scimitar.faces.app import create_app
-        from scimitar.faces.worker import DeliveryWorker
+        from scimitar.runtime.worker import DeliveryWorker
 
         # The webhook worker runs beside the server by default, so one process is a whole
         # deployment; `--no-worker` leaves delivery to separate `scimitar worker` processes.
@@ -331,7 +331,7 @@ def _configure_logging(settings: Settings) -> dict[str, Any]:
     """Logs of a long-running command (`serve`, `worker`) as `SCIMITAR_LOG_FORMAT` says."""
     import logging.config
 
-    from scimitar.faces.logs import log_config
+    from scimitar.runtime.logs import log_config
 
     try:
         config = log_config(settings.log_format)
@@ -346,7 +346,7 @@ def _metrics_directory(processes: int) -> Iterator[None]:
     """Several server processes count into files of one directory (prometheus_client's
     multiprocess mode), made here unless the operator named one; set before any process
     creates a metric."""
-    from scimitar.faces.metrics import MULTIPROCESS_DIR
+    from scimitar.runtime.metrics import MULTIPROCESS_DIR
 
     if processes == 1 or os.environ.get(MULTIPROCESS_DIR):
         yield

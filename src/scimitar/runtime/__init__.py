@@ -1,0 +1,1 @@
+"""What runs beside the faces: the webhook worker, outbound HTTP, metrics and logs."""
