@@ -19,7 +19,7 @@ from scimitar.domain import credentials, keys, members
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.models import Member, Org, OrgRole
 from scimitar.faces.admin.openapi import document
-from scimitar.faces.admin.routes import ENDPOINTS, FEED_ENDPOINTS, PREFIX
+from scimitar.faces.admin.routes import ENDPOINTS, PREFIX
 from scimitar.faces.app import create_app
 from scimitar.storage.database import Database
 from tests.scim.harness import PUBLIC_URL, make_org
@@ -29,7 +29,7 @@ OPENAPI = document(PUBLIC_URL)
 _REGISTRY = Registry().with_resource("urn:openapi", DRAFT202012.create_resource(OPENAPI))
 _TEMPLATES = [
     (e.method, re.compile("^" + re.sub(r"{\w+}", "[^/]+", PREFIX + e.path) + "$"), e)
-    for e in (*ENDPOINTS, *FEED_ENDPOINTS)
+    for e in ENDPOINTS
 ]
 
 

@@ -15,7 +15,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scimitar.config import Settings
 from scimitar.domain.provisioning_log import BatchedLog
-from scimitar.faces import events_api
 from scimitar.faces.admin.api import AdminApi
 from scimitar.faces.console.console import Console
 from scimitar.faces.scim.api import ScimApi
@@ -86,7 +85,6 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         Route("/readyz", readyz),
         Route("/metrics", metrics.endpoint),
         *ScimApi(database, settings, request_log).routes(),
-        *events_api.routes(database, settings),
         *AdminApi(database, settings).routes(),
         *Console(database, settings).routes(),
     ]

@@ -3,11 +3,16 @@
 Each request flows straight through: read the body (async), then in a worker thread open
 one transaction, authenticate (which selects the org and the audit actor), run the domain
 operation, render. Reads run in a read transaction; a token's `last_used` is then written
-at most once a minute, in a transaction of its own.
+at most once a minute, in a transaction of its own. A long poll (the change feed's `wait`)
+runs its handler again, each time in a transaction of its own (authenticated again, so a
+revoked token stops), until it answers or the wait is over; no thread or transaction is
+held in between.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +27,7 @@ from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.errors import DomainError
 from scimitar.faces.admin import openapi
 from scimitar.faces.admin.auth import Credentials, authenticate, credentials_of
+from scimitar.faces.admin.events_api import MAX_WAIT, POLL_INTERVAL
 from scimitar.faces.admin.routes import ENDPOINTS, PREFIX, Endpoint
 from scimitar.faces.admin.wire import (
     ApiCall,
@@ -57,12 +63,13 @@ class AdminApi:
                 dict(request.query_params),
                 self.settings.public_url,
             )
+            credentials = credentials_of(request)
             try:
                 if endpoint.request is not None:
+                    # A stranger's body is never read: the caller is checked first.
+                    await run_in_threadpool(self._authenticate, credentials)
                     call.body = await read_body(request)
-                status, body = await run_in_threadpool(
-                    self._execute, endpoint, call, credentials_of(request)
-                )
+                status, body = await self._answer(request, endpoint, call, credentials)
             except ApiError as exc:
                 return error_response(exc)
             if status == 204:
@@ -71,7 +78,44 @@ class AdminApi:
 
         return run
 
-    def _execute(self, endpoint: Endpoint, call: ApiCall, credentials: Credentials) -> Reply:
+    async def _answer(
+        self, request: Request, endpoint: Endpoint, call: ApiCall, credentials: Credentials
+    ) -> Reply:
+        if endpoint.wait is None:
+            reply = await run_in_threadpool(self._execute, endpoint, call, credentials)
+            assert reply is not None  # only a long poll's handler may answer None
+            return reply
+        while True:
+            reply = await run_in_threadpool(self._execute, endpoint, call, credentials)
+            if reply is not None:
+                return reply
+            assert call.deadline is not None
+            if await request.is_disconnected():
+                call.deadline = 0.0  # answer at once: nobody is waiting any more
+                continue
+            await asyncio.sleep(min(POLL_INTERVAL, max(0.0, call.deadline - time.monotonic())))
+
+    @staticmethod
+    def _wait(call: ApiCall, name: str) -> float:
+        raw = call.query.get(name, "").strip()
+        if not raw:
+            return 0.0
+        try:
+            wait = float(raw)
+        except ValueError:
+            raise ApiError(400, "bad_request", f"{name} must be a number of seconds") from None
+        if not 0 <= wait <= MAX_WAIT:
+            raise ApiError(400, "bad_request", f"{name} must be between 0 and {MAX_WAIT} seconds")
+        return wait
+
+    def _authenticate(self, credentials: Credentials) -> None:
+        try:
+            with self.db.read() as conn:
+                authenticate(Tx(conn, SYSTEM_ACTOR), credentials, changes=True)
+        except DomainError as exc:
+            raise from_domain(exc) from None
+
+    def _execute(self, endpoint: Endpoint, call: ApiCall, credentials: Credentials) -> Reply | None:
         """Authenticate and run the handler in one transaction; domain errors become
         `ApiError`s after the rollback."""
         token_to_touch: str | None = None
@@ -83,7 +127,10 @@ class AdminApi:
                 if who.token_stale:
                     token_to_touch = who.token_id
                 session_to_touch = who.session_to_touch
-                assert endpoint.handler is not None  # ENDPOINTS all have one
+                if endpoint.wait is not None:
+                    if call.deadline is None:  # the first run, once the caller is known
+                        call.deadline = time.monotonic() + self._wait(call, endpoint.wait.name)
+                    call.waiting = time.monotonic() < call.deadline
                 reply = endpoint.handler(call, tx, who)
         except DomainError as exc:
             raise from_domain(exc) from None

@@ -3,13 +3,14 @@ custom groups."""
 
 from __future__ import annotations
 
-from scimitar.domain import grants, groups, listings
+from scimitar.domain import grant_preview, grants, groups, listings
 from scimitar.domain.context import Tx
-from scimitar.domain.models import GroupKind
+from scimitar.domain.errors import InvalidError
+from scimitar.domain.models import Grant, GroupKind
 from scimitar.faces.admin.auth import Principal
 from scimitar.faces.admin.members_api import GRANT_FIELDS, grant_from
 from scimitar.faces.admin.views import grant_view, group_view, member_view, offset_page
-from scimitar.faces.admin.wire import ApiCall, Reply
+from scimitar.faces.admin.wire import ApiCall, Reply, string_field
 
 KINDS = tuple(kind.value for kind in GroupKind)
 
@@ -56,3 +57,21 @@ def remove_grant(call: ApiCall, tx: Tx, who: Principal) -> Reply:
     group = groups.get_group(tx, who.org, call.params["group_id"], for_update=True)
     groups.remove_grant(tx, who.org, group, call.params["grant_id"])
     return 204, None
+
+
+def preview_grant(call: ApiCall, tx: Tx, who: Principal) -> Reply:
+    """Whose access adding (`project_id`…) or removing (`grant_id`) a grant would change;
+    the change is made and taken back, so it is validated exactly as the real one."""
+    body = call.fields(("action", *GRANT_FIELDS, "grant_id"))
+    action = body.get("action", "add")
+    if action not in ("add", "remove"):
+        raise InvalidError("action must be 'add' or 'remove'")
+    grant: Grant | str
+    if action == "remove":
+        grant_id = string_field(body, "grant_id")
+        assert grant_id is not None
+        grant = grant_id
+    else:
+        grant = grant_from({k: v for k, v in body.items() if k in GRANT_FIELDS})
+    group = groups.get_group(tx, who.org, call.params["group_id"])
+    return 200, {"changes": grant_preview.preview_grant_change(tx, who.org, group, grant, action)}

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from scimitar.faces.admin.auth import SESSION_COOKIE
-from scimitar.faces.admin.routes import ENDPOINTS, FEED_ENDPOINTS, PREFIX, Endpoint
+from scimitar.faces.admin.routes import ENDPOINTS, PREFIX, Endpoint
 from scimitar.faces.admin.schemas import COMPONENTS, STRING, ref
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
@@ -67,7 +67,7 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
 
 def document(server_url: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for endpoint in (*ENDPOINTS, *FEED_ENDPOINTS):
+    for endpoint in ENDPOINTS:
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint)
     return {
         "openapi": "3.1.0",

@@ -7,7 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scimitar.domain.context import Tx
-from scimitar.faces.admin import groups_api, logs_api, members_api, org_api, structure_api
+from scimitar.faces.admin import (
+    events_api,
+    groups_api,
+    logs_api,
+    members_api,
+    org_api,
+    structure_api,
+    webhooks_api,
+)
 from scimitar.faces.admin.auth import Principal
 from scimitar.faces.admin.schemas import INTEGER, STRING, Schema, enum
 from scimitar.faces.admin.wire import ApiCall, Reply
@@ -15,6 +23,8 @@ from scimitar.faces.admin.wire import ApiCall, Reply
 PREFIX = "/api/v1"
 
 Handler = Callable[[ApiCall, Tx, Principal], Reply]
+#: A long poll's handler: None when there is nothing yet and the caller may wait for it.
+Poll = Callable[[ApiCall, Tx, Principal], Reply | None]
 
 
 @dataclass(frozen=True)
@@ -30,8 +40,7 @@ class Param:
 class Endpoint:
     method: str
     path: str
-    #: None for the feed and webhooks endpoints, served by their own faces (FEED_ENDPOINTS).
-    handler: Handler | None
+    handler: Handler | Poll
     summary: str
     tag: str
     #: Component name of the answer's body; None for 204 No Content.
@@ -40,12 +49,13 @@ class Endpoint:
     request: str | None = None
     query: tuple[Param, ...] = ()
     owner_only: bool = False
-    #: The OpenAPI operationId when there is no handler to name it.
-    operation_id: str = ""
+    #: The query parameter that asks a long poll to wait (seconds) while `handler` answers
+    #: None; None for an ordinary endpoint.
+    wait: Param | None = None
 
     @property
     def name(self) -> str:
-        return self.operation_id or (self.handler.__name__ if self.handler else "")
+        return self.handler.__name__
 
     @property
     def changes(self) -> bool:
@@ -56,6 +66,14 @@ _LIMIT = Param("limit", "page size (1-200, default 50)", {**INTEGER, "minimum": 
 _OFFSET = Param("offset", "items to skip (default 0)", {**INTEGER, "minimum": 0})
 _BEFORE = Param("before", "cursor: only entries with a smaller id (the next_before)", INTEGER)
 _PAGE = (_LIMIT, _OFFSET)
+_AFTER = Param("after", "read events with a greater seq (the last seq seen; default 0)", INTEGER)
+_WAIT = Param(
+    "wait",
+    "seconds (0-60) to long-poll when nothing is newer; answers as soon as something is",
+    {"type": "number", "minimum": 0, "maximum": 60},
+)
+_TYPES = Param("types", "comma-separated event types to keep (default: all)", STRING)
+_FEED_LIMIT = Param("limit", "events per page (1-1000, default 100)", INTEGER)
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/org", org_api.get_org, "The organization's settings", "org", "Org"),
@@ -369,112 +387,89 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             _LIMIT,
         ),
     ),
-)
-
-
-_AFTER = Param("after", "read events with a greater seq (the last seq seen; default 0)", INTEGER)
-_WAIT = Param(
-    "wait",
-    "seconds (0-60) to long-poll when nothing is newer; answers as soon as something is",
-    {"type": "number", "minimum": 0, "maximum": 60},
-)
-_TYPES = Param("types", "comma-separated event types to keep (default: all)", STRING)
-_FEED_LIMIT = Param("limit", "events per page (1-1000, default 100)", INTEGER)
-
-#: The change feed and webhooks: served by `faces/events_api.py` and `faces/webhooks_api.py`
-#: (async: the feed long-polls), documented here with the rest of the admin API.
-FEED_ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET",
         "/events",
-        None,
+        events_api.list_events,
         "The change feed, in order, from `after`",
         "events",
         "EventPage",
         query=(_AFTER, _FEED_LIMIT, _WAIT, _TYPES),
-        operation_id="list_events",
+        wait=_WAIT,
     ),
     Endpoint(
         "GET",
         "/members/{member_id}/events",
-        None,
+        events_api.member_events,
         "One member's history, oldest first",
         "events",
         "EventList",
-        operation_id="member_events",
     ),
     Endpoint(
         "GET",
         "/provisioning-log/{entry_id}/events",
-        None,
+        events_api.request_events,
         "The events a logged SCIM request produced",
         "events",
         "RequestEvents",
-        operation_id="request_events",
     ),
     Endpoint(
         "POST",
         "/groups/{group_id}/grants/preview",
-        None,
+        groups_api.preview_grant,
         "Whose effective access a grant change would change (nothing is changed)",
         "groups",
         "GrantPreview",
         request="GrantChange",
-        operation_id="preview_grant",
     ),
     Endpoint(
         "POST",
         "/webhooks",
-        None,
+        webhooks_api.create_webhook,
         "Subscribe an endpoint (its signing secret is in this answer only)",
         "webhooks",
         "WebhookCreated",
         201,
         "WebhookCreate",
-        operation_id="create_webhook",
     ),
     Endpoint(
         "GET",
         "/webhooks",
-        None,
+        webhooks_api.list_webhooks,
         "Every webhook endpoint",
         "webhooks",
         "WebhookList",
-        operation_id="list_webhooks",
     ),
     Endpoint(
         "GET",
         "/webhooks/{endpoint_id}",
-        None,
+        webhooks_api.get_webhook,
         "One webhook endpoint",
         "webhooks",
         "Webhook",
-        operation_id="get_webhook",
     ),
     Endpoint(
         "PATCH",
         "/webhooks/{endpoint_id}",
-        None,
+        webhooks_api.update_webhook,
         "Change its URL, event types or enabled state",
         "webhooks",
         "Webhook",
         request="WebhookUpdate",
-        operation_id="update_webhook",
     ),
     Endpoint(
         "DELETE",
         "/webhooks/{endpoint_id}",
-        None,
+        webhooks_api.delete_webhook,
         "Unsubscribe (its deliveries go too)",
         "webhooks",
         None,
         204,
-        operation_id="delete_webhook",
     ),
     Endpoint(
         "GET",
         "/webhooks/{endpoint_id}/deliveries",
-        None,
+        webhooks_api.list_deliveries,
         "Its deliveries, newest first, each with its attempts",
         "webhooks",
         "DeliveryList",
@@ -482,16 +477,14 @@ FEED_ENDPOINTS: tuple[Endpoint, ...] = (
             Param("state", "only deliveries in this state", enum("pending", "succeeded", "failed")),
             Param("limit", "deliveries (1-500, default 50)", INTEGER),
         ),
-        operation_id="list_deliveries",
     ),
     Endpoint(
         "POST",
         "/webhook-deliveries/{delivery_id}/resend",
-        None,
+        webhooks_api.resend_delivery,
         "Send a delivery again (pending, due now)",
         "webhooks",
         "Delivery",
         202,
-        operation_id="resend_delivery",
     ),
 )

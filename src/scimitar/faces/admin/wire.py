@@ -135,6 +135,10 @@ class ApiCall:
     public_url: str
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: A long poll with time left: its handler may answer None to be run again shortly.
+    waiting: bool = False
+    #: When a long poll stops waiting (`time.monotonic()`); set on its first run.
+    deadline: float | None = None
 
     def fields(self, allowed: tuple[str, ...]) -> dict[str, Any]:
         """The body as an object with only known fields (a typo is an error, not a no-op)."""
