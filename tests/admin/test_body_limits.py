@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from scimitar.faces.admin import wire
 from scimitar.faces.console import console
+from scimitar.faces.web import wire
 from tests.admin.helpers import Site, raw_post
 from tests.scim.harness import live_server
 

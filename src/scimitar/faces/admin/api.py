@@ -26,10 +26,10 @@ from scimitar.domain import keys, sessions
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.errors import DomainError
 from scimitar.faces.admin import openapi
-from scimitar.faces.admin.auth import Credentials, authenticate, credentials_of
 from scimitar.faces.admin.events_api import MAX_WAIT, POLL_INTERVAL
 from scimitar.faces.admin.routes import ENDPOINTS, PREFIX, Endpoint
-from scimitar.faces.admin.wire import (
+from scimitar.faces.web.auth import Credentials, authenticate, credentials_of
+from scimitar.faces.web.wire import (
     ApiCall,
     ApiError,
     JsonResponse,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from scimitar.domain import events, members
 from scimitar.domain.context import Tx
-from scimitar.faces.admin.auth import Principal
-from scimitar.faces.admin.wire import ApiCall, ApiError, Reply
+from scimitar.faces.web.auth import Principal
+from scimitar.faces.web.wire import ApiCall, ApiError, Reply
 
 POLL_INTERVAL = 0.2
 MAX_WAIT = 60

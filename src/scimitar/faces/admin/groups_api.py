@@ -7,12 +7,11 @@ from scimitar.domain import grant_preview, grants, groups, listings
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import InvalidError
 from scimitar.domain.models import Grant, GroupKind
-from scimitar.faces.admin.auth import Principal
 from scimitar.faces.admin.members_api import GRANT_FIELDS, grant_from
-from scimitar.faces.admin.views import grant_view, group_view, member_view, offset_page
-from scimitar.faces.admin.wire import ApiCall, Reply, string_field
-
-KINDS = tuple(kind.value for kind in GroupKind)
+from scimitar.faces.web.auth import Principal
+from scimitar.faces.web.lookups import KINDS
+from scimitar.faces.web.views import grant_view, group_view, member_view, offset_page
+from scimitar.faces.web.wire import ApiCall, Reply, string_field
 
 
 def list_groups(call: ApiCall, tx: Tx, who: Principal) -> Reply:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from scimitar.domain import listings
-from scimitar.domain.context import ActorKind, Tx
-from scimitar.faces.admin.auth import Principal
-from scimitar.faces.admin.views import audit_view, cursor_page, request_view
-from scimitar.faces.admin.wire import ApiCall, Reply, bad_request
-
-ACTOR_KINDS = tuple(kind.value for kind in ActorKind)
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+from scimitar.domain.context import Tx
+from scimitar.faces.web.auth import Principal
+from scimitar.faces.web.lookups import ACTOR_KINDS, METHODS
+from scimitar.faces.web.views import audit_view, cursor_page, request_view
+from scimitar.faces.web.wire import ApiCall, Reply, bad_request
 
 
 def audit_log(call: ApiCall, tx: Tx, who: Principal) -> Reply:

@@ -5,21 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import access, grants, groups, listings, members
+from scimitar.domain import access, grants, listings, members
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import InvalidError
-from scimitar.domain.models import Grant, Member, Org, OrgRole, TeamRole
-from scimitar.faces.admin.auth import Principal
-from scimitar.faces.admin.views import access_view, grant_view, member_view, offset_page
-from scimitar.faces.admin.wire import ApiCall, Reply, string_field
+from scimitar.domain.models import Grant, OrgRole, TeamRole
+from scimitar.faces.web.auth import Principal
+from scimitar.faces.web.lookups import ORG_ROLES, STATUSES, member_detail, member_filter
+from scimitar.faces.web.views import grant_view, member_view, offset_page
+from scimitar.faces.web.wire import ApiCall, Reply, string_field
 
-STATUSES = ("active", "deactivated")
-ORG_ROLES = tuple(role.value for role in OrgRole)
 GRANT_FIELDS = ("project_id", "role_id", "team_id", "team_role")
-
-
-def member_filter(text: str, status: str | None, role: str | None) -> listings.MemberFilter:
-    return listings.MemberFilter(text, status, OrgRole(role) if role else None)
 
 
 def list_members(call: ApiCall, tx: Tx, who: Principal) -> Reply:
@@ -31,19 +26,6 @@ def list_members(call: ApiCall, tx: Tx, who: Principal) -> Reply:
     page = listings.members_page(tx, who.org, wanted, limit=limit, offset=offset)
     items = [member_view(m) for m in page.items]
     return 200, offset_page("members", items, page.total, limit, offset)
-
-
-def member_detail(tx: Tx, org: Org, member: Member) -> dict[str, Any]:
-    """A member with their effective access (and why), groups and direct assignments."""
-    return {
-        **member_view(member),
-        "access": [access_view(a) for a in access.effective_access(tx, org, member)],
-        "groups": [
-            {"id": g.id, "display_name": g.display_name, "kind": g.kind.value}
-            for g in groups.groups_of(tx, member.id)
-        ],
-        "assignments": [grant_view(g) for g in grants.assignments_of(tx, member)],
-    }
 
 
 def get_member(call: ApiCall, tx: Tx, who: Principal) -> Reply:

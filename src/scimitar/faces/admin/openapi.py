@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from scimitar.faces.admin.auth import SESSION_COOKIE
 from scimitar.faces.admin.routes import ENDPOINTS, PREFIX, Endpoint
 from scimitar.faces.admin.schemas import COMPONENTS, STRING, ref
+from scimitar.faces.web.auth import SESSION_COOKIE
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
 _ERRORS = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from scimitar.domain import keys, members, orgs
 from scimitar.domain.context import Tx
-from scimitar.faces.admin.auth import Principal
-from scimitar.faces.admin.views import member_view, org_view, scim_key_view, token_view
-from scimitar.faces.admin.wire import (
+from scimitar.faces.web.auth import Principal
+from scimitar.faces.web.views import member_view, org_view, scim_key_view, token_view
+from scimitar.faces.web.wire import (
     ApiCall,
     Reply,
     forbidden,

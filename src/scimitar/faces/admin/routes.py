@@ -16,9 +16,10 @@ from scimitar.faces.admin import (
     structure_api,
     webhooks_api,
 )
-from scimitar.faces.admin.auth import Principal
 from scimitar.faces.admin.schemas import INTEGER, STRING, Schema, enum
-from scimitar.faces.admin.wire import ApiCall, Reply
+from scimitar.faces.web import lookups
+from scimitar.faces.web.auth import Principal
+from scimitar.faces.web.wire import ApiCall, Reply
 
 PREFIX = "/api/v1"
 
@@ -365,7 +366,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "AuditPage",
         query=(
             Param("action", "prefix of the action, e.g. 'member.' or 'scim_key.generated'", STRING),
-            Param("actor_kind", "who acted", enum(*logs_api.ACTOR_KINDS)),
+            Param("actor_kind", "who acted", enum(*lookups.ACTOR_KINDS)),
             Param("resource_type", "e.g. member, group, project", STRING),
             Param("resource_id", "one resource's history", STRING),
             _BEFORE,
@@ -380,7 +381,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "logs",
         "ProvisioningPage",
         query=(
-            Param("method", "HTTP method", enum(*logs_api.METHODS)),
+            Param("method", "HTTP method", enum(*lookups.METHODS)),
             Param("status", "status class", enum("2xx", "3xx", "4xx", "5xx")),
             Param("path", "text in the request path", STRING),
             _BEFORE,

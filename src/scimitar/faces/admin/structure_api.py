@@ -5,36 +5,17 @@ from __future__ import annotations
 
 from scimitar.domain import structure
 from scimitar.domain.context import Tx
-from scimitar.domain.errors import InvalidError, NotFoundError
-from scimitar.domain.models import Org, Project, Role
-from scimitar.faces.admin.auth import Principal
-from scimitar.faces.admin.views import project_view, role_view, team_view
-from scimitar.faces.admin.wire import (
+from scimitar.domain.models import Org
+from scimitar.faces.web.auth import Principal
+from scimitar.faces.web.lookups import body_project, named_role, role_names
+from scimitar.faces.web.views import project_view, role_view, team_view
+from scimitar.faces.web.wire import (
     ApiCall,
     Reply,
     bad_request,
     string_field,
     string_list_field,
 )
-
-
-def named_role(tx: Tx, org: Org, name: str) -> Role:
-    """A role named in a request body: unknown is a bad value (422), not a missing URL (404)."""
-    try:
-        return structure.find_role(tx, org, name)
-    except NotFoundError as exc:
-        raise InvalidError(exc.detail) from None
-
-
-def body_project(tx: Tx, org: Org, project_id: str) -> Project:
-    try:
-        return structure.get_project(tx, org, project_id)
-    except NotFoundError as exc:
-        raise InvalidError(exc.detail) from None
-
-
-def role_names(tx: Tx, org: Org) -> dict[str, str]:
-    return {role.id: role.name for role in structure.list_roles(tx, org)}
 
 
 def list_projects(call: ApiCall, tx: Tx, who: Principal) -> Reply:

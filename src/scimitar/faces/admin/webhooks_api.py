@@ -6,8 +6,8 @@ from __future__ import annotations
 from scimitar.domain import webhooks
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import InvalidError
-from scimitar.faces.admin.auth import Principal
-from scimitar.faces.admin.wire import ApiCall, Reply, bad_request
+from scimitar.faces.web.auth import Principal
+from scimitar.faces.web.wire import ApiCall, Reply, bad_request
 
 STATES = ("pending", "succeeded", "failed")
 

@@ -23,9 +23,6 @@ from scimitar.config import Settings
 from scimitar.domain import sessions
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.errors import AuthError, DomainError
-from scimitar.faces.admin.auth import SESSION_COOKIE
-from scimitar.faces.admin.views import member_view, org_view
-from scimitar.faces.admin.wire import BodyTooLarge, from_domain, read_limited
 from scimitar.faces.console import (
     event_pages,
     grant_preview_pages,
@@ -37,7 +34,10 @@ from scimitar.faces.console import (
     structure_pages,
     webhook_pages,
 )
-from scimitar.faces.console.view import NOTICES, Action, Outcome, Page, Redirect, Render, View
+from scimitar.faces.console.page import NOTICES, Action, Outcome, Page, Redirect, Render, View
+from scimitar.faces.web.auth import SESSION_COOKIE
+from scimitar.faces.web.views import member_view, org_view
+from scimitar.faces.web.wire import BodyTooLarge, from_domain, read_limited
 from scimitar.storage.database import Database
 
 Endpoint = Callable[[Request], Awaitable[Response]]

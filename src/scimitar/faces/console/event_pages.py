@@ -9,8 +9,8 @@ from scimitar.domain import events, members, provisioning_log
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import NotFoundError
 from scimitar.domain.events import Event
-from scimitar.faces.admin.views import iso, member_view, request_view
-from scimitar.faces.console.view import Page, View, pager
+from scimitar.faces.console.page import Page, View, pager
+from scimitar.faces.web.views import iso, member_view, request_view
 
 #: How many of a member's events the console reads (the newest are shown first).
 HISTORY_LIMIT = 1000

@@ -13,10 +13,10 @@ from scimitar.domain import grant_preview, grants, groups
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import NotFoundError
 from scimitar.domain.models import Grant
-from scimitar.faces.admin.views import group_view
 from scimitar.faces.console.grant_form import grant_options, parse_grant_choice
 from scimitar.faces.console.group_pages import GROUP
-from scimitar.faces.console.view import Action, Outcome, Render, View
+from scimitar.faces.console.page import Action, Outcome, Render, View
+from scimitar.faces.web.views import group_view
 
 TEMPLATE = "grant_preview.html"
 

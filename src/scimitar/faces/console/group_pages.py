@@ -8,10 +8,10 @@ from typing import Any
 from scimitar.domain import grants, groups, listings
 from scimitar.domain.context import Tx
 from scimitar.domain.models import GroupKind
-from scimitar.faces.admin.groups_api import KINDS
-from scimitar.faces.admin.views import grant_view, group_view, member_view
 from scimitar.faces.console.grant_form import grant_options, parse_grant_choice
-from scimitar.faces.console.view import PER_PAGE, Action, Outcome, Page, Redirect, View, pager
+from scimitar.faces.console.page import PER_PAGE, Action, Outcome, Page, Redirect, View, pager
+from scimitar.faces.web.lookups import KINDS
+from scimitar.faces.web.views import grant_view, group_view, member_view
 
 
 def load_groups(view: View, tx: Tx) -> dict[str, Any]:

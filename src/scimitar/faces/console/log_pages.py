@@ -6,9 +6,9 @@ from typing import Any
 
 from scimitar.domain import listings
 from scimitar.domain.context import Tx
-from scimitar.faces.admin.logs_api import ACTOR_KINDS, METHODS
-from scimitar.faces.admin.views import audit_view, cursor_page, request_view
-from scimitar.faces.console.view import PER_PAGE, Page, View
+from scimitar.faces.console.page import PER_PAGE, Page, View
+from scimitar.faces.web.lookups import ACTOR_KINDS, METHODS
+from scimitar.faces.web.views import audit_view, cursor_page, request_view
 
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
 

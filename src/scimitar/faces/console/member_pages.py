@@ -9,11 +9,11 @@ from scimitar.domain import access, grants, listings, members
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import InvalidError
 from scimitar.domain.models import OrgRole
-from scimitar.faces.admin.members_api import ORG_ROLES, STATUSES, member_detail, member_filter
-from scimitar.faces.admin.views import member_view
 from scimitar.faces.console.event_pages import recent_member_events
 from scimitar.faces.console.grant_form import grant_options, parse_grant_choice
-from scimitar.faces.console.view import PER_PAGE, Action, Outcome, Page, Redirect, View, pager
+from scimitar.faces.console.page import PER_PAGE, Action, Outcome, Page, Redirect, View, pager
+from scimitar.faces.web.lookups import ORG_ROLES, STATUSES, member_detail, member_filter
+from scimitar.faces.web.views import member_view
 
 
 def _choice(view: View, name: str, allowed: tuple[str, ...]) -> str | None:

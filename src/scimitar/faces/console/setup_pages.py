@@ -7,8 +7,8 @@ from typing import Any
 from scimitar.domain import keys, members, orgs
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import InvalidError, PolicyError
-from scimitar.faces.admin.views import scim_key_view, token_view
-from scimitar.faces.console.view import Action, Outcome, Page, Redirect, Render, View
+from scimitar.faces.console.page import Action, Outcome, Page, Redirect, Render, View
+from scimitar.faces.web.views import scim_key_view, token_view
 
 SCIM_KEY_EXPLAINED = (
     "Copy it now: Scimitar keeps only a hash, so it cannot be shown again. "

@@ -19,7 +19,7 @@ from scimitar.domain import credentials, orgs, sessions
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import AuthError, NotFoundError
 from scimitar.domain.models import Member
-from scimitar.faces.admin.auth import NOT_AN_ADMIN, SESSION_COOKIE, console_actor
+from scimitar.faces.web.auth import NOT_AN_ADMIN, SESSION_COOKIE, console_actor
 
 SIGN_IN_COOKIE = "scimitar_sign_in"
 SIGN_IN_PATH = "/console/sign-in"

@@ -7,9 +7,9 @@ from typing import Any
 
 from scimitar.domain import structure
 from scimitar.domain.context import Tx
-from scimitar.faces.admin.structure_api import body_project, named_role, role_names
-from scimitar.faces.admin.views import project_view, role_view
-from scimitar.faces.console.view import Action, Outcome, Page, Redirect, View
+from scimitar.faces.console.page import Action, Outcome, Page, Redirect, View
+from scimitar.faces.web.lookups import body_project, named_role, role_names
+from scimitar.faces.web.views import project_view, role_view
 
 NAME_REQUIRED = "{} name must not be empty"
 

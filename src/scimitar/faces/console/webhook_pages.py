@@ -10,8 +10,8 @@ from scimitar.domain import events, webhooks
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import InvalidError
 from scimitar.domain.webhooks import Delivery, Endpoint
-from scimitar.faces.admin.views import iso
-from scimitar.faces.console.view import Action, Outcome, Page, Redirect, Render, View
+from scimitar.faces.console.page import Action, Outcome, Page, Redirect, Render, View
+from scimitar.faces.web.views import iso
 
 SECRET_EXPLAINED = (
     "Copy it now: it is not shown again. Your receiver checks each delivery's "

@@ -17,7 +17,7 @@ from scimitar.domain import keys, orgs, sessions
 from scimitar.domain.context import Actor, ActorKind, Tx, utc
 from scimitar.domain.errors import AuthError
 from scimitar.domain.models import Member, Org, OrgRole
-from scimitar.faces.admin.wire import forbidden
+from scimitar.faces.web.wire import forbidden
 
 SESSION_COOKIE = "scimitar_session"
 NOT_AN_ADMIN = "Only Owners and Admins of the organization can use the console and the admin API"
