@@ -1,9 +1,9 @@
 """Benchmark: what the change feed costs a SCIM write, and how fast the feed reads.
 
-    .venv/bin/python bench/events.py [--database-url URL] [--writes 300] [--events 50000]
+    .venv/bin/python bench/feed.py [--database-url URL] [--writes 300] [--events 50000]
 
 1. `POST /Users` through the whole app (in-process ASGI client, one request at a time),
-   with events, then with `events.emit` replaced by a no-op (the same build otherwise):
+   with events, then with `feed.emit` replaced by a no-op (the same build otherwise):
    the difference is what events add to a SCIM write (target < 25 %).
 2. Feed reads of `--events` events, 1 000 a page: through the domain (`read_feed`) and
    over HTTP (`GET /api/v1/events`) — target ≥ 10 000 events/s.
@@ -23,8 +23,10 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from scimitar.config import Settings
-from scimitar.domain import events, keys, orgs
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import organizations
+from scimitar.domain.events import feed
+from scimitar.domain.identity import keys
 from scimitar.faces.app import create_app
 from scimitar.storage.database import Database
 
@@ -32,7 +34,9 @@ from scimitar.storage.database import Database
 def make_org(db: Database, slug: str) -> tuple[Any, str, str]:
     with db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
-        org = orgs.create_org(tx, name=slug, slug=slug, owner_email=f"owner@{slug}.example.com")
+        org = organizations.create_org(
+            tx, name=slug, slug=slug, owner_email=f"owner@{slug}.example.com"
+        )
         key = keys.generate_scim_key(tx, org)
         token, _ = keys.create_api_token(tx, org, "bench")
     return org, key, token
@@ -57,17 +61,17 @@ def post_users(client: TestClient, key: str, count: int, tag: str) -> list[float
 def write_cost(client: TestClient, key: str, writes: int) -> tuple[float, float]:
     """Median ms per POST /Users with events and with emit a no-op, interleaved in rounds
     so that drift (caches, WAL growth) hits both alike."""
-    real_emit = events.emit
+    real_emit = feed.emit
     with_events: list[float] = []
     without: list[float] = []
     post_users(client, key, 50, "warmup")
     for round_ in range(6):
         with_events += post_users(client, key, writes // 6, f"with{round_}")
-        events.emit = lambda *args, **kwargs: None  # type: ignore[assignment]
+        feed.emit = lambda *args, **kwargs: None  # type: ignore[assignment]
         try:
             without += post_users(client, key, writes // 6, f"without{round_}")
         finally:
-            events.emit = real_emit
+            feed.emit = real_emit
     return statistics.median(with_events) * 1000, statistics.median(without) * 1000
 
 
@@ -78,14 +82,14 @@ def fill_feed(db: Database, org_id: str, count: int) -> None:
             for i in range(start, min(start + 5000, count)):
                 member_id = str(uuid.uuid4())
                 data = {"id": member_id, "userName": f"feed{i}@example.com", "active": True}
-                events.emit(tx, org_id, "member.created", "member", member_id, data=data, version=1)
+                feed.emit(tx, org_id, "member.created", "member", member_id, data=data, version=1)
 
 
 def read_domain(db: Database, org_id: str) -> tuple[int, float]:
     started, after, read = time.perf_counter(), 0, 0
     while True:
         with db.read() as conn:
-            page = events.read_feed(Tx(conn, CLI_ACTOR), org_id, after=after, limit=1000)
+            page = feed.read_feed(Tx(conn, CLI_ACTOR), org_id, after=after, limit=1000)
             bodies = [e.to_json() for e in page]
         if not bodies:
             return read, time.perf_counter() - started

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import httpx
 
-from scimitar.domain import keys, orgs
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import organizations
+from scimitar.domain.identity import keys
 from scimitar.storage.database import Database
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -116,7 +117,8 @@ def main() -> None:
     with db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
         key = keys.generate_scim_key(
-            tx, orgs.create_org(tx, name="Peer", slug="peer", owner_email="owner@example.com")
+            tx,
+            organizations.create_org(tx, name="Peer", slug="peer", owner_email="owner@example.com"),
         )
     db.dispose()
     port = free_port()

@@ -28,8 +28,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import insert
 
-from scimitar.domain import groups, keys, orgs
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import group_store, organizations
+from scimitar.domain.identity import keys
 from scimitar.domain.models import GroupKind
 from scimitar.storage.database import Database
 from scimitar.storage.tables import group_members, members
@@ -49,10 +50,12 @@ def seed(db: Database, count: int) -> tuple[str, str, str, list[str]]:
     now = datetime.now(UTC)
     with db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
-        org = orgs.create_org(tx, name="Bench", slug="bench", owner_email="owner@example.com")
+        org = organizations.create_org(
+            tx, name="Bench", slug="bench", owner_email="owner@example.com"
+        )
         key = keys.generate_scim_key(tx, org)
-        big = groups.insert_group(tx, org, GroupKind.CUSTOM, "Everyone")
-        empty = groups.insert_group(tx, org, GroupKind.CUSTOM, "Empty")
+        big = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Everyone")
+        empty = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Empty")
     ids = [str(uuid.uuid4()) for _ in range(count + 2000)]
     started = time.perf_counter()
     for start in range(0, len(ids), 5000):

@@ -33,8 +33,9 @@ from pathlib import Path
 
 import httpx
 
-from scimitar.domain import keys, members, orgs
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import organizations, people
+from scimitar.domain.identity import keys
 from scimitar.storage.database import Database
 
 LOOKUP_LUA = """
@@ -71,14 +72,16 @@ def free_port() -> int:
 def seed(db: Database, count: int) -> str:
     with db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
-        org = orgs.create_org(tx, name="Bench", slug="bench", owner_email="owner@example.com")
+        org = organizations.create_org(
+            tx, name="Bench", slug="bench", owner_email="owner@example.com"
+        )
         key = keys.generate_scim_key(tx, org)
     started = time.perf_counter()
     for start in range(0, count, 1000):
         with db.write() as conn:
             tx = Tx(conn, CLI_ACTOR)
             for i in range(start, min(start + 1000, count)):
-                members.create_member(
+                people.create_member(
                     tx,
                     org,
                     {

@@ -15,8 +15,9 @@ from referencing.jsonschema import DRAFT202012
 from starlette.testclient import TestClient
 
 from scimitar.config import Settings
-from scimitar.domain import credentials, keys, members
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import people
+from scimitar.domain.identity import credentials, keys
 from scimitar.domain.models import Member, Org, OrgRole
 from scimitar.faces.admin.openapi import document
 from scimitar.faces.admin.routes import ENDPOINTS, PREFIX
@@ -105,7 +106,7 @@ def add_member(
         document["displayName"] = display_name
     with db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
-        member = members.create_member(tx, org, document, org_role=role)
+        member = people.create_member(tx, org, document, org_role=role)
         if password is not None:
             credentials.set_password(tx, org, member, password)
     return member
@@ -114,7 +115,7 @@ def add_member(
 def set_owner_password(db: Database, org: Org, password: str = PASSWORD) -> Member:
     with db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
-        owner = members.find_member(
+        owner = people.find_member(
             tx, org, f"owner@{org.allowed_domains[0] if org.allowed_domains else 'example.com'}"
         )
         assert owner is not None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from scimitar.domain import groups
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import group_store
 from scimitar.domain.models import OrgRole
 from tests.admin.helpers import Site, add_member
 
@@ -14,9 +14,9 @@ from tests.admin.helpers import Site, add_member
 def _join(site: Site, group_name: str, member_id: str) -> None:
     with site.db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
-        group = groups.find_group(tx, site.org, group_name)
+        group = group_store.find_group(tx, site.org, group_name)
         assert group is not None
-        groups.add_members(tx, site.org, group, [member_id])
+        group_store.add_members(tx, site.org, group, [member_id])
 
 
 def test_search_filters_and_pages(site: Site) -> None:

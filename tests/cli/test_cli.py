@@ -9,9 +9,10 @@ import sys
 import pytest
 from sqlalchemy import select
 
-from scimitar.domain import keys, members
-from scimitar.domain import orgs as org_rules
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import organizations as org_rules
+from scimitar.domain.directory import people
+from scimitar.domain.identity import keys
 from scimitar.faces.cli import main
 from scimitar.storage.database import Database
 from scimitar.storage.tables import audit_log, groups, orgs, scim_keys
@@ -276,7 +277,7 @@ def test_the_owner_may_be_named(db_url: str) -> None:
     db = Database(db_url)
     with db.read() as conn:
         tx = Tx(conn, CLI_ACTOR)
-        owner = members.find_member(tx, org_rules.get_org_by_slug(tx, "named"), "olivia@named.com")
+        owner = people.find_member(tx, org_rules.get_org_by_slug(tx, "named"), "olivia@named.com")
     db.dispose()
     assert owner is not None
     assert owner.attributes["name"] == {"givenName": "Olivia", "familyName": "de Owner"}

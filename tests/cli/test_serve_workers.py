@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scimitar.domain import keys
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.identity import keys
 from scimitar.storage.database import Database
 from tests.domain.helpers import make_org
 from tests.processes import start_serve

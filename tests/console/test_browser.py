@@ -16,8 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from scimitar.domain import credentials, members, orgs, structure
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import organizations, people, structure
+from scimitar.domain.identity import credentials
 from scimitar.storage.database import Database
 from tests.admin.helpers import PASSWORD
 from tests.scim.harness import live_server
@@ -67,11 +68,11 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Database]]:
     db.migrate()
     with db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
-        org = orgs.create_org(
+        org = organizations.create_org(
             tx, name="Acme", slug="acme", domains=["example.com"], owner_email="owner@example.com"
         )
         structure.create_project(tx, org, "Checkout")
-        owner = members.find_member(tx, org, "owner@example.com")
+        owner = people.find_member(tx, org, "owner@example.com")
         assert owner is not None
         credentials.set_password(tx, org, owner, PASSWORD)
     with live_server(db) as base:

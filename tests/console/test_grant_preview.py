@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from scimitar.domain import events
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
+from scimitar.domain.events import feed
 from tests.admin.helpers import Site, add_member, sign_in
 from tests.console.forms import post
 
@@ -21,7 +21,7 @@ def console(site: Site) -> Site:
 
 def _last_seq(site: Site) -> int:
     with site.db.read() as conn:
-        return events.last_seq(Tx(conn, SYSTEM_ACTOR), site.org.id)
+        return feed.last_seq(Tx(conn, SYSTEM_ACTOR), site.org.id)
 
 
 def _confirm(site: Site, html: str) -> None:

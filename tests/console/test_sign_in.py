@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from scimitar.config import Settings
-from scimitar.domain import credentials
 from scimitar.domain.context import SYSTEM_ACTOR, Tx, utc
+from scimitar.domain.identity import credentials
 from scimitar.domain.models import OrgRole
 from scimitar.faces.admin.routes import PREFIX
 from scimitar.faces.app import create_app

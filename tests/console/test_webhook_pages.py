@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from scimitar.domain import deliveries, webhooks
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
-from scimitar.domain.webhooks import Delivery, Endpoint
+from scimitar.domain.events import deliveries, webhooks
+from scimitar.domain.events.webhooks import Delivery, Endpoint
 from tests.admin.helpers import Site, add_member, sign_in
 from tests.console.forms import error_of, post
 

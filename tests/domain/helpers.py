@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import members, orgs
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import organizations, people
 from scimitar.domain.models import Member, Org
 
 
 def make_org(tx: Tx, slug: str = "acme", domains: tuple[str, ...] = ()) -> Org:
-    return orgs.create_org(
+    return organizations.create_org(
         tx,
         name=slug.title(),
         slug=slug,
@@ -29,4 +29,4 @@ def user_doc(user_name: str, **extra: Any) -> dict[str, Any]:
 
 
 def make_member(tx: Tx, org: Org, user_name: str, **extra: Any) -> Member:
-    return members.create_member(tx, org, user_doc(user_name, **extra))
+    return people.create_member(tx, org, user_doc(user_name, **extra))

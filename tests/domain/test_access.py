@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from scimitar.domain import access, groups, members, structure
+from scimitar.domain.access import effective
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import group_store, people, structure
 from scimitar.domain.models import Grant, GroupKind, TeamRole
 from tests.domain.helpers import make_member, make_org
 
@@ -14,10 +15,10 @@ def test_two_groups_with_different_roles_both_stand(tx: Tx) -> None:
     project = structure.create_project(tx, org, "Checkout")
     member = make_member(tx, org, "a@example.com")
     for name in ("Scimitar-Checkout-Member", "Scimitar-Checkout-Admin"):
-        group = groups.find_group(tx, org, name)
+        group = group_store.find_group(tx, org, name)
         assert group is not None
-        groups.add_members(tx, org, group, [member.id])
-    [result] = access.effective_access(tx, org, member)
+        group_store.add_members(tx, org, group, [member.id])
+    [result] = effective.effective_access(tx, org, member)
     assert result.project_id == project.id and result.role == "Admin"
     assert sorted(r.group_name or "" for r in result.reasons) == [
         "Scimitar-Checkout-Admin",
@@ -30,17 +31,17 @@ def test_custom_group_grants_and_custom_role_permissions(tx: Tx) -> None:
     org = make_org(tx)
     project = structure.create_project(tx, org, "Checkout")
     billing = structure.create_role(tx, org, "Billing", ["billing.read"])
-    engineering = groups.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
-    groups.add_grant(tx, org, engineering, Grant(project.id, role_id=billing.id))
-    groups.add_grant(
+    engineering = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
+    group_store.add_grant(tx, org, engineering, Grant(project.id, role_id=billing.id))
+    group_store.add_grant(
         tx,
         org,
         engineering,
         Grant(project.id, role_id=structure.find_role(tx, org, "Read-Only").id),
     )
     member = make_member(tx, org, "b@example.com")
-    groups.add_members(tx, org, engineering, [member.id])
-    [result] = access.effective_access(tx, org, member)
+    group_store.add_members(tx, org, engineering, [member.id])
+    [result] = effective.effective_access(tx, org, member)
     assert result.role == "Read-Only"
     assert result.custom_roles == ["Billing"] and result.permissions == ["billing.read"]
     assert {r.via for r in result.reasons} == {"custom group"}
@@ -52,13 +53,13 @@ def test_team_membership_gives_default_role_and_team(tx: Tx) -> None:
     project = structure.create_project(tx, org, "Checkout", default_role="Read-Only")
     team = structure.create_team(tx, org, project, "Web")
     member = make_member(tx, org, "c@example.com")
-    group = groups.find_group(tx, org, "Scimitar-Checkout-Web-Admin")
+    group = group_store.find_group(tx, org, "Scimitar-Checkout-Web-Admin")
     assert group is not None
-    groups.add_members(tx, org, group, [member.id])
-    access.add_direct_assignment(
+    group_store.add_members(tx, org, group, [member.id])
+    effective.add_direct_assignment(
         tx, org, member, Grant(project.id, team_id=team.id, team_role=TeamRole.MEMBER)
     )
-    [result] = access.effective_access(tx, org, member)
+    [result] = effective.effective_access(tx, org, member)
     assert result.role == "Read-Only" and result.teams == {"Web": "Admin"}
     assert {r.via for r in result.reasons} == {"team group", "direct assignment"}
 
@@ -68,12 +69,12 @@ def test_no_grants_no_access(tx: Tx) -> None:
     org = make_org(tx)
     project = structure.create_project(tx, org, "Checkout")
     member = make_member(tx, org, "d@example.com")
-    assert access.effective_access(tx, org, member) == []
-    custom = groups.insert_group(tx, org, GroupKind.CUSTOM, "Ops")
-    grant_id = groups.add_grant(
+    assert effective.effective_access(tx, org, member) == []
+    custom = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Ops")
+    grant_id = group_store.add_grant(
         tx, org, custom, Grant(project.id, role_id=structure.find_role(tx, org, "Admin").id)
     )
-    groups.add_members(tx, org, custom, [member.id])
-    assert access.effective_access(tx, org, member)[0].role == "Admin"
-    groups.remove_grant(tx, org, custom, grant_id)
-    assert access.effective_access(tx, org, members.get_member(tx, org, member.id)) == []
+    group_store.add_members(tx, org, custom, [member.id])
+    assert effective.effective_access(tx, org, member)[0].role == "Admin"
+    group_store.remove_grant(tx, org, custom, grant_id)
+    assert effective.effective_access(tx, org, people.get_member(tx, org, member.id)) == []

@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain.context import Tx
-from scimitar.domain.members import _violates_one_owner
+from scimitar.domain.directory.people import _violates_one_owner
 from scimitar.storage.tables import members
 from tests.domain.helpers import make_org
 

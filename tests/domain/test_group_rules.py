@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from scimitar.domain import group_rules, structure
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import group_kinds, structure
+from scimitar.domain.directory.group_kinds import coalesce
 from scimitar.domain.errors import InvalidError, PolicyError
-from scimitar.domain.group_rules import coalesce
 from scimitar.domain.models import GroupKind
 from scimitar.protocol.patch import MemberChange
 from tests.domain.helpers import make_org
@@ -50,12 +50,12 @@ def test_create_and_rename_read_managed_names_alike(tx: Tx) -> None:
     role suffix is refused by both."""
     org = make_org(tx)
     structure.create_project(tx, org, "Checkout")
-    plain = group_rules.create_group(tx, org, "Scimitar--Admin", None)
+    plain = group_kinds.create_group(tx, org, "Scimitar--Admin", None)
     assert plain.kind is GroupKind.CUSTOM
-    other = group_rules.create_group(tx, org, "Engineering", None)
-    renamed = group_rules.rename_group(tx, org, other, "Scimitar--Member")
+    other = group_kinds.create_group(tx, org, "Engineering", None)
+    renamed = group_kinds.rename_group(tx, org, other, "Scimitar--Member")
     assert renamed.display_name == "Scimitar--Member"
     with pytest.raises(PolicyError, match="Project creation"):
-        group_rules.create_group(tx, org, "Scimitar-Billing-Admin", None)
+        group_kinds.create_group(tx, org, "Scimitar-Billing-Admin", None)
     with pytest.raises(InvalidError, match="role group of a project 'Billing'"):
-        group_rules.rename_group(tx, org, renamed, "Scimitar-Billing-Admin")
+        group_kinds.rename_group(tx, org, renamed, "Scimitar-Billing-Admin")

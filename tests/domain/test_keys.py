@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from scimitar.domain import keys
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import AuthError, ConflictError, NotFoundError
+from scimitar.domain.identity import keys
 from scimitar.storage.tables import api_tokens, scim_keys
 from tests.domain.helpers import make_org
 

@@ -7,8 +7,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from scimitar.domain import access, credentials, groups, members, sessions, structure
+from scimitar.domain.access import effective
 from scimitar.domain.context import CLI_ACTOR, Actor, ActorKind, Tx
+from scimitar.domain.directory import group_store, people, structure
 from scimitar.domain.errors import (
     AuthError,
     ConflictError,
@@ -16,6 +17,7 @@ from scimitar.domain.errors import (
     NotFoundError,
     PolicyError,
 )
+from scimitar.domain.identity import credentials, sessions
 from scimitar.domain.models import Grant, GroupKind, OrgRole, TeamRole
 from scimitar.protocol.schema import SCIMITAR_USER
 from scimitar.storage.database import Database
@@ -38,8 +40,8 @@ def test_create_member_defaults_to_member_role_and_active(tx: Tx) -> None:
     member = make_member(tx, org, "Alice@Example.com")
     assert member.active and member.org_role is OrgRole.MEMBER
     assert member.user_name == "Alice@Example.com"
-    assert members.find_member(tx, org, "alice@EXAMPLE.com") == member
-    doc = members.document(member)
+    assert people.find_member(tx, org, "alice@EXAMPLE.com") == member
+    doc = people.document(member)
     assert doc[SCIMITAR_USER] == {"orgRole": "Member"} and doc["active"] is True
 
 
@@ -63,26 +65,26 @@ def test_second_owner_is_refused(tx: Tx) -> None:
     org = make_org(tx)
     doc = user_doc("c@example.com", **{SCIMITAR_USER: {"orgRole": "Owner"}})
     with pytest.raises(InvalidError, match="Cannot set multiple owners"):
-        members.create_member(tx, org, doc)
+        people.create_member(tx, org, doc)
     member = make_member(tx, org, "d@example.com")
     with pytest.raises(InvalidError, match="Cannot set multiple owners"):
-        members.set_org_role(tx, org, member, OrgRole.OWNER)
+        people.set_org_role(tx, org, member, OrgRole.OWNER)
 
 
 def test_owner_guard_over_scim(tx: Tx) -> None:
     """Over SCIM the Owner cannot be deactivated, demoted or deleted."""
     org = make_org(tx)
-    owner = members.find_member(tx, org, "owner@acme.example.com")
+    owner = people.find_member(tx, org, "owner@acme.example.com")
     assert owner is not None
     scim_tx = Tx(tx.conn, SCIM)
     for change in (
-        lambda: members.set_active(scim_tx, org, owner, False),
-        lambda: members.set_org_role(scim_tx, org, owner, OrgRole.ADMIN),
-        lambda: members.remove_member(scim_tx, org, owner),
+        lambda: people.set_active(scim_tx, org, owner, False),
+        lambda: people.set_org_role(scim_tx, org, owner, OrgRole.ADMIN),
+        lambda: people.remove_member(scim_tx, org, owner),
     ):
         with pytest.raises(PolicyError, match="The organization owner cannot be modified via SCIM"):
             change()
-    assert members.get_member(tx, org, owner.id).active
+    assert people.get_member(tx, org, owner.id).active
 
 
 def test_domain_gate(tx: Tx) -> None:
@@ -93,22 +95,22 @@ def test_domain_gate(tx: Tx) -> None:
     doc = user_doc("ok@example.com")
     doc["emails"].append({"value": "private@gmail.com", "type": "home"})
     with pytest.raises(InvalidError, match=r"private@gmail\.com"):
-        members.create_member(tx, org, doc)
+        people.create_member(tx, org, doc)
     assert make_member(tx, org, "ann@eu.example.com").active
-    assert members.count_members(tx, org) == 2  # owner + ann
+    assert people.count_members(tx, org) == 2  # owner + ann
 
 
 def test_email_change_policy(tx: Tx) -> None:
     """With email_changes=reject, changing userName or emails is refused; other edits pass."""
-    from scimitar.domain import orgs
+    from scimitar.domain.directory import organizations
 
-    org = orgs.update_settings(tx, make_org(tx), email_changes="reject")
+    org = organizations.update_settings(tx, make_org(tx), email_changes="reject")
     member = make_member(tx, org, "carl@example.com")
-    renamed = {**members.document(member), "userName": "carl2@example.com"}
+    renamed = {**people.document(member), "userName": "carl2@example.com"}
     with pytest.raises(PolicyError, match="Email changes are disabled for this organization"):
-        members.update_member(tx, org, member, renamed)
-    edited = {**members.document(member), "displayName": "Carl"}
-    assert members.update_member(tx, org, member, edited).display_name == "Carl"
+        people.update_member(tx, org, member, renamed)
+    edited = {**people.document(member), "displayName": "Carl"}
+    assert people.update_member(tx, org, member, edited).display_name == "Carl"
 
 
 def test_email_change_allowed_updates_index(tx: Tx) -> None:
@@ -116,11 +118,11 @@ def test_email_change_allowed_updates_index(tx: Tx) -> None:
     org = make_org(tx)
     member = make_member(tx, org, "dora@example.com")
     doc = {
-        **members.document(member),
+        **people.document(member),
         "userName": "dora@new.example.com",
         "emails": [{"value": "dora@new.example.com", "type": "work", "primary": True}],
     }
-    updated = members.update_member(tx, org, member, doc)
+    updated = people.update_member(tx, org, member, doc)
     assert updated.version == member.version + 1
     keys = (
         tx.conn.execute(
@@ -139,35 +141,35 @@ def test_deactivation_wipes_every_grant_kind(tx: Tx) -> None:
     project = structure.create_project(tx, org, "Checkout")
     team = structure.create_team(tx, org, project, "Web")
     member = make_member(tx, org, "erin@example.com")
-    member = members.set_org_role(tx, org, member, OrgRole.ADMIN)
-    role_group = groups.find_group(tx, org, "Scimitar-Checkout-Admin")
-    team_group = groups.find_group(tx, org, "Scimitar-Checkout-Web-Member")
-    custom = groups.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
+    member = people.set_org_role(tx, org, member, OrgRole.ADMIN)
+    role_group = group_store.find_group(tx, org, "Scimitar-Checkout-Admin")
+    team_group = group_store.find_group(tx, org, "Scimitar-Checkout-Web-Member")
+    custom = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
     assert role_group and team_group
-    groups.add_grant(
+    group_store.add_grant(
         tx, org, custom, Grant(project.id, role_id=structure.find_role(tx, org, "Read-Only").id)
     )
     for group in (role_group, team_group, custom):
-        groups.add_members(tx, org, group, [member.id])
-    access.add_direct_assignment(
+        group_store.add_members(tx, org, group, [member.id])
+    effective.add_direct_assignment(
         tx, org, member, Grant(project.id, team_id=team.id, team_role=TeamRole.ADMIN)
     )
-    assert len(access.effective_access(tx, org, member)[0].reasons) == 4
+    assert len(effective.effective_access(tx, org, member)[0].reasons) == 4
 
-    deactivated = members.set_active(tx, org, member, False)
+    deactivated = people.set_active(tx, org, member, False)
 
     assert not deactivated.active and deactivated.org_role is OrgRole.MEMBER
-    assert members.get_member(tx, org, member.id).active is False
+    assert people.get_member(tx, org, member.id).active is False
     for table in (group_members, direct_assignments):
         count = tx.conn.execute(
             select(func.count()).select_from(table).where(table.c.member_id == member.id)
         ).scalar()
         assert count == 0
-    assert access.effective_access(tx, org, deactivated) == []
-    assert groups.grants_of(tx, custom), "the group's grant itself stays"
+    assert effective.effective_access(tx, org, deactivated) == []
+    assert group_store.grants_of(tx, custom), "the group's grant itself stays"
 
-    reactivated = members.set_active(tx, org, deactivated, True)
-    assert reactivated.active and access.effective_access(tx, org, reactivated) == []
+    reactivated = people.set_active(tx, org, deactivated, True)
+    assert reactivated.active and effective.effective_access(tx, org, reactivated) == []
 
 
 def test_an_inactive_member_holds_no_org_role(tx: Tx) -> None:
@@ -177,38 +179,36 @@ def test_an_inactive_member_holds_no_org_role(tx: Tx) -> None:
     tx.actor = SCIM
     org = make_org(tx)
     admin_doc = {SCIMITAR_USER: {"orgRole": "Admin"}}
-    created = members.create_member(
-        tx, org, user_doc("gone@example.com", active=False, **admin_doc)
-    )
+    created = people.create_member(tx, org, user_doc("gone@example.com", active=False, **admin_doc))
     assert not created.active and created.org_role is OrgRole.MEMBER
-    patched = members.update_member(
-        tx, org, created, {**members.document(created), **admin_doc, "active": False}
+    patched = people.update_member(
+        tx, org, created, {**people.document(created), **admin_doc, "active": False}
     )
     assert patched.org_role is OrgRole.MEMBER
-    back = members.set_active(tx, org, patched, True)
+    back = people.set_active(tx, org, patched, True)
     assert back.active and back.org_role is OrgRole.MEMBER
-    gone = members.set_active(tx, org, members.set_org_role(tx, org, back, OrgRole.ADMIN), False)
-    again = members.update_member(
-        tx, org, gone, {**members.document(gone), **admin_doc, "active": True}
+    gone = people.set_active(tx, org, people.set_org_role(tx, org, back, OrgRole.ADMIN), False)
+    again = people.update_member(
+        tx, org, gone, {**people.document(gone), **admin_doc, "active": True}
     )
     assert again.active and again.org_role is OrgRole.ADMIN
     tx.actor = CLI_ACTOR  # the console, the admin API and the CLI are told, not ignored
     with pytest.raises(PolicyError, match="deactivated member holds no org role"):
-        members.set_org_role(tx, org, patched, OrgRole.ADMIN)
+        people.set_org_role(tx, org, patched, OrgRole.ADMIN)
 
 
 def test_deactivation_ends_console_sign_in(tx: Tx) -> None:
     """A deactivated admin's console sessions end and their password goes: reactivated
     (even as Admin again), they need a new password to sign in."""
     org = make_org(tx)
-    admin = members.set_org_role(tx, org, make_member(tx, org, "ada@example.com"), OrgRole.ADMIN)
+    admin = people.set_org_role(tx, org, make_member(tx, org, "ada@example.com"), OrgRole.ADMIN)
     credentials.set_password(tx, org, admin, "correct horse battery")
     token, _ = sessions.start_session(tx, org, admin)
-    deactivated = members.set_active(tx, org, admin, False)
+    deactivated = people.set_active(tx, org, admin, False)
     with pytest.raises(AuthError):
         sessions.find_session(tx, token)
-    back = members.set_org_role(
-        tx, org, members.set_active(tx, org, deactivated, True), OrgRole.ADMIN
+    back = people.set_org_role(
+        tx, org, people.set_active(tx, org, deactivated, True), OrgRole.ADMIN
     )
     with pytest.raises(AuthError):
         sessions.find_session(tx, token)
@@ -221,24 +221,24 @@ def test_deactivation_ends_console_sign_in(tx: Tx) -> None:
 def test_deactivated_member_cannot_join_groups(tx: Tx) -> None:
     """Adding a deactivated or unknown id to a group is refused, naming the id."""
     org = make_org(tx)
-    group = groups.insert_group(tx, org, GroupKind.CUSTOM, "Ops")
-    member = members.set_active(tx, org, make_member(tx, org, "f@example.com"), False)
+    group = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Ops")
+    member = people.set_active(tx, org, make_member(tx, org, "f@example.com"), False)
     with pytest.raises(InvalidError, match=member.id):
-        groups.add_members(tx, org, group, [member.id])
+        group_store.add_members(tx, org, group, [member.id])
     with pytest.raises(InvalidError, match="no-such-id"):
-        groups.add_members(tx, org, group, ["no-such-id"])
+        group_store.add_members(tx, org, group, ["no-such-id"])
 
 
 def test_removal_deletes_the_resource(tx: Tx) -> None:
     """A member removed in Scimitar disappears (GET → 404), memberships with it."""
     org = make_org(tx)
     member = make_member(tx, org, "gail@example.com")
-    group = groups.insert_group(tx, org, GroupKind.CUSTOM, "Ops")
-    groups.add_members(tx, org, group, [member.id])
-    members.remove_member(tx, org, member)
+    group = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Ops")
+    group_store.add_members(tx, org, group, [member.id])
+    people.remove_member(tx, org, member)
     with pytest.raises(NotFoundError):
-        members.get_member(tx, org, member.id)
-    assert groups.count_members(tx, group) == 0
+        people.get_member(tx, org, member.id)
+    assert group_store.count_members(tx, group) == 0
 
 
 def test_member_of_one_org_is_invisible_to_another(tx: Tx) -> None:
@@ -246,8 +246,8 @@ def test_member_of_one_org_is_invisible_to_another(tx: Tx) -> None:
     a, b = make_org(tx, "a"), make_org(tx, "b")
     member = make_member(tx, a, "h@example.com")
     with pytest.raises(NotFoundError):
-        members.get_member(tx, b, member.id)
-    assert members.find_member(tx, b, "h@example.com") is None
+        people.get_member(tx, b, member.id)
+    assert people.find_member(tx, b, "h@example.com") is None
 
 
 def test_concurrent_creation_of_one_user_name_yields_one_member(db: Database) -> None:

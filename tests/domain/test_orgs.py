@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from scimitar.domain import members, orgs, structure
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import organizations, people, structure
 from scimitar.domain.errors import ConflictError, InvalidError
 from scimitar.domain.models import OrgRole
 from scimitar.storage.tables import audit_log
@@ -15,7 +15,7 @@ from tests.domain.helpers import make_org
 
 def test_create_org_makes_builtin_roles_and_owner(tx: Tx) -> None:
     """A new org has the four built-in roles and exactly one Owner, its creator."""
-    org = orgs.create_org(
+    org = organizations.create_org(
         tx, name="Acme Inc", owner_email="Boss@Example.com", domains=["Example.COM"]
     )
     assert org.slug == "acme-inc"
@@ -27,7 +27,7 @@ def test_create_org_makes_builtin_roles_and_owner(tx: Tx) -> None:
         "Member",
         "Read-Only",
     ]
-    owner = members.find_member(tx, org, "boss@example.com")
+    owner = people.find_member(tx, org, "boss@example.com")
     assert owner is not None and owner.org_role is OrgRole.OWNER and owner.active
 
 
@@ -53,8 +53,8 @@ def test_bad_org_input_is_refused(tx: Tx, field: str, value: object, message: st
     """Malformed org settings are refused with a message that names the problem."""
     kwargs: dict[str, object] = {"name": "Acme", "owner_email": "o@example.com", field: value}
     with pytest.raises(InvalidError, match=message):
-        orgs.create_org(tx, **kwargs)  # type: ignore[arg-type]
-    assert orgs.list_orgs(tx) == []
+        organizations.create_org(tx, **kwargs)  # type: ignore[arg-type]
+    assert organizations.list_orgs(tx) == []
 
 
 def test_settings_change_is_audited_and_prefix_renames_groups(tx: Tx) -> None:
@@ -62,10 +62,10 @@ def test_settings_change_is_audited_and_prefix_renames_groups(tx: Tx) -> None:
     org = make_org(tx)
     project = structure.create_project(tx, org, "Checkout")
     structure.create_team(tx, org, project, "Web")
-    org = orgs.update_settings(tx, org, group_prefix="Acme", email_changes="reject")
-    from scimitar.domain import groups
+    org = organizations.update_settings(tx, org, group_prefix="Acme", email_changes="reject")
+    from scimitar.domain.directory import group_store
 
-    names = sorted(g.display_name for g in groups.list_groups(tx, org))
+    names = sorted(g.display_name for g in group_store.list_groups(tx, org))
     assert "Acme-Checkout-Admin" in names and "Acme-Checkout-Web-Member" in names
     assert not any(n.startswith("Scimitar-") for n in names)
     actions = tx.conn.execute(select(audit_log.c.action, audit_log.c.actor_kind)).all()
@@ -76,4 +76,4 @@ def test_bad_policy_value_is_refused(tx: Tx) -> None:
     """Policies take only their documented values."""
     org = make_org(tx)
     with pytest.raises(InvalidError, match="email_changes"):
-        orgs.update_settings(tx, org, email_changes="sometimes")
+        organizations.update_settings(tx, org, email_changes="sometimes")

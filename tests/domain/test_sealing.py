@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scimitar.domain.sealing import Sealer, SealError, is_sealed
+from scimitar.domain.identity.sealing import Sealer, SealError, is_sealed
 
 
 def test_round_trip_and_no_clear_text() -> None:

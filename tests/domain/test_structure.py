@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from scimitar.domain import groups, structure
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import group_store, structure
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError, PolicyError
 from scimitar.domain.models import GroupKind
 from tests.domain.helpers import make_org
 
 
 def _names(tx: Tx, org: object) -> list[str]:
-    return sorted(g.display_name for g in groups.list_groups(tx, org))  # type: ignore[arg-type]
+    return sorted(g.display_name for g in group_store.list_groups(tx, org))  # type: ignore[arg-type]
 
 
 def test_project_creates_one_role_group_per_role(tx: Tx) -> None:
@@ -25,7 +25,7 @@ def test_project_creates_one_role_group_per_role(tx: Tx) -> None:
         "Scimitar-Check Out-Owner",
         "Scimitar-Check Out-Read-Only",
     ]
-    assert all(g.kind is GroupKind.ROLE for g in groups.list_groups(tx, org))
+    assert all(g.kind is GroupKind.ROLE for g in group_store.list_groups(tx, org))
 
 
 def test_custom_role_adds_a_role_group_to_every_project(tx: Tx) -> None:
@@ -54,13 +54,13 @@ def test_team_creates_two_groups_and_deletion_removes_both(tx: Tx) -> None:
     org = make_org(tx)
     project = structure.create_project(tx, org, "Checkout")
     team = structure.create_team(tx, org, project, "Web-Front")
-    team_groups = [g for g in groups.list_groups(tx, org) if g.kind is GroupKind.TEAM]
+    team_groups = [g for g in group_store.list_groups(tx, org) if g.kind is GroupKind.TEAM]
     assert sorted(g.display_name for g in team_groups) == [
         "Scimitar-Checkout-Web-Front-Admin",
         "Scimitar-Checkout-Web-Front-Member",
     ]
     structure.delete_team(tx, org, team)
-    assert not [g for g in groups.list_groups(tx, org) if g.kind is GroupKind.TEAM]
+    assert not [g for g in group_store.list_groups(tx, org) if g.kind is GroupKind.TEAM]
     with pytest.raises(NotFoundError):
         structure.get_team(tx, org, team.id)
 

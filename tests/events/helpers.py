@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from scimitar.domain import events
 from scimitar.domain.context import CLI_ACTOR, Tx
-from scimitar.domain.events import Event
+from scimitar.domain.events import feed
+from scimitar.domain.events.feed import Event
 from scimitar.domain.models import Org
 from scimitar.storage.database import Database
 
@@ -18,9 +18,9 @@ def write(db: Database) -> Iterator[Tx]:
         yield Tx(conn, CLI_ACTOR)
 
 
-def feed(db: Database, org: Org, after: int = 0) -> list[Event]:
+def feed_of(db: Database, org: Org, after: int = 0) -> list[Event]:
     with db.read() as conn:
-        return events.read_feed(Tx(conn, CLI_ACTOR), org.id, after=after, limit=1000)
+        return feed.read_feed(Tx(conn, CLI_ACTOR), org.id, after=after, limit=1000)
 
 
 def types(found: list[Event]) -> list[str]:
@@ -29,4 +29,4 @@ def types(found: list[Event]) -> list[str]:
 
 def last(db: Database, org: Org) -> int:
     with db.read() as conn:
-        return events.last_seq(Tx(conn, CLI_ACTOR), org.id)
+        return feed.last_seq(Tx(conn, CLI_ACTOR), org.id)

@@ -1,20 +1,21 @@
-"""access.changed: whenever a member's effective role in a project changes, whatever the cause."""
+"""effective.changed: whenever a member's effective role in a project changes, whatever the cause."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import access, groups, listings, members, structure
+from scimitar.domain.access import effective
 from scimitar.domain.context import Tx
-from scimitar.domain.events import Event
+from scimitar.domain.directory import group_store, listings, people, structure
+from scimitar.domain.events.feed import Event
 from scimitar.domain.models import Grant, Group, GroupKind, Member, Org, TeamRole
 from scimitar.storage.database import Database
 from tests.domain.helpers import make_member, make_org
-from tests.events.helpers import feed, last, types, write
+from tests.events.helpers import feed_of, last, types, write
 
 
 def _group(tx: Tx, org: Org, name: str) -> Group:
-    found = groups.find_group(tx, org, name)
+    found = group_store.find_group(tx, org, name)
     assert found is not None
     return found
 
@@ -28,7 +29,7 @@ def _access(found: list[Event]) -> list[tuple[str | None, str, Any, Any]]:
             e.data["after"] and e.data["after"]["role"],
         )
         for e in found
-        if e.type == "access.changed"
+        if e.type == "effective.changed"
     ]
 
 
@@ -49,19 +50,19 @@ def test_role_group_membership_changes_access(db: Database) -> None:
         admin_group = _group(tx, org, "Scimitar-Checkout-Admin")
     start = last(db, org)
     with write(db) as tx:
-        groups.add_members(tx, org, member_group, [a.id])
+        group_store.add_members(tx, org, member_group, [a.id])
     with write(db) as tx:
-        groups.add_members(tx, org, admin_group, [a.id])
+        group_store.add_members(tx, org, admin_group, [a.id])
     with write(db) as tx:
-        groups.remove_members(tx, org, admin_group, [a.id])
-    found = feed(db, org, after=start)
+        group_store.remove_members(tx, org, admin_group, [a.id])
+    found = feed_of(db, org, after=start)
     assert types(found) == [
         "group.member_added",
-        "access.changed",
+        "effective.changed",
         "group.member_added",
-        "access.changed",
+        "effective.changed",
         "group.member_removed",
-        "access.changed",
+        "effective.changed",
     ]
     assert _access(found) == [
         (a.id, "Checkout", None, "Member"),
@@ -74,22 +75,22 @@ def test_weaker_second_grant_changes_nothing(db: Database) -> None:
     """A Read-Only group on top of Admin leaves the effective role alone: no access event."""
     org, a, _ = _setup(db)
     with write(db) as tx:
-        groups.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Admin"), [a.id])
+        group_store.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Admin"), [a.id])
     start = last(db, org)
     with write(db) as tx:
-        groups.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Read-Only"), [a.id])
-    assert types(feed(db, org, after=start)) == ["group.member_added"]
+        group_store.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Read-Only"), [a.id])
+    assert types(feed_of(db, org, after=start)) == ["group.member_added"]
 
 
 def test_custom_group_membership_without_grants_changes_nothing(db: Database) -> None:
     """Membership of a custom group without grants gives no access: no access event."""
     org, a, _ = _setup(db)
     with write(db) as tx:
-        group = groups.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
+        group = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
     start = last(db, org)
     with write(db) as tx:
-        groups.add_members(tx, org, group, [a.id])
-    assert types(feed(db, org, after=start)) == ["group.member_added"]
+        group_store.add_members(tx, org, group, [a.id])
+    assert types(feed_of(db, org, after=start)) == ["group.member_added"]
 
 
 def test_grant_on_custom_group_changes_its_members_access(db: Database) -> None:
@@ -98,21 +99,21 @@ def test_grant_on_custom_group_changes_its_members_access(db: Database) -> None:
     with write(db) as tx:
         project = structure.find_project(tx, org, "Checkout")
         admin = structure.find_role(tx, org, "Admin")
-        group = groups.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
-        groups.add_members(tx, org, group, [a.id, b.id])
+        group = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
+        group_store.add_members(tx, org, group, [a.id, b.id])
     with write(db) as tx:
-        groups.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Admin"), [b.id])
+        group_store.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Admin"), [b.id])
     start = last(db, org)
     with write(db) as tx:
-        grant_id = groups.add_grant(tx, org, group, Grant(project.id, role_id=admin.id))
+        grant_id = group_store.add_grant(tx, org, group, Grant(project.id, role_id=admin.id))
     with write(db) as tx:
-        groups.remove_grant(tx, org, group, grant_id)
-    found = feed(db, org, after=start)
+        group_store.remove_grant(tx, org, group, grant_id)
+    found = feed_of(db, org, after=start)
     assert types(found) == [
         "group.grant_added",
-        "access.changed",
+        "effective.changed",
         "group.grant_removed",
-        "access.changed",
+        "effective.changed",
     ]
     assert _access(found) == [
         (a.id, "Checkout", None, "Admin"),
@@ -128,15 +129,15 @@ def test_custom_role_grant_reports_custom_roles(db: Database) -> None:
         billing = structure.create_role(tx, org, "Billing", ["billing.read"])
     start = last(db, org)
     with write(db) as tx:
-        access.add_direct_assignment(tx, org, a, Grant(project.id, role_id=billing.id))
-    found = feed(db, org, after=start)
-    assert types(found) == ["member.assignment_added", "access.changed"]
+        effective.add_direct_assignment(tx, org, a, Grant(project.id, role_id=billing.id))
+    found = feed_of(db, org, after=start)
+    assert types(found) == ["member.assignment_added", "effective.changed"]
     assert found[1].data["after"] == {"role": None, "custom_roles": ["Billing"]}
     start = last(db, org)
     with write(db) as tx:
         structure.delete_role(tx, org, billing)
-    found = feed(db, org, after=start)
-    assert types(found)[-2:] == ["role.deleted", "access.changed"]
+    found = feed_of(db, org, after=start)
+    assert types(found)[-2:] == ["role.deleted", "effective.changed"]
     assert found[-1].data["before"] == {"role": None, "custom_roles": ["Billing"]}
     assert found[-1].data["after"] is None
     # The assignment went with the role, and said so (the database would have cascaded it).
@@ -151,16 +152,16 @@ def test_a_deleted_role_takes_its_grants_and_says_so(db: Database) -> None:
     with write(db) as tx:
         project = structure.find_project(tx, org, "Checkout")
         auditor = structure.create_role(tx, org, "Auditor", ["audit.read"])
-        custom = groups.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
-        grant_id = groups.add_grant(tx, org, custom, Grant(project.id, role_id=auditor.id))
-        groups.add_members(tx, org, custom, [a.id])
+        custom = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
+        grant_id = group_store.add_grant(tx, org, custom, Grant(project.id, role_id=auditor.id))
+        group_store.add_members(tx, org, custom, [a.id])
     start = last(db, org)
     with write(db) as tx:
         structure.delete_role(tx, org, auditor)
-    found = feed(db, org, after=start)
+    found = feed_of(db, org, after=start)
     kinds = types(found)
     assert kinds[0] == "group.grant_removed" and kinds.count("group.grant_removed") == 1
-    assert kinds.index("role.deleted") > 0 and kinds[-1] == "access.changed"
+    assert kinds.index("role.deleted") > 0 and kinds[-1] == "effective.changed"
     assert found[0].data["grant_id"] == grant_id and found[0].data["role_id"] == auditor.id
     with write(db) as tx:
         entries = listings.audit_entries(tx, org, action="group.grant_removed")
@@ -173,21 +174,21 @@ def test_deactivation_removes_groups_and_access(db: Database) -> None:
     org, a, _ = _setup(db)
     with write(db) as tx:
         project = structure.create_project(tx, org, "Billing")
-        groups.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Admin"), [a.id])
-        access.add_direct_assignment(
+        group_store.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Admin"), [a.id])
+        effective.add_direct_assignment(
             tx, org, a, Grant(project.id, role_id=structure.find_role(tx, org, "Member").id)
         )
-        a = members.get_member(tx, org, a.id)
+        a = people.get_member(tx, org, a.id)
     start = last(db, org)
     with write(db) as tx:
-        members.set_active(tx, org, a, False)
-    found = feed(db, org, after=start)
+        people.set_active(tx, org, a, False)
+    found = feed_of(db, org, after=start)
     assert types(found) == [
         "member.deactivated",
         "group.member_removed",
         "member.assignment_removed",
-        "access.changed",
-        "access.changed",
+        "effective.changed",
+        "effective.changed",
     ]
     assert found[2].member_id == a.id and found[2].data["project_id"] == project.id
     assert sorted(_access(found)) == sorted(
@@ -199,12 +200,12 @@ def test_removal_reports_lost_access(db: Database) -> None:
     """Removing a member reports the groups left and the access lost."""
     org, a, _ = _setup(db)
     with write(db) as tx:
-        groups.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Member"), [a.id])
+        group_store.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Member"), [a.id])
     start = last(db, org)
     with write(db) as tx:
-        members.remove_member(tx, org, a)
-    found = feed(db, org, after=start)
-    assert types(found) == ["member.removed", "group.member_removed", "access.changed"]
+        people.remove_member(tx, org, a)
+    found = feed_of(db, org, after=start)
+    assert types(found) == ["member.removed", "group.member_removed", "effective.changed"]
     assert _access(found) == [(a.id, "Checkout", "Member", None)]
 
 
@@ -213,17 +214,17 @@ def test_project_deletion_reports_lost_access_once(db: Database) -> None:
     org, a, b = _setup(db)
     with write(db) as tx:
         project = structure.find_project(tx, org, "Checkout")
-        group = groups.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
-        groups.add_members(tx, org, group, [b.id])
-        groups.add_grant(
+        group = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
+        group_store.add_members(tx, org, group, [b.id])
+        group_store.add_grant(
             tx, org, group, Grant(project.id, role_id=structure.find_role(tx, org, "Owner").id)
         )
-        groups.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Member"), [a.id, b.id])
+        group_store.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Member"), [a.id, b.id])
     start = last(db, org)
     with write(db) as tx:
         structure.delete_project(tx, org, project)
-    found = feed(db, org, after=start)
-    assert types(found)[-3:] == ["project.deleted", "access.changed", "access.changed"]
+    found = feed_of(db, org, after=start)
+    assert types(found)[-3:] == ["project.deleted", "effective.changed", "effective.changed"]
     assert sorted(_access(found)) == sorted(
         [(a.id, "Checkout", "Member", None), (b.id, "Checkout", "Owner", None)]
     )
@@ -235,12 +236,12 @@ def test_default_role_change_reaches_team_only_members(db: Database) -> None:
     with write(db) as tx:
         project = structure.find_project(tx, org, "Checkout")
         structure.create_team(tx, org, project, "Web")
-        groups.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Web-Member"), [a.id])
+        group_store.add_members(tx, org, _group(tx, org, "Scimitar-Checkout-Web-Member"), [a.id])
     start = last(db, org)
     with write(db) as tx:
         structure.set_default_role(tx, org, project, "Read-Only")
-    found = feed(db, org, after=start)
-    assert types(found) == ["project.updated", "access.changed"]
+    found = feed_of(db, org, after=start)
+    assert types(found) == ["project.updated", "effective.changed"]
     assert _access(found) == [(a.id, "Checkout", "Member", "Read-Only")]
 
 
@@ -250,15 +251,15 @@ def test_team_deletion_reports_lost_access(db: Database) -> None:
     with write(db) as tx:
         project = structure.find_project(tx, org, "Checkout")
         team = structure.create_team(tx, org, project, "Web")
-        access.add_direct_assignment(
+        effective.add_direct_assignment(
             tx, org, a, Grant(project.id, team_id=team.id, team_role=TeamRole.ADMIN)
         )
     start = last(db, org)
     with write(db) as tx:
         structure.delete_team(tx, org, team)
-    found = feed(db, org, after=start)
+    found = feed_of(db, org, after=start)
     assert _access(found) == [(a.id, "Checkout", "Member", None)]
-    assert types(found)[-2:] == ["team.deleted", "access.changed"]
+    assert types(found)[-2:] == ["team.deleted", "effective.changed"]
 
 
 def test_what_a_deletion_takes_along_is_reported(db: Database) -> None:
@@ -267,20 +268,20 @@ def test_what_a_deletion_takes_along_is_reported(db: Database) -> None:
     with write(db) as tx:
         project = structure.create_project(tx, org, "Billing")
         team = structure.create_team(tx, org, project, "Payments")
-        custom = groups.insert_group(tx, org, GroupKind.CUSTOM, "Finance")
+        custom = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Finance")
         checkout = structure.find_project(tx, org, "Checkout")
         reader = structure.find_role(tx, org, "Read-Only")
-        grant_id = groups.add_grant(tx, org, custom, Grant(checkout.id, role_id=reader.id))
+        grant_id = group_store.add_grant(tx, org, custom, Grant(checkout.id, role_id=reader.id))
     start = last(db, org)
     with write(db) as tx:
         structure.delete_project(tx, org, project)
-    found = feed(db, org, after=start)
+    found = feed_of(db, org, after=start)
     [deleted_team] = [e for e in found if e.type == "team.deleted"]
     assert deleted_team.resource_id == team.id
     assert types(found).index("team.deleted") < types(found).index("project.deleted")
     start = last(db, org)
     with write(db) as tx:
-        groups.delete_group(tx, org, groups.get_group(tx, org, custom.id))
-    found = feed(db, org, after=start)
+        group_store.delete_group(tx, org, group_store.get_group(tx, org, custom.id))
+    found = feed_of(db, org, after=start)
     assert types(found)[:2] == ["group.grant_removed", "group.deleted"]
     assert found[0].data["grant_id"] == grant_id

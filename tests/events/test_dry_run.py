@@ -10,17 +10,18 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from scimitar.domain import events, groups, members, orgs, structure
+from scimitar.domain.access.preview import preview_grant_change
 from scimitar.domain.context import CLI_ACTOR, Tx
-from scimitar.domain.grant_preview import preview_grant_change
+from scimitar.domain.directory import group_store, organizations, people, structure
+from scimitar.domain.events import feed
 from scimitar.domain.models import Grant, GroupKind
 from scimitar.storage.database import Database
 from scimitar.storage.tables import metadata, provisioning_log
 from tests.domain.helpers import make_member, make_org
-from tests.events.helpers import feed, last, write
+from tests.events.helpers import feed_of, last, write
 from tests.scim.harness import FIXTURES, Scim, replay
 
-OKTA_FLOWS = ["okta-crud-user-lifecycle.json", "okta-push-groups.json", "okta-import.json"]
+OKTA_FLOWS = ["okta-crud-user-lifecycle.json", "okta-push-group_store.json", "okta-import.json"]
 
 
 def everything_but_the_log(db: Database) -> dict[str, list[Any]]:
@@ -46,7 +47,7 @@ def log_entries(scim: Scim) -> list[Any]:
 
 def set_mode(db: Database, scim: Scim, mode: str) -> None:
     with write(db) as tx:
-        orgs.update_settings(tx, scim.org, provisioning_mode=mode)
+        organizations.update_settings(tx, scim.org, provisioning_mode=mode)
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_dry_run_push_on_existing_members_logs_what_would_change(dry: Scim) -> N
     with write(dry.db) as tx:
         structure.create_project(tx, dry.org, "Checkout")
         member = make_member(tx, dry.org, "ann@example.com")
-        group = groups.find_group(tx, dry.org, "Scimitar-Checkout-Admin")
+        group = group_store.find_group(tx, dry.org, "Scimitar-Checkout-Admin")
         assert group is not None
     before = everything_but_the_log(dry.db)
     seq = last(dry.db, dry.org)
@@ -116,8 +117,8 @@ def test_live_mode_links_log_entries_to_their_events(scim: Scim) -> None:
     assert not ok.dry_run and ok.changes is None and conflict.status == 409
     with scim.db.read() as conn:
         tx = Tx(conn, CLI_ACTOR)
-        linked = events.events_of_request(tx, scim.org, ok.id)
-        assert events.events_of_request(tx, scim.org, conflict.id) == []
+        linked = feed.events_of_request(tx, scim.org, ok.id)
+        assert feed.events_of_request(tx, scim.org, conflict.id) == []
     assert [e.type for e in linked] == ["member.created"]
     assert linked[0].resource_id == created.json()["id"]
 
@@ -131,28 +132,28 @@ def test_grant_preview_reports_changes_and_leaves_nothing(db: Database) -> None:
         admin = structure.find_role(tx, org, "Admin")
         ann = make_member(tx, org, "ann@example.com")
         bob = make_member(tx, org, "bob@example.com")
-        engineering = groups.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
-        groups.add_members(tx, org, engineering, [ann.id, bob.id])
-        admins = groups.find_group(tx, org, "Scimitar-Checkout-Admin")
+        engineering = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
+        group_store.add_members(tx, org, engineering, [ann.id, bob.id])
+        admins = group_store.find_group(tx, org, "Scimitar-Checkout-Admin")
         assert admins is not None
-        groups.add_members(tx, org, admins, [bob.id])
+        group_store.add_members(tx, org, admins, [bob.id])
     before = everything_but_the_log(db)
     seq = last(db, org)
     with write(db) as tx:
         changes = preview_grant_change(
             tx, org, engineering, Grant(project.id, role_id=admin.id), "add"
         )
-        assert events.pending(tx) == []
+        assert feed.pending(tx) == []
     assert [(c["userName"], c["before"], c["after"]["role"]) for c in changes] == [
         ("ann@example.com", None, "Admin")
     ]
     assert everything_but_the_log(db) == before and last(db, org) == seq
     with write(db) as tx:
-        grant_id = groups.add_grant(tx, org, engineering, Grant(project.id, role_id=admin.id))
+        grant_id = group_store.add_grant(tx, org, engineering, Grant(project.id, role_id=admin.id))
     with write(db) as tx:
         removal = preview_grant_change(tx, org, engineering, grant_id, "remove")
     assert [(c["member_id"], c["after"]) for c in removal] == [(ann.id, None)]
-    assert [e.type for e in feed(db, org, after=seq)][:1] == ["group.grant_added"]
+    assert [e.type for e in feed_of(db, org, after=seq)][:1] == ["group.grant_added"]
     with write(db) as tx:
-        assert len(groups.grants_of(tx, engineering)) == 1
-        assert members.get_member(tx, org, ann.id).active
+        assert len(group_store.grants_of(tx, engineering)) == 1
+        assert people.get_member(tx, org, ann.id).active

@@ -12,8 +12,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from scimitar.domain import groups, keys, members, orgs, structure
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import group_store, organizations, people, structure
+from scimitar.domain.identity import keys
 from scimitar.domain.models import GroupKind, Org
 from scimitar.storage.database import Database
 from tests.domain.helpers import make_member
@@ -33,7 +34,7 @@ class Api:
         headers = {"Authorization": f"Bearer {token or self.token}"}
         return self.client.get(path, headers=headers)
 
-    def feed(self, query: str = "") -> dict[str, Any]:
+    def feed_of(self, query: str = "") -> dict[str, Any]:
         response = self.get(f"/api/v1/events{query}")
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
@@ -60,14 +61,14 @@ def test_feed_reads_in_order_and_resumes_after_a_seq(api: Api) -> None:
     with write(api.db) as tx:
         for i in range(5):
             make_member(tx, api.org, f"u{i}@example.com")
-    everything = api.feed("?limit=1000")["events"]
+    everything = api.feed_of("?limit=1000")["events"]
     seqs = [e["seq"] for e in everything]
     assert seqs == list(range(1, len(seqs) + 1))
-    first = api.feed("?limit=3")
+    first = api.feed_of("?limit=3")
     assert [e["seq"] for e in first["events"]] == [1, 2, 3] and first["next_after"] == 3
-    rest = api.feed(f"?after={first['next_after']}&limit=1000")
+    rest = api.feed_of(f"?after={first['next_after']}&limit=1000")
     assert [e["seq"] for e in rest["events"]] == seqs[3:]
-    empty = api.feed(f"?after={seqs[-1]}")
+    empty = api.feed_of(f"?after={seqs[-1]}")
     assert empty == {"events": [], "next_after": seqs[-1]}
     event = everything[-1]
     assert set(event) >= {"id", "seq", "type", "time", "actor", "data", "resource"}
@@ -78,10 +79,10 @@ def test_types_filter_exact_and_family(api: Api) -> None:
     """`types` keeps the listed types; `family.*` keeps a whole family."""
     with write(api.db) as tx:
         make_member(tx, api.org, "a@example.com")
-        orgs.update_settings(tx, api.org, name="Renamed")
-    only = api.feed("?types=org.updated")["events"]
+        organizations.update_settings(tx, api.org, name="Renamed")
+    only = api.feed_of("?types=org.updated")["events"]
     assert [e["type"] for e in only] == ["org.updated"]
-    family = api.feed("?types=member.*,scim_key.generated")["events"]
+    family = api.feed_of("?types=member.*,scim_key.generated")["events"]
     assert {e["type"] for e in family} == {"member.created", "member.updated", "scim_key.generated"}
 
 
@@ -95,9 +96,9 @@ def test_feed_needs_a_valid_token_of_the_org(api: Api, db_url: str) -> None:
     assert api.get("/api/v1/events", token="sat-wrong").status_code == 401
     assert api.get("/api/v1/events", token=api.scim_key).status_code == 401
     with write(api.db) as tx:
-        other = orgs.create_org(tx, name="Other", slug="other", owner_email="o@other.test")
+        other = organizations.create_org(tx, name="Other", slug="other", owner_email="o@other.test")
         token, _ = keys.create_api_token(tx, other, "x")
-    mine = {e["id"] for e in api.feed("?limit=1000")["events"]}
+    mine = {e["id"] for e in api.feed_of("?limit=1000")["events"]}
     theirs = api.get("/api/v1/events?limit=1000", token=token).json()["events"]
     assert [e["type"] for e in theirs] == ["org.created", "member.created", "api_token.created"]
     assert not mine & {e["id"] for e in theirs}
@@ -111,14 +112,14 @@ def test_bad_parameters_are_400(api: Api) -> None:
 
 def test_scim_changes_are_attributed_to_the_scim_key(api: Api) -> None:
     """A SCIM POST /Users produces member.created whose actor is the SCIM key."""
-    after = api.feed("?limit=1000")["next_after"]
+    after = api.feed_of("?limit=1000")["next_after"]
     response = api.client.post(
         "/scim/Users",
         json={"userName": "scim@example.com", "emails": [{"value": "scim@example.com"}]},
         headers={"Authorization": f"Bearer {api.scim_key}"},
     )
     assert response.status_code == 201
-    [event] = api.feed(f"?after={after}")["events"]
+    [event] = api.feed_of(f"?after={after}")["events"]
     assert event["type"] == "member.created"
     assert event["actor"]["kind"] == "scim_key" and event["actor"]["id"] is not None
     assert event["resource"] == {"type": "member", "id": response.json()["id"], "version": 1}
@@ -129,7 +130,7 @@ def test_member_history_lists_a_members_events(api: Api) -> None:
     with write(api.db) as tx:
         member = make_member(tx, api.org, "h@example.com")
     with write(api.db) as tx:
-        members.set_active(tx, api.org, member, False)
+        people.set_active(tx, api.org, member, False)
     response = api.get(f"/api/v1/members/{member.id}/events")
     assert [e["type"] for e in response.json()["events"]] == [
         "member.created",
@@ -142,7 +143,7 @@ def test_long_poll_returns_within_a_second_of_a_commit(db: Database) -> None:
     """`wait=10` answers as soon as a change commits (well under a second), not at the end."""
     with db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
-        org = orgs.create_org(tx, name="Acme", slug="acme", owner_email="o@example.com")
+        org = organizations.create_org(tx, name="Acme", slug="acme", owner_email="o@example.com")
         token, _ = keys.create_api_token(tx, org, "poll")
         last = 3
     answered: dict[str, Any] = {}
@@ -170,7 +171,7 @@ def test_long_poll_returns_within_a_second_of_a_commit(db: Database) -> None:
 
 def _custom_group(api: Api) -> tuple[str, str]:
     with write(api.db) as tx:
-        group = groups.insert_group(tx, api.org, GroupKind.CUSTOM, "Engineering")
+        group = group_store.insert_group(tx, api.org, GroupKind.CUSTOM, "Engineering")
         project = structure.create_project(tx, api.org, "Checkout")
     return group.id, project.id
 

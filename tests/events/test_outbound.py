@@ -6,9 +6,9 @@ import ipaddress
 
 import pytest
 
-from scimitar.domain.addresses import AllowList, is_internal, refuse_internal_host
 from scimitar.domain.errors import InvalidError
-from scimitar.domain.webhooks import check_reachable_url
+from scimitar.domain.events.addresses import AllowList, is_internal, refuse_internal_host
+from scimitar.domain.events.webhooks import check_reachable_url
 from scimitar.runtime.outbound import RefusedAddress, Resolver, Target
 
 INTERNAL = [

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import pytest
 
-from scimitar.domain import events, groups, keys, members, orgs, structure
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import group_store, organizations, people, structure
 from scimitar.domain.errors import ConflictError, PolicyError
+from scimitar.domain.events import feed
+from scimitar.domain.identity import keys
 from scimitar.domain.models import GroupKind, Org, OrgRole
 from scimitar.storage.database import Database
 from tests.domain.helpers import make_member, make_org, user_doc
-from tests.events.helpers import feed, last, types, write
+from tests.events.helpers import feed_of, last, types, write
 
 
 def test_org_creation_starts_the_feed_at_one(db: Database) -> None:
     """A new org's feed starts at seq 1: org.created, then its Owner's member.created."""
     with write(db) as tx:
         org = make_org(tx)
-    found = feed(db, org)
+    found = feed_of(db, org)
     assert types(found) == ["org.created", "member.created"]
     assert [e.seq for e in found] == [1, 2]
     assert found[1].data["urn:ietf:params:scim:schemas:extension:scimitar:2.0:User"] == {
@@ -36,16 +38,16 @@ def test_member_lifecycle_events_carry_version_state_and_changed_fields(db: Data
     with write(db) as tx:
         member = make_member(tx, org, "a@example.com")
     with write(db) as tx:
-        doc = members.document(member)
+        doc = people.document(member)
         doc["displayName"] = "Ada"
-        member = members.update_member(tx, org, member, doc)
+        member = people.update_member(tx, org, member, doc)
     with write(db) as tx:
-        member = members.set_active(tx, org, member, False)
+        member = people.set_active(tx, org, member, False)
     with write(db) as tx:
-        member = members.set_active(tx, org, member, True)
+        member = people.set_active(tx, org, member, True)
     with write(db) as tx:
-        members.remove_member(tx, org, member)
-    found = feed(db, org, after=start)
+        people.remove_member(tx, org, member)
+    found = feed_of(db, org, after=start)
     assert types(found) == [
         "member.created",
         "member.updated",
@@ -68,8 +70,8 @@ def test_org_role_change_emits_updated_then_org_role_changed(db: Database) -> No
         member = make_member(tx, org, "a@example.com")
     start = last(db, org)
     with write(db) as tx:
-        members.set_org_role(tx, org, member, OrgRole.ADMIN)
-    found = feed(db, org, after=start)
+        people.set_org_role(tx, org, member, OrgRole.ADMIN)
+    found = feed_of(db, org, after=start)
     assert types(found) == ["member.updated", "member.org_role_changed"]
     assert found[0].changed == ["orgRole"]
     assert found[1].data["before"] == "Member" and found[1].data["after"] == "Admin"
@@ -79,13 +81,13 @@ def test_ownership_transfer_changes_two_org_roles(db: Database) -> None:
     """Transferring ownership reports both members' new org roles."""
     with write(db) as tx:
         org = make_org(tx)
-        owner = members.find_member(tx, org, "owner@acme.example.com")
+        owner = people.find_member(tx, org, "owner@acme.example.com")
         assert owner is not None
         heir = make_member(tx, org, "heir@example.com")
     start = last(db, org)
     with write(db) as tx:
-        members.transfer_ownership(tx, org, owner, heir)
-    found = feed(db, org, after=start)
+        people.transfer_ownership(tx, org, owner, heir)
+    found = feed_of(db, org, after=start)
     assert types(found) == [
         "member.updated",
         "member.org_role_changed",
@@ -106,15 +108,15 @@ def test_custom_group_lifecycle_events(db: Database) -> None:
         b = make_member(tx, org, "b@example.com")
     start = last(db, org)
     with write(db) as tx:
-        group = groups.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
-        groups.add_members(tx, org, group, [a.id, b.id])
+        group = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
+        group_store.add_members(tx, org, group, [a.id, b.id])
     with write(db) as tx:
-        group = groups.update_group(tx, org, group, display_name="Eng")
-        groups.remove_members(tx, org, group, [b.id, "not-a-member"])
+        group = group_store.update_group(tx, org, group, display_name="Eng")
+        group_store.remove_members(tx, org, group, [b.id, "not-a-member"])
     with write(db) as tx:
-        groups.clear_members(tx, org, group)
-        groups.delete_group(tx, org, group)
-    found = feed(db, org, after=start)
+        group_store.clear_members(tx, org, group)
+        group_store.delete_group(tx, org, group)
+    found = feed_of(db, org, after=start)
     assert types(found) == [
         "group.created",
         "group.member_added",
@@ -148,9 +150,9 @@ def test_structure_and_key_events(db: Database) -> None:
         keys.deactivate_scim_key(tx, org)
         token, info = keys.create_api_token(tx, org, "ci")
         keys.revoke_api_token(tx, org, info.id)
-        orgs.update_settings(tx, org, email_changes="reject")
+        organizations.update_settings(tx, org, email_changes="reject")
         structure.delete_project(tx, org, project)
-    found = types(feed(db, org, after=start))
+    found = types(feed_of(db, org, after=start))
     expected = ["project.created", *["group.created"] * role_groups]
     expected += ["project.renamed", *["group.renamed"] * role_groups]
     expected += ["role.created", "group.created"]
@@ -170,8 +172,8 @@ def test_org_updated_lists_changed_settings(db: Database) -> None:
         org = make_org(tx)
     start = last(db, org)
     with write(db) as tx:
-        orgs.update_settings(tx, org, name="Acme Inc", provisioning_mode="dry_run")
-    [event] = feed(db, org, after=start)
+        organizations.update_settings(tx, org, name="Acme Inc", provisioning_mode="dry_run")
+    [event] = feed_of(db, org, after=start)
     assert event.type == "org.updated"
     assert event.changed == ["name", "provisioning_mode"]
 
@@ -186,10 +188,10 @@ def test_failed_change_leaves_no_event_and_no_gap(db: Database) -> None:
         _create_two(db, org, "b@example.com", "A@example.com")
     with pytest.raises(PolicyError):
         _group_then_remove_owner(db, org)
-    assert feed(db, org, after=start) == []
+    assert feed_of(db, org, after=start) == []
     with write(db) as tx:
         make_member(tx, org, "c@example.com")
-    [event] = feed(db, org, after=start)
+    [event] = feed_of(db, org, after=start)
     assert event.seq == start + 1 and event.data["userName"] == "c@example.com"
 
 
@@ -201,20 +203,20 @@ def test_rolled_back_transaction_leaves_no_event(db: Database) -> None:
     with db.write(rollback=True) as conn:
         tx = Tx(conn, CLI_ACTOR)
         make_member(tx, org, "a@example.com")
-        assert [e.type for e in events.pending(tx)] == ["member.created"]
-    assert feed(db, org, after=start) == []
+        assert [e.type for e in feed.pending(tx)] == ["member.created"]
+    assert feed_of(db, org, after=start) == []
     assert last(db, org) == start
 
 
 def _create_two(db: Database, org: Org, first: str, second: str) -> None:
     with write(db) as tx:
-        members.create_member(tx, org, user_doc(first))
-        members.create_member(tx, org, user_doc(second))
+        people.create_member(tx, org, user_doc(first))
+        people.create_member(tx, org, user_doc(second))
 
 
 def _group_then_remove_owner(db: Database, org: Org) -> None:
     with write(db) as tx:
-        owner = members.find_member(tx, org, "owner@acme.example.com")
+        owner = people.find_member(tx, org, "owner@acme.example.com")
         assert owner is not None
-        groups.insert_group(tx, org, GroupKind.CUSTOM, "Doomed")
-        members.remove_member(tx, org, owner)
+        group_store.insert_group(tx, org, GroupKind.CUSTOM, "Doomed")
+        people.remove_member(tx, org, owner)

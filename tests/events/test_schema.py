@@ -7,11 +7,13 @@ from pathlib import Path
 
 import jsonschema
 
-from scimitar.domain import access, groups, keys, members, orgs, structure
+from scimitar.domain.access import effective
+from scimitar.domain.directory import group_store, organizations, people, structure
+from scimitar.domain.identity import keys
 from scimitar.domain.models import Grant, GroupKind, OrgRole
 from scimitar.storage.database import Database
 from tests.domain.helpers import make_member, make_org
-from tests.events.helpers import feed, write
+from tests.events.helpers import feed_of, write
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "events.schema.json").read_text())
 
@@ -25,20 +27,20 @@ def test_every_emitted_event_matches_the_schema(db: Database) -> None:
         role = structure.create_role(tx, org, "Billing", ["billing.read"])
         team = structure.create_team(tx, org, project, "Web")
         member = make_member(tx, org, "a@example.com")
-        member = members.set_org_role(tx, org, member, OrgRole.ADMIN)
-        group = groups.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
-        groups.add_members(tx, org, group, [member.id])
-        grant_id = groups.add_grant(tx, org, group, Grant(project.id, role_id=admin.id))
-        groups.remove_grant(tx, org, group, grant_id)
-        assignment = access.add_direct_assignment(
+        member = people.set_org_role(tx, org, member, OrgRole.ADMIN)
+        group = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
+        group_store.add_members(tx, org, group, [member.id])
+        grant_id = group_store.add_grant(tx, org, group, Grant(project.id, role_id=admin.id))
+        group_store.remove_grant(tx, org, group, grant_id)
+        assignment = effective.add_direct_assignment(
             tx, org, member, Grant(project.id, role_id=role.id)
         )
-        access.remove_direct_assignment(tx, org, member, assignment)
-        group = groups.update_group(tx, org, group, display_name="Eng")
-        groups.update_group(tx, org, group, external_id="ext-1")
-        groups.remove_members(tx, org, group, [member.id])
-        member = members.set_active(tx, org, member, False)
-        member = members.set_active(tx, org, member, True)
+        effective.remove_direct_assignment(tx, org, member, assignment)
+        group = group_store.update_group(tx, org, group, display_name="Eng")
+        group_store.update_group(tx, org, group, external_id="ext-1")
+        group_store.remove_members(tx, org, group, [member.id])
+        member = people.set_active(tx, org, member, False)
+        member = people.set_active(tx, org, member, True)
         structure.set_default_role(tx, org, project, "Read-Only")
         structure.rename_project(tx, org, project, "Pay")
         structure.delete_team(tx, org, team)
@@ -48,11 +50,11 @@ def test_every_emitted_event_matches_the_schema(db: Database) -> None:
         keys.deactivate_scim_key(tx, org)
         _, token = keys.create_api_token(tx, org, "t")
         keys.revoke_api_token(tx, org, token.id)
-        orgs.update_settings(tx, org, name="Renamed")
-        groups.delete_group(tx, org, group)
-        members.remove_member(tx, org, member)
+        organizations.update_settings(tx, org, name="Renamed")
+        group_store.delete_group(tx, org, group)
+        people.remove_member(tx, org, member)
         structure.delete_project(tx, org, structure.find_project(tx, org, "Pay"))
-    found = feed(db, org)
+    found = feed_of(db, org)
     documented = set(SCHEMA["properties"]["type"]["enum"])
     assert {e.type for e in found} == documented
     for event in found:

@@ -13,10 +13,12 @@ import pytest
 from sqlalchemy import update
 
 from scimitar import webhooks as signing
-from scimitar.domain import deliveries, groups, keys, webhooks
-from scimitar.domain.addresses import AllowList
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
-from scimitar.domain.deliveries import RetryPolicy
+from scimitar.domain.directory import group_store
+from scimitar.domain.events import deliveries, webhooks
+from scimitar.domain.events.addresses import AllowList
+from scimitar.domain.events.deliveries import RetryPolicy
+from scimitar.domain.identity import keys
 from scimitar.domain.models import GroupKind, Org
 from scimitar.runtime.worker import DeliveryWorker, WorkerSettings
 from scimitar.storage.database import Database
@@ -164,7 +166,7 @@ def test_subscription_picks_event_types(db: Database, org: Org, hook: Receiver) 
     endpoint_for(db, org, hook.url, ["group.*"])
     with write(db) as tx:
         make_member(tx, org, "a@example.com")
-        groups.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
+        group_store.insert_group(tx, org, GroupKind.CUSTOM, "Engineering")
     work = worker(db)
     drain(work, lambda: len(hook.received) == 1)
     work.run_once()

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from scimitar.domain import members, webhooks
-from scimitar.domain.addresses import AllowList
+from scimitar.domain.directory import people
+from scimitar.domain.events import webhooks
+from scimitar.domain.events.addresses import AllowList
 from scimitar.storage.database import Database
 from tests.domain.helpers import make_org, user_doc
 from tests.events.helpers import write
@@ -36,7 +37,7 @@ def test_two_worker_processes_deliver_each_event_exactly_once(db: Database) -> N
         for batch in range(EVENTS // 100):
             with write(db) as tx:
                 for i in range(100):
-                    members.create_member(tx, org, user_doc(f"u{batch}-{i}@example.com"))
+                    people.create_member(tx, org, user_doc(f"u{batch}-{i}@example.com"))
         env = {**os.environ, "SCIMITAR_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"}
         workers = [
             subprocess.Popen(

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from scimitar.domain import keys
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.identity import keys
 from scimitar.runtime.logs import JsonFormatter, SafeFormatter, log_config
 from scimitar.storage.database import Database
 from scimitar.storage.tables import members

@@ -13,8 +13,9 @@ from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
 from scimitar.config import Settings
-from scimitar.domain import members, webhooks
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import people
+from scimitar.domain.events import webhooks
 from scimitar.faces.app import create_app
 from scimitar.runtime.metrics import Metrics, RequestMetrics, face_of
 from scimitar.storage.database import Database
@@ -66,7 +67,7 @@ def test_the_webhook_backlog_is_what_the_workers_have_yet_to_do(scim: Scim) -> N
     with scim.db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
         webhooks.create_endpoint(tx, scim.org, "https://hooks.example.com/in")
-        members.create_member(tx, scim.org, {"userName": "w@example.com"})
+        people.create_member(tx, scim.org, {"userName": "w@example.com"})
     scraped = samples(scim.client.get("/metrics").text)
     assert scraped[("scimitar_webhook_unexamined_events", ())] >= 1
     assert scraped[("scimitar_webhook_oldest_pending_delivery_seconds", ())] == 0

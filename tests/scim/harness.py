@@ -17,8 +17,9 @@ import uvicorn
 from starlette.testclient import TestClient
 
 from scimitar.config import Settings
-from scimitar.domain import keys, members, orgs
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import organizations, people
+from scimitar.domain.identity import keys
 from scimitar.domain.models import Org
 from scimitar.faces.app import create_app
 from scimitar.storage.database import Database
@@ -54,19 +55,19 @@ class Scim:
 def make_org(db: Database, slug: str = "acme", domains: tuple[str, ...] = ()) -> tuple[Org, str]:
     with db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
-        org = orgs.create_org(
+        org = organizations.create_org(
             tx,
             name=slug.title(),
             slug=slug,
             domains=domains,
             owner_email=f"owner@{domains[0] if domains else 'example.com'}",
         )
-        owner = members.find_member(tx, org, f"owner@{domains[0] if domains else 'example.com'}")
+        owner = people.find_member(tx, org, f"owner@{domains[0] if domains else 'example.com'}")
         assert owner is not None
-        doc = members.document(owner)
+        doc = people.document(owner)
         doc["name"] = {"givenName": "Olivia", "familyName": "Owner"}
         doc["displayName"] = "Olivia Owner"
-        members.update_member(tx, org, owner, doc)
+        people.update_member(tx, org, owner, doc)
         key = keys.generate_scim_key(tx, org)
     return org, key
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from scimitar.domain import keys
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.identity import keys
 from scimitar.storage import database
 from tests.scim.harness import make_org, start
 from tests.scim.test_wire import assert_error

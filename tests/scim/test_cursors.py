@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from scimitar.domain import members
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import people
 from scimitar.faces.scim.cursors import CURSOR_TIMEOUT, Cursor, CursorCodec
 from scimitar.protocol.errors import ExpiredCursor, InvalidCount, InvalidCursor
 from tests.scim.harness import Scim, make_org
@@ -17,11 +17,11 @@ PEOPLE = 23  # and the owner: 24 users in all
 
 
 @pytest.fixture
-def people(scim: Scim) -> list[str]:
+def created_names(scim: Scim) -> list[str]:
     with scim.db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
         for n in range(PEOPLE):
-            members.create_member(
+            people.create_member(
                 tx, scim.org, {"userName": f"p{n:02}@example.com", "displayName": f"P {n % 5}"}
             )
     return ["owner@example.com"] + [f"p{n:02}@example.com" for n in range(PEOPLE)]
@@ -42,10 +42,10 @@ def walk(scim: Scim, query: str, direction: str = "nextCursor") -> list[dict[str
     return pages
 
 
-def test_pages_follow_next_cursor_to_the_end(scim: Scim, people: list[str]) -> None:
+def test_pages_follow_next_cursor_to_the_end(scim: Scim, created_names: list[str]) -> None:
     pages = walk(scim, "count=10")
     assert [len(p["Resources"]) for p in pages] == [10, 10, 4]
-    assert [n for p in pages for n in names(p)] == people  # creation order, none twice
+    assert [n for p in pages for n in names(p)] == created_names  # creation order, none twice
     for page in pages:
         assert page["totalResults"] == 24 and page["itemsPerPage"] == len(page["Resources"])
         assert "startIndex" not in page
@@ -56,7 +56,7 @@ def test_pages_follow_next_cursor_to_the_end(scim: Scim, people: list[str]) -> N
         assert all(c.isalnum() or c in "-._~" for c in cursor)  # RFC 3986 unreserved
 
 
-def test_previous_cursor_walks_back(scim: Scim, people: list[str]) -> None:
+def test_previous_cursor_walks_back(scim: Scim, created_names: list[str]) -> None:
     pages = walk(scim, "count=10")
     back = scim.request("GET", f"/Users?count=10&cursor={pages[2]['previousCursor']}").json()
     assert names(back) == names(pages[1])
@@ -65,7 +65,9 @@ def test_previous_cursor_walks_back(scim: Scim, people: list[str]) -> None:
     assert "previousCursor" not in first and first["nextCursor"]
 
 
-def test_keyset_pages_do_not_shift_when_rows_come_and_go(scim: Scim, people: list[str]) -> None:
+def test_keyset_pages_do_not_shift_when_rows_come_and_go(
+    scim: Scim, created_names: list[str]
+) -> None:
     first = scim.request("GET", "/Users?count=10&cursor").json()
     # Remove someone already seen and add someone new: index pages would now skip p10.
     seen = first["Resources"][3]["id"]
@@ -78,7 +80,7 @@ def test_keyset_pages_do_not_shift_when_rows_come_and_go(scim: Scim, people: lis
     assert "late@example.com" in [n for p in rest for n in names(p)]
 
 
-def test_filter_and_sort_with_cursors(scim: Scim, people: list[str]) -> None:
+def test_filter_and_sort_with_cursors(scim: Scim, created_names: list[str]) -> None:
     query = "filter=displayName%20eq%20%22P%202%22&sortBy=userName&sortOrder=descending&count=2"
     pages = walk(scim, query)
     assert [n for p in pages for n in names(p)] == [
@@ -89,11 +91,11 @@ def test_filter_and_sort_with_cursors(scim: Scim, people: list[str]) -> None:
     assert names(back) == names(pages[-2])
 
 
-def test_search_request_body_takes_a_cursor(scim: Scim, people: list[str]) -> None:
+def test_search_request_body_takes_a_cursor(scim: Scim, created_names: list[str]) -> None:
     body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": 20}
     first = scim.request("POST", "/Users/.search", {**body, "cursor": ""}).json()
     second = scim.request("POST", "/Users/.search", {**body, "cursor": first["nextCursor"]})
-    assert names(first) + names(second.json()) == people
+    assert names(first) + names(second.json()) == created_names
 
 
 def test_groups_page_by_cursor(scim: Scim) -> None:
@@ -105,7 +107,7 @@ def test_groups_page_by_cursor(scim: Scim) -> None:
     assert len(seen) == len(set(seen)) == first["totalResults"] >= 5
 
 
-def test_count_zero_gives_the_total_only(scim: Scim, people: list[str]) -> None:
+def test_count_zero_gives_the_total_only(scim: Scim, created_names: list[str]) -> None:
     body = scim.request("GET", "/Users?count=0&cursor").json()
     assert body["totalResults"] == 24 and body["Resources"] == []
     assert "nextCursor" not in body
@@ -114,13 +116,15 @@ def test_count_zero_gives_the_total_only(scim: Scim, people: list[str]) -> None:
 @pytest.mark.parametrize(
     "cursor", ["garbage", "a.b", "ééé.x", "", "eyJvIjoxfQ.AAAAAAAAAAAAAAAAAAAAAA"]
 )
-def test_forged_cursors_are_invalid_cursor(scim: Scim, people: list[str], cursor: str) -> None:
+def test_forged_cursors_are_invalid_cursor(
+    scim: Scim, created_names: list[str], cursor: str
+) -> None:
     response = scim.request("GET", f"/Users?count=10&cursor={cursor}x")
     assert_error(response, 400, "invalidCursor")
 
 
 def test_a_cursor_is_bound_to_its_query_its_count_and_its_org(
-    scim: Scim, people: list[str]
+    scim: Scim, created_names: list[str]
 ) -> None:
     cursor = scim.request("GET", "/Users?count=10&cursor").json()["nextCursor"]
     other_filter = scim.request("GET", f'/Users?count=10&filter=userName sw "p"&cursor={cursor}')
@@ -136,7 +140,7 @@ def test_a_cursor_is_bound_to_its_query_its_count_and_its_org(
     assert_error(groups, 400, "invalidCursor")
 
 
-def test_cursor_and_start_index_together(scim: Scim, people: list[str]) -> None:
+def test_cursor_and_start_index_together(scim: Scim, created_names: list[str]) -> None:
     assert_error(scim.request("GET", "/Users?startIndex=5&cursor"), 400, "invalidValue")
     assert scim.request("GET", "/Users?startIndex=1&cursor").status_code == 200
 
@@ -147,10 +151,10 @@ def test_root_search_refuses_cursors_with_a_way_out(scim: Scim) -> None:
     assert "/Users/.search" in detail  # type: ignore[operator]
 
 
-def test_without_cursor_pagination_stays_by_index(scim: Scim, people: list[str]) -> None:
+def test_without_cursor_pagination_stays_by_index(scim: Scim, created_names: list[str]) -> None:
     body = scim.request("GET", "/Users?count=10&startIndex=11").json()
     assert body["startIndex"] == 11 and "nextCursor" not in body
-    assert names(body) == people[10:20]
+    assert names(body) == created_names[10:20]
 
 
 def test_service_provider_config_advertises_both_methods(scim: Scim) -> None:
@@ -179,7 +183,9 @@ def test_codec_expiry_and_errors() -> None:
         codec.decode(token, org_id="o", query="q", count=10)
 
 
-def test_walking_back_onto_deleted_rows_still_leads_forward(scim: Scim, people: list[str]) -> None:
+def test_walking_back_onto_deleted_rows_still_leads_forward(
+    scim: Scim, created_names: list[str]
+) -> None:
     """Page 2's previousCursor, after everything on page 1 was deleted: an empty page, but
     with a nextCursor that goes on from page 2, so the client never stops early."""
     query = "filter=userName%20sw%20%22p%22&count=10"

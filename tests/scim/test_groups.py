@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import orgs, structure
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import organizations, structure
 from tests.scim.harness import Scim
 from tests.scim.test_users import create
 from tests.scim.test_wire import assert_error
@@ -107,7 +107,7 @@ def test_custom_groups_and_policy(scim: Scim) -> None:
     assert scim.request("PATCH", f"/Groups/{created['id']}", rename).status_code == 204
     assert scim.request("GET", f"/Groups/{created['id']}").json()["displayName"] == "Eng"
     with scim.db.write() as conn:
-        orgs.update_settings(Tx(conn, CLI_ACTOR), scim.org, custom_groups="reject")
+        organizations.update_settings(Tx(conn, CLI_ACTOR), scim.org, custom_groups="reject")
     body = assert_error(
         scim.request("POST", "/Groups", {"displayName": "Design"}), 400, "mutability"
     )

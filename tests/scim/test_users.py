@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from scimitar.domain import orgs, provisioning_log
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import organizations
+from scimitar.domain.records import provisioning
 from scimitar.storage.database import Database
 from scimitar.storage.tables import members
 from scimitar.storage.tables import provisioning_log as log_table
@@ -132,7 +133,7 @@ def test_email_change_policy_over_http(scim: Scim) -> None:
     """email_changes=reject → 400 mutability saying so; nothing changes."""
     user = create(scim, "mail@example.com")
     with scim.db.write() as conn:
-        orgs.update_settings(Tx(conn, CLI_ACTOR), scim.org, email_changes="reject")
+        organizations.update_settings(Tx(conn, CLI_ACTOR), scim.org, email_changes="reject")
     patch = {"Operations": [{"op": "replace", "path": "userName", "value": "new@example.com"}]}
     body = assert_error(scim.request("PATCH", f"/Users/{user['id']}", patch), 400, "mutability")
     assert "Email changes are disabled" in str(body["detail"])
@@ -269,7 +270,7 @@ def test_provisioning_log_records_without_secrets(scim: Scim) -> None:
     scim.request("POST", "/Users", {"userName": "log@example.com"})
     scim.client.app.state.request_log.flush()  # type: ignore[attr-defined]
     with scim.db.write() as conn:
-        entries = provisioning_log.recent_requests(Tx(conn, CLI_ACTOR), scim.org)
+        entries = provisioning.recent_requests(Tx(conn, CLI_ACTOR), scim.org)
         raw = " ".join(str(tuple(r)) for r in conn.execute(select(log_table)))
     assert [(e.method, e.status) for e in entries[:2]] == [("POST", 409), ("POST", 201)]
     assert entries[1].user_agent == "Okta SCIM Client 1.0.0"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from scimitar.domain import keys
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.identity import keys
 from tests.scim.harness import PUBLIC_URL, Scim, make_org
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"

@@ -9,8 +9,8 @@ import threading
 import time
 from pathlib import Path
 
-from scimitar.domain import orgs
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import organizations
 from scimitar.storage.database import Database
 
 
@@ -33,7 +33,7 @@ def _migrated(url: str, **options: bool) -> Database:
 def _create_orgs(db: Database, count: int) -> None:
     for n in range(count):
         with db.write() as conn:
-            orgs.create_org(
+            organizations.create_org(
                 Tx(conn, CLI_ACTOR), name=f"Org {n}", slug=f"org-{n}", owner_email=f"o{n}@x.com"
             )
 

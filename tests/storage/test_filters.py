@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Select, insert, select, text
 
-from scimitar.domain import groups as domain_groups
 from scimitar.domain.context import Tx, new_id
-from scimitar.domain.members import create_member, find_member
+from scimitar.domain.directory import group_store as domain_groups
+from scimitar.domain.directory.people import create_member, find_member
 from scimitar.domain.models import GroupKind, Member, Org
 from scimitar.protocol.errors import InvalidFilter, InvalidValue
 from scimitar.protocol.filter import (

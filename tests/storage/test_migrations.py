@@ -8,8 +8,9 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import func, insert, select, update
 
-from scimitar.domain import credentials, members
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import people
+from scimitar.domain.identity import credentials
 from scimitar.domain.models import OrgRole
 from scimitar.storage.database import Database, _alembic_config
 from scimitar.storage.tables import console_credentials, console_sessions
@@ -27,7 +28,7 @@ def test_members_deactivated_before_0004_lose_their_role_and_sign_in(tmp_path: P
     with db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
         org = make_org(tx)
-        admin = members.set_org_role(
+        admin = people.set_org_role(
             tx, org, make_member(tx, org, "ada@acme.example.com"), OrgRole.ADMIN
         )
         credentials.set_password(tx, org, admin, "correct horse battery")
@@ -49,7 +50,7 @@ def test_members_deactivated_before_0004_lose_their_role_and_sign_in(tmp_path: P
     db.migrate()
     with db.read() as conn:
         tx = Tx(conn, CLI_ACTOR)
-        assert members.get_member(tx, org, admin.id).org_role is OrgRole.MEMBER
+        assert people.get_member(tx, org, admin.id).org_role is OrgRole.MEMBER
         for table in (console_credentials, console_sessions):
             count = select(func.count()).select_from(table).where(table.c.member_id == admin.id)
             assert conn.execute(count).scalar() == 0

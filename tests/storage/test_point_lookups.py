@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scimitar.domain import search
 from scimitar.domain.context import Tx
-from scimitar.domain.search import Query
+from scimitar.domain.directory import search
+from scimitar.domain.directory.search import Query
 from scimitar.protocol.errors import InvalidFilter
 from scimitar.protocol.filter import AttrPath, Compare, parse_filter
 from scimitar.protocol.schema import GROUP, USER

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain.context import Tx, new_id
-from scimitar.domain.members import find_member
+from scimitar.domain.directory.people import find_member
 from scimitar.storage.database import Database
 from scimitar.storage.prepared import Prepared, driver, prepared_insert
 from scimitar.storage.tables import members, orgs, provisioning_log

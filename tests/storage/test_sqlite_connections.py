@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection
 
-from scimitar.domain import keys, orgs
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import organizations
 from scimitar.domain.errors import AuthError
+from scimitar.domain.identity import keys
 from scimitar.storage.database import Database, unchanged_memo
 
 
@@ -53,7 +54,9 @@ def test_a_read_left_open_never_serves_a_stale_snapshot(tmp_path: Path) -> None:
     dbapi.execute("BEGIN")  # as if a failure had left the driver in a transaction
     dbapi.execute("SELECT 1 FROM orgs").fetchall()
     with db.write() as writer:
-        orgs.create_org(Tx(writer, CLI_ACTOR), name="Late", slug="late", owner_email="o@x.com")
+        organizations.create_org(
+            Tx(writer, CLI_ACTOR), name="Late", slug="late", owner_email="o@x.com"
+        )
     with db.read(reuse=True) as conn:
         assert conn.exec_driver_sql("SELECT slug FROM orgs").scalars().all() == ["late"]
     db.dispose()
@@ -64,13 +67,13 @@ def test_the_lock_file_is_readable_by_all_and_optional(tmp_path: Path) -> None:
     cannot be opened at all, writers still write (SQLite's busy timeout queues them)."""
     db = _migrated(tmp_path / "shared.db")
     with db.write() as conn:
-        orgs.create_org(Tx(conn, CLI_ACTOR), name="A", slug="a", owner_email="o@a.com")
+        organizations.create_org(Tx(conn, CLI_ACTOR), name="A", slug="a", owner_email="o@a.com")
     assert (tmp_path / "shared.db-writer").stat().st_mode & 0o777 == 0o644
     db.dispose()
     (tmp_path / "blocked.db-writer").mkdir()  # cannot be opened as a file
     blocked = _migrated(tmp_path / "blocked.db")
     with blocked.write() as conn:
-        orgs.create_org(Tx(conn, CLI_ACTOR), name="B", slug="b", owner_email="o@b.com")
+        organizations.create_org(Tx(conn, CLI_ACTOR), name="B", slug="b", owner_email="o@b.com")
     with blocked.read() as conn:
         assert conn.exec_driver_sql("SELECT slug FROM orgs").scalars().all() == ["b"]
     blocked.dispose()
@@ -107,7 +110,7 @@ def test_the_unchanged_memo_lives_until_anything_is_committed(tmp_path: Path) ->
     with db.read(reuse=True) as conn:
         assert unchanged_memo(conn) == {"answer": 42}
     with db.write() as writer:
-        orgs.create_org(Tx(writer, CLI_ACTOR), name="A", slug="a", owner_email="o@a.com")
+        organizations.create_org(Tx(writer, CLI_ACTOR), name="A", slug="a", owner_email="o@a.com")
     with db.read(reuse=True) as conn:
         memo = unchanged_memo(conn)
         assert memo == {}
@@ -128,7 +131,7 @@ def test_a_reconnected_kept_connection_starts_a_new_memo(tmp_path: Path) -> None
     db = _migrated(tmp_path / "swap.db", pool_size=1)
     with db.write() as writer:
         tx = Tx(writer, CLI_ACTOR)
-        org = orgs.create_org(tx, name="A", slug="a", owner_email="o@a.com")
+        org = organizations.create_org(tx, name="A", slug="a", owner_email="o@a.com")
         key = keys.generate_scim_key(tx, org)
     with db.read(reuse=True) as conn:
         keys.authenticate_scim_key(Tx(conn, CLI_ACTOR), key)

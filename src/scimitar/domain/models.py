@@ -25,6 +25,20 @@ class TeamRole(StrEnum):
     MEMBER = "Member"
 
 
+class Policy(StrEnum):
+    """An org switch for a leniency (`email_changes`, `custom_groups`)."""
+
+    ALLOW = "allow"
+    REJECT = "reject"
+
+
+class ProvisioningMode(StrEnum):
+    """`dry_run`: SCIM writes are answered as usual, logged, and not committed."""
+
+    LIVE = "live"
+    DRY_RUN = "dry_run"
+
+
 BUILTIN_ROLES: dict[str, int] = {"Owner": 4, "Admin": 3, "Member": 2, "Read-Only": 1}
 
 
@@ -35,9 +49,9 @@ class Org:
     name: str
     allowed_domains: tuple[str, ...]
     group_prefix: str
-    email_changes: str
-    custom_groups: str
-    provisioning_mode: str
+    email_changes: Policy
+    custom_groups: Policy
+    provisioning_mode: ProvisioningMode
     created: datetime
     last_modified: datetime
 

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scimitar.config import Settings
-from scimitar.domain.provisioning_log import BatchedLog
+from scimitar.domain.records.provisioning import BatchedLog
 from scimitar.faces.admin.api import AdminApi
 from scimitar.faces.console.console import Console
 from scimitar.faces.scim.api import ScimApi

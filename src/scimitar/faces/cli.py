@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from scimitar.config import Settings
-from scimitar.domain import credentials, keys, members, orgs, structure
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import organizations, people, structure
 from scimitar.domain.errors import DomainError
+from scimitar.domain.identity import credentials, keys
 from scimitar.domain.models import Org
 from scimitar.storage.database import Database, DatabaseUrlError
 
@@ -136,7 +137,7 @@ class Cli:
             yield Tx(conn, CLI_ACTOR)
 
     def org(self, tx: Tx) -> Org:
-        return orgs.get_org_by_slug(tx, self.args.org)
+        return organizations.get_org_by_slug(tx, self.args.org)
 
     def run(self) -> None:
         handler = getattr(self, f"cmd_{self.args.command.replace('-', '_')}")
@@ -176,9 +177,9 @@ class Cli:
             _configure_logging(self.settings)  # a bad SCIMITAR_LOG_FORMAT stops it here
         with self.tx() as tx:
             try:
-                org = orgs.get_org_by_slug(tx, "acme")
+                org = organizations.get_org_by_slug(tx, "acme")
             except DomainError:
-                org = orgs.create_org(
+                org = organizations.create_org(
                     tx,
                     name="Acme",
                     slug="acme",
@@ -198,12 +199,12 @@ class Cli:
     def cmd_org(self) -> None:
         if self.args.action == "list":
             with self.tx() as tx:
-                for org in orgs.list_orgs(tx):
+                for org in organizations.list_orgs(tx):
                     domains = ",".join(org.allowed_domains) or "*"
                     print(f"{org.slug}\t{org.name}\t{domains}")
             return
         with self.tx() as tx:
-            org = orgs.create_org(
+            org = organizations.create_org(
                 tx,
                 name=self.args.name,
                 slug=self.args.slug,
@@ -252,7 +253,7 @@ class Cli:
             ).rstrip("\n")
         with self.tx() as tx:
             org = self.org(tx)
-            member = members.find_member(tx, org, self.args.email)
+            member = people.find_member(tx, org, self.args.email)
             if member is None:
                 raise CliError(f"No member {self.args.email!r} in organization {org.slug!r}")
             credentials.set_password(tx, org, member, password)
@@ -271,16 +272,16 @@ class Cli:
                     state = "active" if member.active else "deactivated"
                     print(f"{member.user_name}\t{member.org_role.value}\t{state}\t{member.id}")
                 return
-            found = members.find_member(tx, org, self.args.email)
+            found = people.find_member(tx, org, self.args.email)
             if found is None:
                 raise CliError(f"No member {self.args.email!r} in organization {org.slug!r}")
-            members.remove_member(tx, org, found)
+            people.remove_member(tx, org, found)
         print(f"removed {found.user_name}", file=sys.stderr)
 
 
 def _all_members(tx: Tx, org: Org) -> Iterator[Any]:
     offset = 0
-    while page := members.list_members(tx, org, limit=500, offset=offset):
+    while page := people.list_members(tx, org, limit=500, offset=offset):
         yield from page
         offset += len(page)
 

@@ -35,8 +35,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scimitar.domain import deliveries, orgs
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
+from scimitar.domain.directory import organizations
+from scimitar.domain.events import deliveries
 from scimitar.storage.database import Database
 
 #: Where prometheus_client keeps the counts of several processes.
@@ -74,7 +75,7 @@ class _DatabaseCollector(Collector):
         try:
             with self.db.read() as conn:
                 tx = Tx(conn, SYSTEM_ACTOR)
-                org_count = orgs.count_orgs(tx)
+                org_count = organizations.count_orgs(tx)
                 backlog = deliveries.backlog(tx)
         except SQLAlchemyError:
             up.add_metric([], 0)

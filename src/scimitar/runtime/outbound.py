@@ -21,10 +21,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from scimitar.domain import webhooks
-from scimitar.domain.addresses import AllowList, IPAddress, is_internal, refused
-from scimitar.domain.deliveries import EXCERPT, Result
 from scimitar.domain.errors import InvalidError
+from scimitar.domain.events import webhooks
+from scimitar.domain.events.addresses import AllowList, IPAddress, is_internal, refused
+from scimitar.domain.events.deliveries import EXCERPT, Result
 
 
 class RefusedAddress(Exception):

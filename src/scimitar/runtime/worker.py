@@ -16,10 +16,10 @@ from datetime import timedelta
 
 import orjson
 
-from scimitar.domain import deliveries
-from scimitar.domain.addresses import AllowList, allowed_hosts_from_env
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
-from scimitar.domain.deliveries import Job, Result, RetryPolicy
+from scimitar.domain.events import deliveries
+from scimitar.domain.events.addresses import AllowList, allowed_hosts_from_env
+from scimitar.domain.events.deliveries import Job, Result, RetryPolicy
 from scimitar.runtime.outbound import Sender
 from scimitar.storage.database import Database
 from scimitar.webhooks import SIGNATURE_HEADER, sign

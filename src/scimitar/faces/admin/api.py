@@ -22,9 +22,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from scimitar.config import Settings
-from scimitar.domain import keys, sessions
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.errors import DomainError
+from scimitar.domain.identity import keys, sessions
 from scimitar.faces.admin import openapi
 from scimitar.faces.admin.events_api import MAX_WAIT, POLL_INTERVAL
 from scimitar.faces.admin.routes import ENDPOINTS, PREFIX, Endpoint

@@ -8,8 +8,9 @@ finds something or N seconds pass (`AdminApi`), so a consumer sees a change with
 
 from __future__ import annotations
 
-from scimitar.domain import events, members
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import people
+from scimitar.domain.events import feed
 from scimitar.faces.web.auth import Principal
 from scimitar.faces.web.wire import ApiCall, ApiError, Reply
 
@@ -20,10 +21,10 @@ MAX_WAIT = 60
 def list_events(call: ApiCall, tx: Tx, who: Principal) -> Reply | None:
     """A page of the feed after `after`; None (to wait for more) when nothing is newer."""
     after = call.integer("after", 0, high=2**62)
-    limit = call.integer("limit", 100, low=1, high=events.MAX_LIMIT)
+    limit = call.integer("limit", 100, low=1, high=feed.MAX_LIMIT)
     types = [t.strip() for t in call.text("types").split(",") if t.strip()]
     found = [
-        e.to_json() for e in events.read_feed(tx, who.org.id, after=after, limit=limit, types=types)
+        e.to_json() for e in feed.read_feed(tx, who.org.id, after=after, limit=limit, types=types)
     ]
     if not found and call.waiting:
         return None
@@ -31,8 +32,8 @@ def list_events(call: ApiCall, tx: Tx, who: Principal) -> Reply | None:
 
 
 def member_events(call: ApiCall, tx: Tx, who: Principal) -> Reply:
-    member = members.get_member(tx, who.org, call.params["member_id"])
-    return 200, {"events": [e.to_json() for e in events.member_history(tx, who.org, member.id)]}
+    member = people.get_member(tx, who.org, call.params["member_id"])
+    return 200, {"events": [e.to_json() for e in feed.member_history(tx, who.org, member.id)]}
 
 
 def request_events(call: ApiCall, tx: Tx, who: Principal) -> Reply:
@@ -41,5 +42,5 @@ def request_events(call: ApiCall, tx: Tx, who: Principal) -> Reply:
     if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
         raise ApiError(404, "not_found", "No such provisioning-log entry")
     entry_id = int(raw_id)
-    found = events.events_of_request(tx, who.org, entry_id)
+    found = feed.events_of_request(tx, who.org, entry_id)
     return 200, {"request_id": entry_id, "events": [e.to_json() for e in found]}

@@ -3,8 +3,9 @@ custom groups."""
 
 from __future__ import annotations
 
-from scimitar.domain import grant_preview, grants, groups, listings
+from scimitar.domain.access import grants, preview
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import group_store, listings
 from scimitar.domain.errors import InvalidError
 from scimitar.domain.models import Grant, GroupKind
 from scimitar.faces.admin.members_api import GRANT_FIELDS, grant_from
@@ -32,7 +33,7 @@ def list_groups(call: ApiCall, tx: Tx, who: Principal) -> Reply:
 
 def get_group(call: ApiCall, tx: Tx, who: Principal) -> Reply:
     """The group, its grants and one page of its members (`limit`, `offset`)."""
-    group = groups.get_group(tx, who.org, call.params["group_id"])
+    group = group_store.get_group(tx, who.org, call.params["group_id"])
     limit = call.integer("limit", 50, low=1, high=listings.MAX_PAGE)
     offset = call.integer("offset", 0)
     page = listings.group_members_page(tx, who.org, group, limit=limit, offset=offset)
@@ -46,15 +47,15 @@ def get_group(call: ApiCall, tx: Tx, who: Principal) -> Reply:
 
 def add_grant(call: ApiCall, tx: Tx, who: Principal) -> Reply:
     grant = grant_from(call.fields(GRANT_FIELDS))
-    group = groups.get_group(tx, who.org, call.params["group_id"], for_update=True)
+    group = group_store.get_group(tx, who.org, call.params["group_id"], for_update=True)
     grant_id = grants.attach(tx, who.org, group, grant)
     [created] = [g for g in grants.grants_of(tx, group) if g.id == grant_id]
     return 201, grant_view(created)
 
 
 def remove_grant(call: ApiCall, tx: Tx, who: Principal) -> Reply:
-    group = groups.get_group(tx, who.org, call.params["group_id"], for_update=True)
-    groups.remove_grant(tx, who.org, group, call.params["grant_id"])
+    group = group_store.get_group(tx, who.org, call.params["group_id"], for_update=True)
+    group_store.remove_grant(tx, who.org, group, call.params["grant_id"])
     return 204, None
 
 
@@ -72,5 +73,5 @@ def preview_grant(call: ApiCall, tx: Tx, who: Principal) -> Reply:
         grant = grant_id
     else:
         grant = grant_from({k: v for k, v in body.items() if k in GRANT_FIELDS})
-    group = groups.get_group(tx, who.org, call.params["group_id"])
-    return 200, {"changes": grant_preview.preview_grant_change(tx, who.org, group, grant, action)}
+    group = group_store.get_group(tx, who.org, call.params["group_id"])
+    return 200, {"changes": preview.preview_grant_change(tx, who.org, group, grant, action)}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from scimitar.domain import listings
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import listings
 from scimitar.faces.web.auth import Principal
 from scimitar.faces.web.lookups import ACTOR_KINDS, METHODS
 from scimitar.faces.web.views import audit_view, cursor_page, request_view

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import access, grants, listings, members
+from scimitar.domain.access import effective, grants
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import listings, people
 from scimitar.domain.errors import InvalidError
 from scimitar.domain.models import Grant, OrgRole, TeamRole
 from scimitar.faces.web.auth import Principal
@@ -29,7 +30,7 @@ def list_members(call: ApiCall, tx: Tx, who: Principal) -> Reply:
 
 
 def get_member(call: ApiCall, tx: Tx, who: Principal) -> Reply:
-    member = members.get_member(tx, who.org, call.params["member_id"])
+    member = people.get_member(tx, who.org, call.params["member_id"])
     return 200, member_detail(tx, who.org, member)
 
 
@@ -38,14 +39,14 @@ def update_member(call: ApiCall, tx: Tx, who: Principal) -> Reply:
     role = string_field(body, "org_role")
     if role not in ORG_ROLES:
         raise InvalidError(f"org_role must be one of {', '.join(ORG_ROLES)}")
-    member = members.get_member(tx, who.org, call.params["member_id"], for_update=True)
-    updated = members.set_org_role(tx, who.org, member, OrgRole(role))
+    member = people.get_member(tx, who.org, call.params["member_id"], for_update=True)
+    updated = people.set_org_role(tx, who.org, member, OrgRole(role))
     return 200, member_detail(tx, who.org, updated)
 
 
 def remove_member(call: ApiCall, tx: Tx, who: Principal) -> Reply:
-    member = members.get_member(tx, who.org, call.params["member_id"], for_update=True)
-    members.remove_member(tx, who.org, member)
+    member = people.get_member(tx, who.org, call.params["member_id"], for_update=True)
+    people.remove_member(tx, who.org, member)
     return 204, None
 
 
@@ -66,13 +67,13 @@ def grant_from(body: dict[str, Any]) -> Grant:
 
 def add_assignment(call: ApiCall, tx: Tx, who: Principal) -> Reply:
     grant = grant_from(call.fields(GRANT_FIELDS))
-    member = members.get_member(tx, who.org, call.params["member_id"], for_update=True)
+    member = people.get_member(tx, who.org, call.params["member_id"], for_update=True)
     assignment_id = grants.assign(tx, who.org, member, grant)
     [created] = [g for g in grants.assignments_of(tx, member) if g.id == assignment_id]
     return 201, grant_view(created)
 
 
 def remove_assignment(call: ApiCall, tx: Tx, who: Principal) -> Reply:
-    member = members.get_member(tx, who.org, call.params["member_id"], for_update=True)
-    access.remove_direct_assignment(tx, who.org, member, call.params["assignment_id"])
+    member = people.get_member(tx, who.org, call.params["member_id"], for_update=True)
+    effective.remove_direct_assignment(tx, who.org, member, call.params["assignment_id"])
     return 204, None

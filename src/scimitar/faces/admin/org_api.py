@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from scimitar.domain import keys, members, orgs
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import organizations, people
+from scimitar.domain.identity import keys
 from scimitar.faces.web.auth import Principal
 from scimitar.faces.web.views import member_view, org_view, scim_key_view, token_view
 from scimitar.faces.web.wire import (
@@ -30,7 +31,7 @@ def get_org(call: ApiCall, tx: Tx, who: Principal) -> Reply:
 
 def update_org(call: ApiCall, tx: Tx, who: Principal) -> Reply:
     body = call.fields(SETTINGS_FIELDS)
-    updated = orgs.update_settings(
+    updated = organizations.update_settings(
         tx,
         who.org,
         name=string_field(body, "name", required=False),
@@ -50,9 +51,9 @@ def transfer_ownership(call: ApiCall, tx: Tx, who: Principal) -> Reply:
     body = call.fields(("member_id",))
     member_id = string_field(body, "member_id")
     assert member_id is not None
-    owner = members.get_member(tx, who.org, who.member.id, for_update=True)
-    new_owner = members.get_member(tx, who.org, member_id, for_update=True)
-    return 200, member_view(members.transfer_ownership(tx, who.org, owner, new_owner))
+    owner = people.get_member(tx, who.org, who.member.id, for_update=True)
+    new_owner = people.get_member(tx, who.org, member_id, for_update=True)
+    return 200, member_view(people.transfer_ownership(tx, who.org, owner, new_owner))
 
 
 def scim_base_url(call: ApiCall) -> str:

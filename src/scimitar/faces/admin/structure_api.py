@@ -3,8 +3,8 @@ console and CLI, never over SCIM."""
 
 from __future__ import annotations
 
-from scimitar.domain import structure
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import structure
 from scimitar.domain.models import Org
 from scimitar.faces.web.auth import Principal
 from scimitar.faces.web.lookups import body_project, named_role, role_names

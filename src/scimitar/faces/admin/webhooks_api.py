@@ -3,9 +3,9 @@ delivery log, and re-send."""
 
 from __future__ import annotations
 
-from scimitar.domain import webhooks
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import InvalidError
+from scimitar.domain.events import webhooks
 from scimitar.faces.web.auth import Principal
 from scimitar.faces.web.wire import ApiCall, Reply, bad_request
 

@@ -20,9 +20,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from scimitar.config import Settings
-from scimitar.domain import sessions
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.errors import AuthError, DomainError
+from scimitar.domain.identity import sessions
 from scimitar.faces.console import (
     event_pages,
     grant_preview_pages,

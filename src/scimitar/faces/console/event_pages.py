@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import events, members, provisioning_log
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import people
 from scimitar.domain.errors import NotFoundError
-from scimitar.domain.events import Event
+from scimitar.domain.events import feed
+from scimitar.domain.events.feed import Event
+from scimitar.domain.records import provisioning
 from scimitar.faces.console.page import Page, View, pager
 from scimitar.faces.web.views import iso, member_view, request_view
 
@@ -55,7 +57,7 @@ def _resource(kind: str | None, resource_id: str | None) -> dict[str, Any]:
 
 def member_events(tx: Tx, view: View, member_id: str) -> list[dict[str, Any]]:
     """The member's events, newest first (at most `HISTORY_LIMIT`)."""
-    found = events.member_history(tx, view.session.org, member_id, limit=HISTORY_LIMIT)
+    found = feed.member_history(tx, view.session.org, member_id, limit=HISTORY_LIMIT)
     return [event_view(e) for e in reversed(found)]
 
 
@@ -67,7 +69,7 @@ def recent_member_events(tx: Tx, view: View, member_id: str) -> dict[str, Any]:
 
 def load_member_events(view: View, tx: Tx) -> dict[str, Any]:
     org = view.session.org
-    member = members.get_member(tx, org, view.params["member_id"])
+    member = people.get_member(tx, org, view.params["member_id"])
     found = member_events(tx, view, member.id)
     pages = pager(len(found), view.page_number(), EVENTS_PER_PAGE)
     return {
@@ -89,14 +91,14 @@ def _entry_id(view: View) -> int:
 def load_entry_events(view: View, tx: Tx) -> dict[str, Any]:
     org = view.session.org
     entry_id = _entry_id(view)
-    found = provisioning_log.recent_requests(tx, org, limit=1, before=entry_id + 1)
+    found = provisioning.recent_requests(tx, org, limit=1, before=entry_id + 1)
     if not found or found[0].id != entry_id:
         raise NotFoundError("No such provisioning-log entry")
     entry = found[0]
     if entry.dry_run:
         produced = [would_be_view(s) for s in entry.changes or []]
     else:
-        produced = [event_view(e) for e in events.events_of_request(tx, org, entry_id)]
+        produced = [event_view(e) for e in feed.events_of_request(tx, org, entry_id)]
     return {"entry": request_view(entry), "dry_run": entry.dry_run, "events": produced}
 
 

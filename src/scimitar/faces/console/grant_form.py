@@ -6,8 +6,8 @@ Each option's value names the grant: `role:<project id>:<role id>` or
 
 from __future__ import annotations
 
-from scimitar.domain import structure
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import structure
 from scimitar.domain.errors import InvalidError
 from scimitar.domain.models import Grant, Org, TeamRole
 

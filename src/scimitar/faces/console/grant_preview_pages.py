@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from scimitar.domain import grant_preview, grants, groups
+from scimitar.domain.access import grants, preview
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import group_store
 from scimitar.domain.errors import NotFoundError
 from scimitar.domain.models import Grant
 from scimitar.faces.console.grant_form import grant_options, parse_grant_choice
@@ -18,7 +19,7 @@ from scimitar.faces.console.group_pages import GROUP
 from scimitar.faces.console.page import Action, Outcome, Render, View
 from scimitar.faces.web.views import group_view
 
-TEMPLATE = "grant_preview.html"
+TEMPLATE = "preview.html"
 
 
 def access_text(access: dict[str, Any] | None) -> str:
@@ -50,8 +51,8 @@ def _preview(
     """`confirm` is what the Confirm button posts: `path`, `description` and, to add,
     `grant` (the form's value)."""
     org = view.session.org
-    group = groups.get_group(tx, org, view.params["group_id"])
-    changes = grant_preview.preview_grant_change(tx, org, group, grant, action)
+    group = group_store.get_group(tx, org, view.params["group_id"])
+    changes = preview.preview_grant_change(tx, org, group, grant, action)
     context = {
         "group": group_view(group, 0),
         "action": action,
@@ -71,7 +72,7 @@ def preview_add(view: View, tx: Tx) -> Outcome:
 
 
 def preview_remove(view: View, tx: Tx) -> Outcome:
-    group = groups.get_group(tx, view.session.org, view.params["group_id"])
+    group = group_store.get_group(tx, view.session.org, view.params["group_id"])
     grant_id = view.params["grant_id"]
     found = [g for g in grants.grants_of(tx, group) if g.id == grant_id]
     if not found:

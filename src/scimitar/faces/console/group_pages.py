@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import grants, groups, listings
+from scimitar.domain.access import grants
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import group_store, listings
 from scimitar.domain.models import GroupKind
 from scimitar.faces.console.grant_form import grant_options, parse_grant_choice
 from scimitar.faces.console.page import PER_PAGE, Action, Outcome, Page, Redirect, View, pager
@@ -31,12 +32,12 @@ def load_groups(view: View, tx: Tx) -> dict[str, Any]:
     }
 
 
-GROUPS = Page("groups.html", load_groups, "groups")
+GROUPS = Page("group_store.html", load_groups, "groups")
 
 
 def load_group(view: View, tx: Tx) -> dict[str, Any]:
     org = view.session.org
-    group = groups.get_group(tx, org, view.params["group_id"])
+    group = group_store.get_group(tx, org, view.params["group_id"])
     total = listings.group_members_page(tx, org, group, limit=1).total
     pages = pager(total, view.page_number())
     page = listings.group_members_page(tx, org, group, limit=PER_PAGE, offset=pages["offset"])
@@ -59,14 +60,14 @@ def _group_path(view: View) -> str:
 
 def add_grant(view: View, tx: Tx) -> Outcome:
     grant = parse_grant_choice(view.field("grant"))
-    group = groups.get_group(tx, view.session.org, view.params["group_id"], for_update=True)
+    group = group_store.get_group(tx, view.session.org, view.params["group_id"], for_update=True)
     grants.attach(tx, view.session.org, group, grant)
     return Redirect(_group_path(view), "grant-added")
 
 
 def remove_grant(view: View, tx: Tx) -> Outcome:
-    group = groups.get_group(tx, view.session.org, view.params["group_id"], for_update=True)
-    groups.remove_grant(tx, view.session.org, group, view.params["grant_id"])
+    group = group_store.get_group(tx, view.session.org, view.params["group_id"], for_update=True)
+    group_store.remove_grant(tx, view.session.org, group, view.params["grant_id"])
     return Redirect(_group_path(view), "grant-removed")
 
 

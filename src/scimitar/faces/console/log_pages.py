@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import listings
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import listings
 from scimitar.faces.console.page import PER_PAGE, Page, View
 from scimitar.faces.web.lookups import ACTOR_KINDS, METHODS
 from scimitar.faces.web.views import audit_view, cursor_page, request_view

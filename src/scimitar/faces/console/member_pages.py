@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import access, grants, listings, members
+from scimitar.domain.access import effective, grants
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import listings, people
 from scimitar.domain.errors import InvalidError
 from scimitar.domain.models import OrgRole
 from scimitar.faces.console.event_pages import recent_member_events
@@ -39,12 +40,12 @@ def load_members(view: View, tx: Tx) -> dict[str, Any]:
     }
 
 
-MEMBERS = Page("members.html", load_members, "members")
+MEMBERS = Page("people.html", load_members, "members")
 
 
 def load_member(view: View, tx: Tx) -> dict[str, Any]:
     org = view.session.org
-    member = members.get_member(tx, org, view.params["member_id"])
+    member = people.get_member(tx, org, view.params["member_id"])
     return {
         "member": member_detail(tx, org, member),
         "org_roles": [r for r in ORG_ROLES if r != OrgRole.OWNER.value],
@@ -70,27 +71,27 @@ def change_role(view: View, tx: Tx) -> Outcome:
     role = view.field("org_role")
     if role not in ORG_ROLES:
         raise InvalidError(f"Unknown org role {role!r}; choose Admin or Member")
-    member = members.get_member(tx, view.session.org, view.params["member_id"], for_update=True)
-    members.set_org_role(tx, view.session.org, member, OrgRole(role))
+    member = people.get_member(tx, view.session.org, view.params["member_id"], for_update=True)
+    people.set_org_role(tx, view.session.org, member, OrgRole(role))
     return Redirect(_member_path(view), "role-changed")
 
 
 def remove_member(view: View, tx: Tx) -> Outcome:
-    member = members.get_member(tx, view.session.org, view.params["member_id"], for_update=True)
-    members.remove_member(tx, view.session.org, member)
+    member = people.get_member(tx, view.session.org, view.params["member_id"], for_update=True)
+    people.remove_member(tx, view.session.org, member)
     return Redirect("/console/members", "member-removed")
 
 
 def add_assignment(view: View, tx: Tx) -> Outcome:
     grant = parse_grant_choice(view.field("grant"))
-    member = members.get_member(tx, view.session.org, view.params["member_id"], for_update=True)
+    member = people.get_member(tx, view.session.org, view.params["member_id"], for_update=True)
     grants.assign(tx, view.session.org, member, grant)
     return Redirect(_member_path(view), "assignment-added")
 
 
 def remove_assignment(view: View, tx: Tx) -> Outcome:
-    member = members.get_member(tx, view.session.org, view.params["member_id"], for_update=True)
-    access.remove_direct_assignment(tx, view.session.org, member, view.params["assignment_id"])
+    member = people.get_member(tx, view.session.org, view.params["member_id"], for_update=True)
+    effective.remove_direct_assignment(tx, view.session.org, member, view.params["assignment_id"])
     return Redirect(_member_path(view), "assignment-removed")
 
 

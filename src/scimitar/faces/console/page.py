@@ -14,7 +14,7 @@ from typing import Any
 
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import InvalidError
-from scimitar.domain.sessions import Session
+from scimitar.domain.identity.sessions import Session
 from scimitar.faces.web.auth import Principal, console_actor
 
 #: Success messages, chosen by a code in the redirect URL (so a URL cannot inject text).

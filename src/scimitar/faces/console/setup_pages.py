@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import keys, members, orgs
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import organizations, people
 from scimitar.domain.errors import InvalidError, PolicyError
+from scimitar.domain.identity import keys
 from scimitar.faces.console.page import Action, Outcome, Page, Redirect, Render, View
 from scimitar.faces.web.views import scim_key_view, token_view
 
@@ -57,7 +58,7 @@ SETTINGS = Page("settings.html", load_settings, "settings")
 
 def save_settings(view: View, tx: Tx) -> Outcome:
     domains = [d for d in view.field("allowed_domains").replace(",", " ").split() if d]
-    orgs.update_settings(
+    organizations.update_settings(
         tx,
         view.session.org,
         name=view.field("name", required="Organization name must not be empty"),
@@ -86,13 +87,13 @@ def transfer_ownership(view: View, tx: Tx) -> Outcome:
         raise PolicyError("Only the Owner can transfer ownership")
     email = view.field("email", required="Enter the email of the new Owner")
     org = view.session.org
-    found = members.find_member(tx, org, email.strip())
+    found = people.find_member(tx, org, email.strip())
     if found is None:
         raise InvalidError(f"No member {email.strip()!r} in this organization")
     # Both locked, in the admin API's order, so a concurrent change to either waits.
-    owner = members.get_member(tx, org, view.session.member.id, for_update=True)
-    new_owner = members.get_member(tx, org, found.id, for_update=True)
-    members.transfer_ownership(tx, org, owner, new_owner)
+    owner = people.get_member(tx, org, view.session.member.id, for_update=True)
+    new_owner = people.get_member(tx, org, found.id, for_update=True)
+    people.transfer_ownership(tx, org, owner, new_owner)
     return Redirect("/console/settings", "ownership-transferred")
 
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from starlette.responses import Response
 
-from scimitar.domain import credentials, orgs, sessions
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import organizations
 from scimitar.domain.errors import AuthError, NotFoundError
+from scimitar.domain.identity import credentials, sessions
 from scimitar.domain.models import Member
 from scimitar.faces.web.auth import NOT_AN_ADMIN, SESSION_COOKIE, console_actor
 
@@ -57,7 +58,7 @@ def sign_in(tx: Tx, slug: str, email: str, password: str) -> SignInResult:
     """Check the password; the failure count is written by this transaction, so the caller
     commits it and only then reports the failure."""
     try:
-        org = orgs.get_org_by_slug(tx, slug.strip().lower())
+        org = organizations.get_org_by_slug(tx, slug.strip().lower())
     except NotFoundError:
         outcome: Member | AuthError = credentials.refuse_unknown(password)
     else:

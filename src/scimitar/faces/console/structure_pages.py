@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import structure
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import structure
 from scimitar.faces.console.page import Action, Outcome, Page, Redirect, View
 from scimitar.faces.web.lookups import body_project, named_role, role_names
 from scimitar.faces.web.views import project_view, role_view

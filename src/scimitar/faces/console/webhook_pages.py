@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import events, webhooks
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import InvalidError
-from scimitar.domain.webhooks import Delivery, Endpoint
+from scimitar.domain.events import feed, webhooks
+from scimitar.domain.events.webhooks import Delivery, Endpoint
 from scimitar.faces.console.page import Action, Outcome, Page, Redirect, Render, View
 from scimitar.faces.web.views import iso
 
@@ -30,7 +30,7 @@ def endpoint_view(endpoint: Endpoint) -> dict[str, Any]:
     }
 
 
-def delivery_view(delivery: Delivery, event: events.Event | None) -> dict[str, Any]:
+def delivery_view(delivery: Delivery, event: feed.Event | None) -> dict[str, Any]:
     last = delivery.log[-1] if delivery.log else None
     return {
         "id": delivery.id,
@@ -62,7 +62,7 @@ def load_webhook(view: View, tx: Tx) -> dict[str, Any]:
     org = view.session.org
     endpoint = webhooks.get_endpoint(tx, org, view.params["endpoint_id"])
     found = webhooks.list_deliveries(tx, org, endpoint, limit=DELIVERIES_SHOWN)
-    bodies = events.events_by_id(tx, [d.event_id for d in found])
+    bodies = feed.events_by_id(tx, [d.event_id for d in found])
     return {
         "endpoint": endpoint_view(endpoint),
         "deliveries": [delivery_view(d, bodies.get(d.event_id)) for d in found],

@@ -25,11 +25,13 @@ from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from scimitar.config import Settings
-from scimitar.domain import events, keys, sessions
 from scimitar.domain.context import Actor, ActorKind, Tx
 from scimitar.domain.errors import AuthError, DomainError
-from scimitar.domain.models import Org
-from scimitar.domain.provisioning_log import BatchedLog, Entry, record_request
+from scimitar.domain.events import feed
+from scimitar.domain.events.rehearsal import rehearse
+from scimitar.domain.identity import keys, sessions
+from scimitar.domain.models import Org, ProvisioningMode
+from scimitar.domain.records.provisioning import BatchedLog, Entry, record_request
 from scimitar.faces.scim import discovery, groups_api, users_api
 from scimitar.faces.scim.call import Call, Outcome
 from scimitar.faces.scim.cursors import CursorCodec, server_key
@@ -337,18 +339,13 @@ class ScimApi:
         """Run a write and log it in its own transaction, so the entry and the events it
         produced commit together and link up. In dry-run mode the change is made in a
         savepoint and undone; the entry keeps the events it would have produced."""
-        dry_run = org.provisioning_mode == "dry_run"
-        mark = events.mark(tx)
-        savepoint = tx.conn.begin_nested() if dry_run else None
-        try:
+        dry_run = org.provisioning_mode is ProvisioningMode.DRY_RUN
+        with rehearse(tx, undo=dry_run) as rehearsal:
             outcome = handler(call, tx, org)
-            would = [e.summary() for e in events.take_since(tx, mark)] if dry_run else None
-        finally:
-            if savepoint is not None:
-                savepoint.rollback()
+        would = [e.summary() for e in rehearsal.events] if dry_run else None
         entry = self._entry(org.id, tx.actor.id, call, outcome, time.perf_counter() - started)
         entry_id = record_request(tx, replace(entry, at=tx.now, dry_run=dry_run, changes=would))
-        events.link_request(tx, entry_id)
+        feed.link_request(tx, entry_id)
         keys.touch_scim_key_if_stale(tx, key)
         outcome.logged = True
         return outcome

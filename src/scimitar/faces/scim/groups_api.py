@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import group_rules, groups, search
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import group_kinds, group_store, search
 from scimitar.domain.models import Group, Org
 from scimitar.faces.scim import render
 from scimitar.faces.scim.call import Call, Outcome, check_if_match, not_modified
@@ -27,7 +27,7 @@ def _document(group: Group) -> dict[str, Any]:
 def render_groups(
     tx: Tx, call: Call, projection: Projection, found: list[Group]
 ) -> list[dict[str, Any]]:
-    refs = groups.member_refs(tx, [g.id for g in found]) if projection.wants("members") else {}
+    refs = group_store.member_refs(tx, [g.id for g in found]) if projection.wants("members") else {}
     return [projection.apply(render.group(g, call.base, refs.get(g.id))) for g in found]
 
 
@@ -43,7 +43,7 @@ def search_groups(call: Call, tx: Tx, org: Org) -> Outcome:
 
 
 def get_group(call: Call, tx: Tx, org: Org) -> Outcome:
-    group = groups.get_group(tx, org, call.params["id"])
+    group = group_store.get_group(tx, org, call.params["id"])
     if not_modified(call, group.version):
         return Outcome(304, None, {"ETag": render.etag(group.version)})
     return GROUPS.one(tx, call, group)
@@ -52,10 +52,10 @@ def get_group(call: Call, tx: Tx, org: Org) -> Outcome:
 def create_group(call: Call, tx: Tx, org: Org) -> Outcome:
     doc = normalize(GROUP, call.body)
     ids = member_values(call.body.get("members")) if isinstance(call.body, dict) else []
-    group = group_rules.create_group(tx, org, doc["displayName"], doc.get("externalId"))
+    group = group_kinds.create_group(tx, org, doc["displayName"], doc.get("externalId"))
     if ids:
-        groups.add_members(tx, org, group, ids)
-        group = groups.get_group(tx, org, group.id)
+        group_store.add_members(tx, org, group, ids)
+        group = group_store.get_group(tx, org, group.id)
     return GROUPS.one(tx, call, group, 201)
 
 
@@ -68,36 +68,38 @@ def _members_key(body: Any) -> str | None:
 def replace_group(call: Call, tx: Tx, org: Org) -> Outcome:
     """PUT: name and externalId replaced; `members` replaced when present (a PUT without
     `members` leaves the membership alone rather than silently emptying a large group)."""
-    group = groups.get_group(tx, org, call.params["id"], for_update=True)
+    group = group_store.get_group(tx, org, call.params["id"], for_update=True)
     check_if_match(call, group.version)
     doc = normalize(GROUP, call.body)
-    group = group_rules.rename_group(tx, org, group, doc["displayName"])
-    group = groups.update_group(tx, org, group, external_id=doc.get("externalId"))
+    group = group_kinds.rename_group(tx, org, group, doc["displayName"])
+    group = group_store.update_group(tx, org, group, external_id=doc.get("externalId"))
     key = _members_key(call.body)
     if key is not None:
         ids = member_values(call.body[key])
-        if groups.replace_members(tx, org, group, ids):
-            groups.touch(tx, group)
-    return GROUPS.one(tx, call, groups.get_group(tx, org, group.id))
+        if group_store.replace_members(tx, org, group, ids):
+            group_store.touch(tx, group)
+    return GROUPS.one(tx, call, group_store.get_group(tx, org, group.id))
 
 
 def patch_group(call: Call, tx: Tx, org: Org) -> Outcome:
     """PATCH answers 204 unless the client asks for attributes (RFC 7644 §3.5.2), so a
     one-member change never renders a large group."""
-    group = groups.get_group(tx, org, call.params["id"], for_update=True)
+    group = group_store.get_group(tx, org, call.params["id"], for_update=True)
     check_if_match(call, group.version)
     result = apply_patch(GROUP, _document(group), parse_patch(call.body), resource_id=group.id)
     if result.changed:
-        group = group_rules.rename_group(tx, org, group, result.document["displayName"])
-        group = groups.update_group(tx, org, group, external_id=result.document.get("externalId"))
-    group_rules.apply_member_changes(tx, org, group, result.member_changes)
+        group = group_kinds.rename_group(tx, org, group, result.document["displayName"])
+        group = group_store.update_group(
+            tx, org, group, external_id=result.document.get("externalId")
+        )
+    group_kinds.apply_member_changes(tx, org, group, result.member_changes)
     if "attributes" in call.query or "excludedattributes" in call.query:
-        return GROUPS.one(tx, call, groups.get_group(tx, org, group.id))
+        return GROUPS.one(tx, call, group_store.get_group(tx, org, group.id))
     return Outcome(204)
 
 
 def delete_group(call: Call, tx: Tx, org: Org) -> Outcome:
-    group = groups.get_group(tx, org, call.params["id"])
+    group = group_store.get_group(tx, org, call.params["id"])
     check_if_match(call, group.version)
-    group_rules.delete_group(tx, org, group)
+    group_kinds.delete_group(tx, org, group)
     return Outcome(204)

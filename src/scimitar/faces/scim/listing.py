@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scimitar.domain.search import Query
+from scimitar.domain.directory.search import Query
 from scimitar.faces.scim.discovery import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from scimitar.protocol import errors
 from scimitar.protocol.filter import parse_attr_path, parse_filter

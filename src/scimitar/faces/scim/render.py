@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from scimitar.domain import members as member_rules
 from scimitar.domain.context import utc
+from scimitar.domain.directory import people as member_rules
 from scimitar.domain.models import Group, Member
 from scimitar.protocol.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER, SCIMITAR_USER
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from scimitar.domain.context import Tx
+from scimitar.domain.directory.search import Page, Query, unique_lookup
 from scimitar.domain.models import Org
-from scimitar.domain.search import Page, Query, unique_lookup
 from scimitar.faces.scim import render
 from scimitar.faces.scim.call import Call, Outcome
 from scimitar.faces.scim.cursors import Cursor

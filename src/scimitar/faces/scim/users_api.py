@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import groups, members, search
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import group_store, people, search
 from scimitar.domain.models import Member, Org
 from scimitar.faces.scim import groups_api, render
 from scimitar.faces.scim.call import Call, Outcome, check_if_match, not_modified
@@ -20,7 +20,11 @@ from scimitar.protocol.schema import USER
 def _render(
     tx: Tx, call: Call, projection: Projection, found: list[Member]
 ) -> list[dict[str, Any]]:
-    refs = groups.groups_of_members(tx, [m.id for m in found]) if projection.wants("groups") else {}
+    refs = (
+        group_store.groups_of_members(tx, [m.id for m in found])
+        if projection.wants("groups")
+        else {}
+    )
     return [projection.apply(render.user(m, call.base, refs.get(m.id))) for m in found]
 
 
@@ -40,36 +44,36 @@ def search_root(call: Call, tx: Tx, org: Org) -> Outcome:
 
 
 def get_user(call: Call, tx: Tx, org: Org) -> Outcome:
-    member = members.get_member(tx, org, call.params["id"])
+    member = people.get_member(tx, org, call.params["id"])
     if not_modified(call, member.version):
         return Outcome(304, None, {"ETag": render.etag(member.version)})
     return USERS.one(tx, call, member)
 
 
 def create_user(call: Call, tx: Tx, org: Org) -> Outcome:
-    member = members.create_member(tx, org, normalize(USER, call.body))
+    member = people.create_member(tx, org, normalize(USER, call.body))
     return USERS.one(tx, call, member, 201)
 
 
 def replace_user(call: Call, tx: Tx, org: Org) -> Outcome:
-    member = members.get_member(tx, org, call.params["id"], for_update=True)
+    member = people.get_member(tx, org, call.params["id"], for_update=True)
     check_if_match(call, member.version)
-    updated = members.update_member(tx, org, member, normalize(USER, call.body))
+    updated = people.update_member(tx, org, member, normalize(USER, call.body))
     return USERS.one(tx, call, updated)
 
 
 def patch_user(call: Call, tx: Tx, org: Org) -> Outcome:
-    member = members.get_member(tx, org, call.params["id"], for_update=True)
+    member = people.get_member(tx, org, call.params["id"], for_update=True)
     check_if_match(call, member.version)
     operations = parse_patch(call.body)
-    result = apply_patch(USER, members.document(member), operations, resource_id=member.id)
+    result = apply_patch(USER, people.document(member), operations, resource_id=member.id)
     if result.changed:
-        member = members.update_member(tx, org, member, result.document)
+        member = people.update_member(tx, org, member, result.document)
     return USERS.one(tx, call, member)
 
 
 def delete_user(call: Call, tx: Tx, org: Org) -> Outcome:
-    member = members.get_member(tx, org, call.params["id"], for_update=True)
+    member = people.get_member(tx, org, call.params["id"], for_update=True)
     check_if_match(call, member.version)
-    members.remove_member(tx, org, member)
+    people.remove_member(tx, org, member)
     return Outcome(204)

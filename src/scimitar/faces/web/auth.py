@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from scimitar.domain import keys, orgs, sessions
 from scimitar.domain.context import Actor, ActorKind, Tx, utc
+from scimitar.domain.directory import organizations
 from scimitar.domain.errors import AuthError
+from scimitar.domain.identity import keys, sessions
 from scimitar.domain.models import Member, Org, OrgRole
 from scimitar.faces.web.wire import forbidden
 
@@ -80,7 +81,7 @@ def authenticate(tx: Tx, credentials: Credentials, *, changes: bool) -> Principa
 
 def _token_principal(tx: Tx, token: str) -> Principal:
     org_id, info = keys.authenticate_api_token(tx, token)
-    org = orgs.get_org(tx, org_id)
+    org = organizations.get_org(tx, org_id)
     actor = Actor(ActorKind.API_TOKEN, f"API token {info.name!r} …{info.hint}", info.id)
     stale = info.last_used is None or (tx.now - utc(info.last_used) > keys.LAST_USED_RESOLUTION)
     return Principal(org, actor, None, info.id, stale)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.domain import access, grants, groups, listings, structure
+from scimitar.domain.access import effective, grants
 from scimitar.domain.context import ActorKind, Tx
+from scimitar.domain.directory import group_store, listings, structure
 from scimitar.domain.errors import InvalidError, NotFoundError
 from scimitar.domain.models import GroupKind, Member, Org, OrgRole, Project, Role
 from scimitar.faces.web.views import access_view, grant_view, member_view
@@ -27,10 +28,10 @@ def member_detail(tx: Tx, org: Org, member: Member) -> dict[str, Any]:
     """A member with their effective access (and why), groups and direct assignments."""
     return {
         **member_view(member),
-        "access": [access_view(a) for a in access.effective_access(tx, org, member)],
+        "access": [access_view(a) for a in effective.effective_access(tx, org, member)],
         "groups": [
             {"id": g.id, "display_name": g.display_name, "kind": g.kind.value}
-            for g in groups.groups_of(tx, member.id)
+            for g in group_store.groups_of(tx, member.id)
         ],
         "assignments": [grant_view(g) for g in grants.assignments_of(tx, member)],
     }

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from scimitar.domain.access import ProjectAccess
+from scimitar.domain.access.effective import ProjectAccess
+from scimitar.domain.access.grants import NamedGrant
 from scimitar.domain.context import utc
-from scimitar.domain.grants import NamedGrant
-from scimitar.domain.keys import KeyInfo, TokenInfo
-from scimitar.domain.listings import AuditEntry
+from scimitar.domain.directory.listings import AuditEntry
+from scimitar.domain.identity.keys import KeyInfo, TokenInfo
 from scimitar.domain.models import Group, Member, Org, Project, Role, Team
-from scimitar.domain.provisioning_log import LoggedRequest
+from scimitar.domain.records.provisioning import LoggedRequest
 
 
 def iso(value: datetime | None) -> str | None:
@@ -28,9 +28,9 @@ def org_view(org: Org) -> dict[str, Any]:
         "name": org.name,
         "allowed_domains": list(org.allowed_domains),
         "group_prefix": org.group_prefix,
-        "email_changes": org.email_changes,
-        "custom_groups": org.custom_groups,
-        "provisioning_mode": org.provisioning_mode,
+        "email_changes": org.email_changes.value,
+        "custom_groups": org.custom_groups.value,
+        "provisioning_mode": org.provisioning_mode.value,
         "created": iso(org.created),
         "last_modified": iso(org.last_modified),
     }

@@ -14,8 +14,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Column, ColumnElement, Integer, Table, bindparam, func, select
 
 from scimitar.domain.context import Tx
-from scimitar.domain.groups import group_from_row
-from scimitar.domain.members import member_from_row
+from scimitar.domain.directory.group_store import group_from_row
+from scimitar.domain.directory.people import member_from_row
 from scimitar.domain.models import Group, Member, Org
 from scimitar.protocol.filter import AttrPath, Filter
 from scimitar.protocol.schema import GROUP, USER, ResourceType

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scimitar.domain import groups, structure
 from scimitar.domain.context import Tx, fold
+from scimitar.domain.directory import group_store, structure
 from scimitar.domain.errors import InvalidError, PolicyError
-from scimitar.domain.models import Group, GroupKind, Org, Project, Role, TeamRole
+from scimitar.domain.models import Group, GroupKind, Org, Policy, Project, Role, TeamRole
 from scimitar.protocol.patch import MemberChange
 
 PROJECT_CREATION = "Project creation is not supported via SCIM"
@@ -36,24 +36,26 @@ def _team_candidates(tx: Tx, org: Org, rest: str, team_role: TeamRole) -> list[t
 
 def create_group(tx: Tx, org: Org, display_name: str, external_id: str | None) -> Group:
     """POST /Groups: a custom group, or a new team, or a clear refusal."""
-    groups.check_group_name(display_name)
-    existing = groups.find_group(tx, org, display_name)
+    group_store.check_group_name(display_name)
+    existing = group_store.find_group(tx, org, display_name)
     if existing is not None:
-        raise groups.name_taken(display_name)
+        raise group_store.name_taken(display_name)
     prefix = org.group_prefix + "-"
     if fold(display_name).startswith(fold(prefix)):
         managed = _create_managed(tx, org, display_name, display_name[len(prefix) :])
         if managed is not None:
             if external_id is not None:
-                managed = groups.update_group(tx, org, managed, external_id=external_id)
+                managed = group_store.update_group(tx, org, managed, external_id=external_id)
             return managed
-    if org.custom_groups == "reject":
+    if org.custom_groups is Policy.REJECT:
         raise PolicyError(
             f"Custom groups are disabled for this organization; {display_name!r} is not a "
             f"role group ({org.group_prefix}-<Project>-<Role>) or a team group "
             f"({org.group_prefix}-<Project>-<Team>-Admin|Member)"
         )
-    return groups.insert_group(tx, org, GroupKind.CUSTOM, display_name, external_id=external_id)
+    return group_store.insert_group(
+        tx, org, GroupKind.CUSTOM, display_name, external_id=external_id
+    )
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def _create_managed(tx: Tx, org: Org, name: str, rest: str) -> Group | None:
         )
     team = structure.create_team(tx, org, project, team_name)
     wanted = structure.team_group_name(org, project, team, reading.team_role)
-    group = groups.find_group(tx, org, wanted)
+    group = group_store.find_group(tx, org, wanted)
     assert group is not None
     return group
 
@@ -113,8 +115,8 @@ def rename_group(tx: Tx, org: Org, group: Group, display_name: str) -> Group:
         raise PolicyError(f"{RENAME}: {group.display_name!r} is a {group.kind.value} group")
     # A change of case only keeps the name the group already had.
     same_name = fold(display_name) == fold(group.display_name)
-    if not same_name and groups.find_group(tx, org, display_name) is not None:
-        raise groups.name_taken(display_name)  # as for a create: 409 before any other rule
+    if not same_name and group_store.find_group(tx, org, display_name) is not None:
+        raise group_store.name_taken(display_name)  # as for a create: 409 before any other rule
     reading = None if same_name else _managed_reading(tx, org, display_name)
     if reading is not None:
         # A custom group under a managed name would pass for that role or team group, and
@@ -123,7 +125,7 @@ def rename_group(tx: Tx, org: Org, group: Group, display_name: str) -> Group:
             f"Cannot rename custom group {group.display_name!r} to {display_name!r}: that name "
             f"reads as {reading}; names of that form are kept for role and team groups"
         )
-    return groups.update_group(tx, org, group, display_name=display_name)
+    return group_store.update_group(tx, org, group, display_name=display_name)
 
 
 def _managed_reading(tx: Tx, org: Org, name: str) -> str | None:
@@ -153,7 +155,7 @@ def delete_group(tx: Tx, org: Org, group: Group) -> None:
         team = structure.get_team(tx, org, group.team_id, for_update=True)
         structure.delete_team(tx, org, team)
         return
-    groups.delete_group(tx, org, groups.get_group(tx, org, group.id, for_update=True))
+    group_store.delete_group(tx, org, group_store.get_group(tx, org, group.id, for_update=True))
 
 
 def coalesce(changes: Sequence[MemberChange]) -> list[MemberChange]:
@@ -175,13 +177,13 @@ def apply_member_changes(tx: Tx, org: Org, group: Group, changes: Sequence[Membe
     changed = False
     for change in coalesce(changes):
         if change.kind == "add":
-            changed |= bool(groups.add_members(tx, org, group, change.ids))
+            changed |= bool(group_store.add_members(tx, org, group, change.ids))
         elif change.kind == "remove":
-            changed |= bool(groups.remove_members(tx, org, group, change.ids))
+            changed |= bool(group_store.remove_members(tx, org, group, change.ids))
         elif change.kind == "clear":
-            changed |= bool(groups.clear_members(tx, org, group))
+            changed |= bool(group_store.clear_members(tx, org, group))
         else:
-            changed |= groups.replace_members(tx, org, group, change.ids)
+            changed |= group_store.replace_members(tx, org, group, change.ids)
     if changed:
-        groups.touch(tx, group)
+        group_store.touch(tx, group)
     return changed

@@ -23,12 +23,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.models import Org
 from scimitar.storage.database import before_commit, transaction_state
+from scimitar.storage.engines import insert_if_absent
 from scimitar.storage.prepared import Prepared, driver, prepared_insert
 from scimitar.storage.tables import event_counters, events
 
@@ -220,12 +219,7 @@ def _allocate(conn: Connection, org_id: str, count: int) -> int:
     db = driver(conn)
     after = _BUMP.first(db, {"org_id": org_id, "count": count})
     if after is None:
-        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        conn.execute(
-            dialect_insert(event_counters)
-            .values(org_id=org_id, next_seq=1)
-            .on_conflict_do_nothing(index_elements=["org_id"])
-        )
+        insert_if_absent(conn, event_counters, "org_id", org_id=org_id, next_seq=1)
         after = _BUMP.first(db, {"org_id": org_id, "count": count})
     return int(after.next_seq) - count
 

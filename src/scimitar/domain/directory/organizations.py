@@ -7,18 +7,20 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from scimitar.domain import audit, events, members, structure
 from scimitar.domain.context import Tx, new_id
+from scimitar.domain.directory import people, structure
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError
-from scimitar.domain.models import Org, OrgRole
+from scimitar.domain.events import feed
+from scimitar.domain.models import Org, OrgRole, Policy, ProvisioningMode
+from scimitar.domain.records import audit
 from scimitar.storage.tables import orgs
 
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _DOMAIN = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,253}")
 _PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.]{0,62}")
-POLICIES = ("allow", "reject")
-PROVISIONING_MODES = ("live", "dry_run")
+POLICIES = tuple(policy.value for policy in Policy)
+PROVISIONING_MODES = tuple(mode.value for mode in ProvisioningMode)
 
 
 def slugify(name: str) -> str:
@@ -33,9 +35,9 @@ def org_from_row(row: Any) -> Org:
         name=row.name,
         allowed_domains=tuple(row.allowed_domains),
         group_prefix=row.group_prefix,
-        email_changes=row.email_changes,
-        custom_groups=row.custom_groups,
-        provisioning_mode=row.provisioning_mode,
+        email_changes=Policy(row.email_changes),
+        custom_groups=Policy(row.custom_groups),
+        provisioning_mode=ProvisioningMode(row.provisioning_mode),
         created=row.created,
         last_modified=row.last_modified,
     )
@@ -47,9 +49,9 @@ def _snapshot(org: Org) -> dict[str, Any]:
         "name": org.name,
         "allowed_domains": list(org.allowed_domains),
         "group_prefix": org.group_prefix,
-        "email_changes": org.email_changes,
-        "custom_groups": org.custom_groups,
-        "provisioning_mode": org.provisioning_mode,
+        "email_changes": org.email_changes.value,
+        "custom_groups": org.custom_groups.value,
+        "provisioning_mode": org.provisioning_mode.value,
     }
 
 
@@ -114,16 +116,16 @@ def create_org(
             name=name,
             allowed_domains=list(normalize_domains(domains)),
             group_prefix=_check_prefix(group_prefix),
-            email_changes="allow",
-            custom_groups="allow",
-            provisioning_mode="live",
+            email_changes=Policy.ALLOW,
+            custom_groups=Policy.ALLOW,
+            provisioning_mode=ProvisioningMode.LIVE,
             created=tx.now,
             last_modified=tx.now,
         )
     )
     org = get_org(tx, org_id)
     audit.record(tx, org.id, "org.created", "org", org.id, after=_snapshot(org))
-    events.emit(tx, org.id, "org.created", "org", org.id, data={"id": org.id, **_snapshot(org)})
+    feed.emit(tx, org.id, "org.created", "org", org.id, data={"id": org.id, **_snapshot(org)})
     structure.create_builtin_roles(tx, org)
     owner: dict[str, Any] = {
         "userName": owner_email,
@@ -133,7 +135,7 @@ def create_org(
         given, _, family = " ".join(owner_name.split()).partition(" ")
         owner["name"] = {"givenName": given, **({"familyName": family} if family else {})}
         owner["displayName"] = " ".join(owner_name.split())
-    members.create_member(tx, org, owner, org_role=OrgRole.OWNER, source="console")
+    people.create_member(tx, org, owner, org_role=OrgRole.OWNER, source="console")
     return org
 
 
@@ -198,7 +200,7 @@ def update_settings(
     before, after = _snapshot(org), _snapshot(updated)
     changed = sorted(key for key in after if before[key] != after[key])
     data = {"id": org.id, **after}
-    events.emit(tx, org.id, "org.updated", "org", org.id, data=data, changed=changed)
+    feed.emit(tx, org.id, "org.updated", "org", org.id, data=data, changed=changed)
     return updated
 
 

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, or_, select
 
 from scimitar.domain.context import Tx, fold
-from scimitar.domain.groups import group_from_row
-from scimitar.domain.members import member_from_row
+from scimitar.domain.directory.group_store import group_from_row
+from scimitar.domain.directory.people import member_from_row
+from scimitar.domain.directory.search import Page
 from scimitar.domain.models import Group, GroupKind, Member, Org, OrgRole
-from scimitar.domain.provisioning_log import LoggedRequest, logged_request
-from scimitar.domain.search import Page
+from scimitar.domain.records.provisioning import LoggedRequest, logged_request
 from scimitar.storage.tables import (
     audit_log,
     group_members,

@@ -13,9 +13,11 @@ from typing import Any
 from sqlalchemy import Row, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from scimitar.domain import access, access_changes, audit, events, groups
+from scimitar.domain.access import changes, effective
 from scimitar.domain.context import Tx, fold, new_id
+from scimitar.domain.directory import group_store
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError, PolicyError
+from scimitar.domain.events import feed
 from scimitar.domain.models import (
     BUILTIN_ROLES,
     Group,
@@ -26,6 +28,8 @@ from scimitar.domain.models import (
     Team,
     TeamRole,
 )
+from scimitar.domain.records import audit
+from scimitar.storage.engines import lock_row
 from scimitar.storage.tables import direct_assignments, group_grants, projects, roles, teams
 
 MAX_NAME = 100
@@ -152,10 +156,10 @@ def delete_role(tx: Tx, org: Org, role: Role) -> None:
     if in_use:
         raise PolicyError(f"Role {role.name!r} is the default role of project {in_use.name!r}")
     _lock(tx, roles, role.id)
-    with access_changes.watch(tx, org, access_changes.members_reaching(tx, org, role_id=role.id)):
+    with changes.watch(tx, org, changes.members_reaching(tx, org, role_id=role.id)):
         _drop_access_to(tx, org, "role_id", role.id)
         for group in _groups_where(tx, org, role_id=role.id):
-            groups.delete_group(tx, org, group)
+            group_store.delete_group(tx, org, group)
         tx.conn.execute(delete(roles).where(roles.c.id == role.id))
         audit.record(tx, org.id, "role.deleted", "role", role.id, before=_role_dict(role))
         _emit(tx, org, "role.deleted", "role", role.id, _role_dict(role))
@@ -174,7 +178,7 @@ def _emit(
     data: dict[str, Any],
     changed: list[str] | None = None,
 ) -> None:
-    events.emit(
+    feed.emit(
         tx,
         org.id,
         type,
@@ -278,8 +282,8 @@ def rename_project(tx: Tx, org: Org, project: Project, name: str) -> Project:
 
 def set_default_role(tx: Tx, org: Org, project: Project, role_name: str) -> Project:
     role = find_role(tx, org, role_name)
-    reaching = access_changes.members_reaching(tx, org, project_id=project.id)
-    finish_access_watch = access_changes.start_watch(tx, org, reaching)
+    reaching = changes.members_reaching(tx, org, project_id=project.id)
+    finish_access_watch = changes.start_watch(tx, org, reaching)
     tx.conn.execute(
         update(projects).where(projects.c.id == project.id).values(default_role_id=role.id)
     )
@@ -302,11 +306,11 @@ def set_default_role(tx: Tx, org: Org, project: Project, role_name: str) -> Proj
 
 def delete_project(tx: Tx, org: Org, project: Project) -> None:
     _lock(tx, projects, project.id)
-    reaching = access_changes.members_reaching(tx, org, project_id=project.id)
-    with access_changes.watch(tx, org, reaching):
+    reaching = changes.members_reaching(tx, org, project_id=project.id)
+    with changes.watch(tx, org, reaching):
         _drop_access_to(tx, org, "project_id", project.id)
         for group in _groups_where(tx, org, project_id=project.id):
-            groups.delete_group(tx, org, group)
+            group_store.delete_group(tx, org, group)
         for team in list_teams(tx, org, project):
             _forget_team(tx, org, team)
         tx.conn.execute(delete(projects).where(projects.c.id == project.id))
@@ -366,7 +370,7 @@ def create_team(tx: Tx, org: Org, project: Project, name: str) -> Team:
     )
     _emit(tx, org, "team.created", "team", team.id, {"name": name, "project_id": project.id})
     for team_role in TeamRole:
-        groups.insert_group(
+        group_store.insert_group(
             tx,
             org,
             GroupKind.TEAM,
@@ -380,10 +384,10 @@ def create_team(tx: Tx, org: Org, project: Project, name: str) -> Team:
 
 def delete_team(tx: Tx, org: Org, team: Team) -> None:
     _lock(tx, teams, team.id)
-    with access_changes.watch(tx, org, access_changes.members_reaching(tx, org, team_id=team.id)):
+    with changes.watch(tx, org, changes.members_reaching(tx, org, team_id=team.id)):
         _drop_access_to(tx, org, "team_id", team.id)
         for group in _groups_where(tx, org, team_id=team.id):
-            groups.delete_group(tx, org, group)
+            group_store.delete_group(tx, org, group)
         _forget_team(tx, org, team)
 
 
@@ -399,7 +403,7 @@ def _forget_team(tx: Tx, org: Org, team: Team) -> None:
 
 
 def _create_role_group(tx: Tx, org: Org, project: Project, role: Role) -> Group:
-    return groups.insert_group(
+    return group_store.insert_group(
         tx,
         org,
         GroupKind.ROLE,
@@ -413,22 +417,21 @@ def _lock(tx: Tx, table: Table, row_id: str) -> None:
     """Lock the row about to be deleted (PostgreSQL), before its grants and assignments are
     read: one added concurrently then waits, and fails on its foreign key, instead of being
     cascaded away unreported. (SQLite's single writer already serialises them.)"""
-    if tx.conn.dialect.name == "postgresql":
-        tx.conn.execute(select(table.c.id).where(table.c.id == row_id).with_for_update())
+    lock_row(tx.conn, table, row_id)
 
 
 def _drop_access_to(tx: Tx, org: Org, column: str, value: str) -> None:
     """Grants and direct assignments naming a role, project or team that goes: removed one
     by one, each with its audit entry and event (the database would cascade them silently,
     and the host product's copy would drift)."""
-    groups.drop_grants(tx, org, group_grants.c[column] == value)
-    access.drop_assignments(tx, org, direct_assignments.c[column] == value)
+    group_store.drop_grants(tx, org, group_grants.c[column] == value)
+    effective.drop_assignments(tx, org, direct_assignments.c[column] == value)
 
 
 def _groups_where(tx: Tx, org: Org, **where: str) -> list[Group]:
     return [
         group
-        for group in groups.managed_groups(tx, org)
+        for group in group_store.managed_groups(tx, org)
         if all(getattr(group, key) == value for key, value in where.items())
     ]
 
@@ -446,6 +449,8 @@ def managed_group_name(tx: Tx, org: Org, group: Group) -> str:
 
 def rename_managed_groups(tx: Tx, org: Org, *, project_id: str | None = None) -> None:
     """Bring role and team group names in step after a prefix or project rename."""
-    for group in groups.managed_groups(tx, org):
+    for group in group_store.managed_groups(tx, org):
         if project_id is None or group.project_id == project_id:
-            groups.update_group(tx, org, group, display_name=managed_group_name(tx, org, group))
+            group_store.update_group(
+                tx, org, group, display_name=managed_group_name(tx, org, group)
+            )

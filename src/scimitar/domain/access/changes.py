@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy import select, union, union_all
 
-from scimitar.domain import events
 from scimitar.domain.context import Tx
+from scimitar.domain.events import feed
 from scimitar.domain.models import Group, GroupKind, Org
 from scimitar.storage.database import transaction_state
 from scimitar.storage.tables import (
@@ -154,7 +154,7 @@ def _project_names(tx: Tx, project_ids: Iterable[str]) -> dict[str, str]:
 
 def emit_changes(tx: Tx, org: Org, changes: Iterable[AccessChange]) -> None:
     for change in changes:
-        events.emit(
+        feed.emit(
             tx,
             org.id,
             "access.changed",

@@ -22,11 +22,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from scimitar.domain import access_changes, audit, events
-from scimitar.domain.access import GRANT_TARGET_GONE
+from scimitar.domain.access import changes
+from scimitar.domain.access.effective import GRANT_TARGET_GONE
 from scimitar.domain.context import Tx, fold, new_id, utc
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError
+from scimitar.domain.events import feed
 from scimitar.domain.models import Grant, Group, GroupKind, Org, TeamRole
+from scimitar.domain.records import audit
+from scimitar.storage.engines import serialises_writers, share_locked
 from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import (
     UUID,
@@ -77,7 +80,7 @@ def _event_data(group: Group) -> dict[str, Any]:
 
 
 def _emit(tx: Tx, org: Org, type: str, group: Group, changed: list[str] | None = None) -> None:
-    events.emit(
+    feed.emit(
         tx,
         org.id,
         type,
@@ -95,7 +98,7 @@ def _emit_membership(tx: Tx, org: Org, type: str, group: Group, member_ids: Iter
     membership changes bump the group's version once, at its end."""
     ref = snapshot(group)
     for member_id in member_ids:
-        events.emit(
+        feed.emit(
             tx,
             org.id,
             type,
@@ -263,7 +266,7 @@ def update_group(
 
 
 def delete_group(tx: Tx, org: Org, group: Group) -> None:
-    with access_changes.watch(tx, org, access_changes.members_of(tx, group)):
+    with changes.watch(tx, org, changes.members_of(tx, group)):
         # Its grants first, each with its event (the database would cascade them silently).
         drop_grants(tx, org, group_grants.c.group_id == group.id)
         tx.conn.execute(delete(groups).where(groups.c.id == group.id))
@@ -294,9 +297,7 @@ def _active_members(tx: Tx, org: Org, ids: Sequence[str]) -> set[str]:
         query = select(members.c.id).where(
             members.c.org_id == org.id, members.c.id.in_(chunk), members.c.active.is_(True)
         )
-        if tx.conn.dialect.name == "postgresql":
-            query = query.with_for_update(read=True)
-        found.update(tx.conn.execute(query).scalars())
+        found.update(tx.conn.execute(share_locked(tx.conn, query)).scalars())
     return found
 
 
@@ -319,10 +320,10 @@ def add_members(
     wanted = list(dict.fromkeys(member_ids))
     if not wanted:
         return []
-    if tx.conn.dialect.name == "postgresql":
+    if not serialises_writers(tx.conn):
         # Share-lock the members until this transaction ends, so that a concurrent
-        # deactivation waits and never leaves a deactivated member in a group. SQLite has
-        # one writer at a time: the insert's own `active` test below is enough there.
+        # deactivation waits and never leaves a deactivated member in a group. With one
+        # writer at a time, the insert's own `active` test below is enough.
         _refuse_inactive(tx, org, group, wanted)
     present: set[str] = set()
     for chunk in [] if known_new else _chunks(wanted):
@@ -335,8 +336,8 @@ def add_members(
         )
     new = [member_id for member_id in wanted if member_id not in present]
     if new:
-        affected = new if access_changes.grants_on_group(tx, group) else []
-        with access_changes.watch(tx, org, affected):
+        affected = new if changes.grants_on_group(tx, group) else []
+        with changes.watch(tx, org, affected):
             if _insert_active(tx, org, group, new) != len(new):
                 _refuse_inactive(tx, org, group, new)
             audit.record(
@@ -370,8 +371,8 @@ def remove_members(tx: Tx, org: Org, group: Group, member_ids: Sequence[str]) ->
     """Remove members; ids that are not members are ignored. Returns how many were removed."""
     wanted = list(dict.fromkeys(member_ids))
     removed: list[str] = []
-    affected = wanted if wanted and access_changes.grants_on_group(tx, group) else []
-    with access_changes.watch(tx, org, affected):
+    affected = wanted if wanted and changes.grants_on_group(tx, group) else []
+    with changes.watch(tx, org, affected):
         for chunk in _chunks(wanted):
             result = tx.conn.execute(
                 delete(group_members)
@@ -390,7 +391,7 @@ def remove_members(tx: Tx, org: Org, group: Group, member_ids: Sequence[str]) ->
 
 
 def clear_members(tx: Tx, org: Org, group: Group) -> int:
-    with access_changes.watch(tx, org, access_changes.members_of(tx, group)):
+    with changes.watch(tx, org, changes.members_of(tx, group)):
         result = tx.conn.execute(
             delete(group_members)
             .where(group_members.c.group_id == group.id)
@@ -453,7 +454,7 @@ def add_grant(tx: Tx, org: Org, group: Group, grant: Grant) -> str:
     if group.kind is not GroupKind.CUSTOM:
         raise InvalidError("Grants can only be attached to custom groups")
     grant_id = new_id()
-    with access_changes.watch(tx, org, member_ids(tx, group)):
+    with changes.watch(tx, org, member_ids(tx, group)):
         try:
             tx.conn.execute(
                 insert(group_grants).values(
@@ -481,7 +482,7 @@ def add_grant(tx: Tx, org: Org, group: Group, grant: Grant) -> str:
 def remove_grant(tx: Tx, org: Org, group: Group, grant_id: str) -> None:
     if grant_id not in dict(grants_of(tx, group)):
         raise NotFoundError(f"Grant {grant_id} not found on group {group.display_name!r}")
-    with access_changes.watch(tx, org, member_ids(tx, group)):
+    with changes.watch(tx, org, member_ids(tx, group)):
         drop_grants(
             tx, org, (group_grants.c.group_id == group.id) & (group_grants.c.id == grant_id)
         )
@@ -489,7 +490,7 @@ def remove_grant(tx: Tx, org: Org, group: Group, grant_id: str) -> None:
 
 def _emit_grant(tx: Tx, org: Org, type: str, group: Group, grant_id: str, grant: Grant) -> None:
     data = {"group": snapshot(group), "grant_id": grant_id, **grant.columns()}
-    events.emit(tx, org.id, type, "group", group.id, version=group.version, data=data)
+    feed.emit(tx, org.id, type, "group", group.id, version=group.version, data=data)
 
 
 def grants_of(tx: Tx, group: Group) -> list[tuple[str, Grant]]:

@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import Table, select
 
-from scimitar.domain import access, groups, structure
+from scimitar.domain.access import effective
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import group_store, structure
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError
 from scimitar.domain.models import Grant, Group, Member, Org
 from scimitar.storage.tables import direct_assignments, group_grants, projects, roles, teams
@@ -79,7 +80,7 @@ def assign(tx: Tx, org: Org, member: Member, grant: Grant) -> str:
     ).first()
     if exists:
         raise ConflictError(f"{member.user_name} already has this assignment")
-    return access.add_direct_assignment(tx, org, member, grant)
+    return effective.add_direct_assignment(tx, org, member, grant)
 
 
 def attach(tx: Tx, org: Org, group: Group, grant: Grant) -> str:
@@ -92,7 +93,7 @@ def attach(tx: Tx, org: Org, group: Group, grant: Grant) -> str:
     ).first()
     if exists:
         raise ConflictError(f"Group {group.display_name!r} already has this grant")
-    return groups.add_grant(tx, org, group, grant)
+    return group_store.add_grant(tx, org, group, grant)
 
 
 def _named(tx: Tx, table: Table, condition: Any) -> list[NamedGrant]:

@@ -3,7 +3,7 @@
 An endpoint is a URL subscribed to event types (`["*"]`, exact types, or families such as
 `member.*`), with a signing secret shown once at creation. Deliveries are created by the
 delivery worker from the feed (domain.deliveries), starting with the first event after the
-endpoint was created; see docs/events.md.
+endpoint was created; see docs/feed.md.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Row, delete, insert, select, update
 
-from scimitar.domain import addresses, audit, events
-from scimitar.domain.addresses import AllowList
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.errors import InvalidError, NotFoundError
+from scimitar.domain.events import addresses, feed
+from scimitar.domain.events.addresses import AllowList
 from scimitar.domain.models import Org
+from scimitar.domain.records import audit
 from scimitar.storage.tables import webhook_attempts, webhook_deliveries, webhook_endpoints
 
 SECRET_PREFIX = "whsec_"
@@ -198,7 +199,7 @@ def create_endpoint(
             secret=secret,
             event_types=list(types),
             enabled=True,
-            cursor_seq=events.last_seq(tx, org.id),
+            cursor_seq=feed.last_seq(tx, org.id),
             created=tx.now,
             last_modified=tx.now,
         )
@@ -248,7 +249,7 @@ def update_endpoint(
     if enabled is not None and enabled != endpoint.enabled:
         values["enabled"] = enabled
         if enabled:
-            values["cursor_seq"] = events.last_seq(tx, org.id)
+            values["cursor_seq"] = feed.last_seq(tx, org.id)
     if not values:
         return endpoint
     tx.conn.execute(

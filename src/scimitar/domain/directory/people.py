@@ -13,10 +13,13 @@ from typing import Any
 from sqlalchemy import Row, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from scimitar.domain import access, access_changes, audit, events, groups
+from scimitar.domain.access import changes, effective
 from scimitar.domain.context import Tx, fold, new_id, utc
+from scimitar.domain.directory import group_store
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError, PolicyError
-from scimitar.domain.models import Member, Org, OrgRole
+from scimitar.domain.events import feed
+from scimitar.domain.models import Member, Org, OrgRole, Policy
+from scimitar.domain.records import audit
 from scimitar.protocol.schema import SCIMITAR_USER
 from scimitar.storage.prepared import Prepared, driver, prepared_insert
 from scimitar.storage.tables import (
@@ -148,7 +151,7 @@ def _changed_fields(before: Member, after: Member) -> list[str]:
 
 
 def _emit(tx: Tx, org: Org, type: str, member: Member, changed: list[str] | None = None) -> None:
-    events.emit(
+    feed.emit(
         tx,
         org.id,
         type,
@@ -163,7 +166,7 @@ def _emit(tx: Tx, org: Org, type: str, member: Member, changed: list[str] | None
 
 def _emit_role_change(tx: Tx, org: Org, before: Member, after: Member) -> None:
     if before.org_role is not after.org_role:
-        events.emit(
+        feed.emit(
             tx,
             org.id,
             "member.org_role_changed",
@@ -296,7 +299,7 @@ def _check_role_change(tx: Tx, member: Member, role: OrgRole) -> None:
 
 
 def _check_email_policy(org: Org, member: Member, attrs: dict[str, Any]) -> None:
-    if org.email_changes != "reject":
+    if org.email_changes is not Policy.REJECT:
         return
     before = {fold(member.user_name), *(fold(e) for e in _emails(member.attributes))}
     after = {fold(attrs["userName"]), *(fold(e) for e in _emails(attrs))}
@@ -334,7 +337,7 @@ def update_member(tx: Tx, org: Org, member: Member, document: dict[str, Any]) ->
         return member
     deactivating = member.active and not active
     if deactivating:
-        finish_access_watch = access_changes.start_watch(tx, org, [member.id])
+        finish_access_watch = changes.start_watch(tx, org, [member.id])
         report_leaving = _leave_org(tx, org, member)
     values = {**_columns(attrs), "active": active, "org_role": role.value}
     try:
@@ -378,13 +381,13 @@ def _leave_org(tx: Tx, org: Org, member: Member) -> Callable[[], None]:
             .returning(group_members.c.group_id)
         ).scalars()
     )
-    assignments = access.take_assignments(tx, org, direct_assignments.c.member_id == member.id)
+    assignments = effective.take_assignments(tx, org, direct_assignments.c.member_id == member.id)
     tx.conn.execute(delete(console_credentials).where(console_credentials.c.member_id == member.id))
     tx.conn.execute(delete(console_sessions).where(console_sessions.c.member_id == member.id))
 
     def report() -> None:
-        groups.emit_left(tx, org, left_groups, member.id)
-        access.report_removed_assignments(tx, org, assignments)
+        group_store.emit_left(tx, org, left_groups, member.id)
+        effective.report_removed_assignments(tx, org, assignments)
 
     return report
 
@@ -437,7 +440,7 @@ def remove_member(tx: Tx, org: Org, member: Member) -> None:
     """Remove a person from the organization: the SCIM resource disappears (GET → 404)."""
     if member.org_role is OrgRole.OWNER:
         raise PolicyError(OWNER_GUARD if tx.actor.over_scim else "The Owner cannot be removed")
-    finish_access_watch = access_changes.start_watch(tx, org, [member.id])
+    finish_access_watch = changes.start_watch(tx, org, [member.id])
     report_leaving = _leave_org(tx, org, member)
     tx.conn.execute(delete(members).where(members.c.id == member.id))
     audit.record(tx, org.id, "member.removed", "member", member.id, before=_snapshot(member))

@@ -22,8 +22,9 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from scimitar.domain import events
 from scimitar.domain.context import Tx, new_id, utc
+from scimitar.domain.events import feed
+from scimitar.storage.engines import claimable
 from scimitar.storage.tables import (
     event_counters,
     webhook_attempts,
@@ -65,9 +66,7 @@ class Job:
 
 def _for_update(tx: Tx, query: Any, table: Any) -> Any:
     # Only `table`'s rows: locking the org's event counter would stall its event writers.
-    if tx.conn.dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True, of=table)
-    return query
+    return claimable(tx.conn, query, table)
 
 
 def fan_out(tx: Tx, *, endpoints: int = 20, per_endpoint: int = 500) -> int:
@@ -87,7 +86,7 @@ def fan_out(tx: Tx, *, endpoints: int = 20, per_endpoint: int = 500) -> int:
     )
     examined = 0
     for endpoint in tx.conn.execute(behind).all():
-        found = events.read_feed(tx, endpoint.org_id, after=endpoint.cursor_seq, limit=per_endpoint)
+        found = feed.read_feed(tx, endpoint.org_id, after=endpoint.cursor_seq, limit=per_endpoint)
         examined += len(found)
         rows = [
             {
@@ -102,7 +101,7 @@ def fan_out(tx: Tx, *, endpoints: int = 20, per_endpoint: int = 500) -> int:
                 "created": tx.now,
             }
             for event in found
-            if events.matches(event.type, endpoint.event_types)
+            if feed.matches(event.type, endpoint.event_types)
         ]
         if rows:
             tx.conn.execute(insert(webhook_deliveries), rows)
@@ -152,7 +151,7 @@ def claim(tx: Tx, *, limit: int, lease: timedelta) -> list[Job]:
         .join(webhook_endpoints, webhook_endpoints.c.id == webhook_deliveries.c.endpoint_id)
         .where(webhook_deliveries.c.id.in_(ids))
     ).all()
-    bodies = events.events_by_id(tx, [row.event_id for row in rows])
+    bodies = feed.events_by_id(tx, [row.event_id for row in rows])
     return [
         Job(
             row.id,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
-from scimitar.domain.keys import touch_scim_key_if_stale
+from scimitar.domain.identity.keys import touch_scim_key_if_stale
 from scimitar.domain.models import Org
 from scimitar.storage.database import Database
 from scimitar.storage.prepared import driver, prepared_insert

@@ -9,11 +9,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 
-from scimitar.domain import audit, sessions
 from scimitar.domain.context import Tx, fold, utc
+from scimitar.domain.directory.people import get_member
 from scimitar.domain.errors import AuthError, InvalidError, PolicyError
-from scimitar.domain.members import get_member
+from scimitar.domain.identity import sessions
 from scimitar.domain.models import Member, Org, OrgRole
+from scimitar.domain.records import audit
 from scimitar.storage.tables import console_credentials, members
 
 MIN_PASSWORD = 12

@@ -16,11 +16,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from scimitar.domain import audit, members, orgs
 from scimitar.domain.context import SYSTEM_ACTOR, Tx, utc
+from scimitar.domain.directory import organizations, people
 from scimitar.domain.errors import AuthError, NotFoundError
-from scimitar.domain.keys import hash_secret
+from scimitar.domain.identity.keys import hash_secret
 from scimitar.domain.models import Member, Org, OrgRole
+from scimitar.domain.records import audit
 from scimitar.storage.database import Database
 from scimitar.storage.tables import console_sessions, server_secrets
 
@@ -93,8 +94,8 @@ def find_session(tx: Tx, token: str) -> Session:
     if tx.now - last_seen >= IDLE_TIMEOUT:
         raise AuthError(SESSION_ENDED)
     try:
-        org = orgs.get_org(tx, row.org_id)
-        member = members.get_member(tx, org, row.member_id)
+        org = organizations.get_org(tx, row.org_id)
+        member = people.get_member(tx, org, row.member_id)
     except NotFoundError:
         raise AuthError(SESSION_ENDED) from None
     return Session(org, member, row.csrf_token, utc(row.expires), last_seen)

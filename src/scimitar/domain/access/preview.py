@@ -1,9 +1,8 @@
 """Grant preview: which members' effective access a grant change on a custom group would
 change, and how — shown before an admin attaches or removes the grant.
 
-The change is really made, inside a savepoint, by the same domain operation that would
-make it for real (so it is validated the same way); the `access.changed` events it queues
-are taken back and the savepoint is rolled back. Nothing is left behind, not even in the
+The change is rehearsed (`events.rehearsal`): made for real and taken back, keeping the
+`access.changed` events it would have produced. Nothing is left behind, not even in the
 transaction's outbox.
 """
 
@@ -13,9 +12,11 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
-from scimitar.domain import events, grants, groups
+from scimitar.domain.access import grants
 from scimitar.domain.context import Tx
+from scimitar.domain.directory import group_store
 from scimitar.domain.errors import InvalidError
+from scimitar.domain.events.rehearsal import rehearse
 from scimitar.domain.models import Grant, Group, GroupKind, Org
 from scimitar.storage.tables import members
 
@@ -34,9 +35,7 @@ def preview_grant_change(
     `grant` is the new grant to add, or the id of the grant to remove."""
     if group.kind is not GroupKind.CUSTOM:
         raise InvalidError("Grants can only be attached to custom groups")
-    mark = events.mark(tx)
-    savepoint = tx.conn.begin_nested()
-    try:
+    with rehearse(tx) as rehearsal:
         if action == "add":
             if not isinstance(grant, Grant):
                 raise InvalidError("Adding a grant needs the grant, not an id")
@@ -45,11 +44,8 @@ def preview_grant_change(
             grant_id = grant if isinstance(grant, str) else None
             if grant_id is None:
                 raise InvalidError("Removing a grant needs its id")
-            groups.remove_grant(tx, org, group, grant_id)
-        produced = events.take_since(tx, mark)
-    finally:
-        savepoint.rollback()
-    changes = [dict(e.data) for e in produced if e.type == "access.changed"]
+            group_store.remove_grant(tx, org, group, grant_id)
+    changes = [dict(e.data) for e in rehearsal.events if e.type == "access.changed"]
     names = _user_names(tx, org, [c["member_id"] for c in changes])
     return [{**c, "userName": names.get(c["member_id"])} for c in changes]
 

@@ -17,11 +17,12 @@ from typing import Any
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from scimitar.domain import audit, events
 from scimitar.domain.context import Tx, new_id, utc
+from scimitar.domain.directory.organizations import org_from_row
 from scimitar.domain.errors import AuthError, ConflictError, InvalidError, NotFoundError
+from scimitar.domain.events import feed
 from scimitar.domain.models import Org
-from scimitar.domain.orgs import org_from_row
+from scimitar.domain.records import audit
 from scimitar.storage.database import unchanged_memo
 from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import api_tokens, orgs, scim_keys
@@ -118,7 +119,7 @@ def _insert_key(tx: Tx, org: Org, action: str) -> str:
         ) from None
     audit.record(tx, org.id, action, "scim_key", key_id, after={"hint": _hint(key)})
     data = {"id": key_id, "hint": _hint(key), "active": True}
-    events.emit(tx, org.id, action, "scim_key", key_id, data=data)
+    feed.emit(tx, org.id, action, "scim_key", key_id, data=data)
     return key
 
 
@@ -133,7 +134,7 @@ def deactivate_scim_key(tx: Tx, org: Org) -> KeyInfo:
     )
     audit.record(tx, org.id, "scim_key.deactivated", "scim_key", row.id, before={"hint": row.hint})
     data = {"id": row.id, "hint": row.hint, "active": False}
-    events.emit(tx, org.id, "scim_key.deactivated", "scim_key", row.id, data=data)
+    feed.emit(tx, org.id, "scim_key.deactivated", "scim_key", row.id, data=data)
     info = scim_key_status(tx, org)
     assert info is not None
     return info
@@ -241,7 +242,7 @@ def create_api_token(tx: Tx, org: Org, name: str = "api") -> tuple[str, TokenInf
     )
     audit.record(tx, org.id, "api_token.created", "api_token", token_id, after={"name": name})
     data = {"id": token_id, "name": name, "hint": _hint(token), "active": True}
-    events.emit(tx, org.id, "api_token.created", "api_token", token_id, data=data)
+    feed.emit(tx, org.id, "api_token.created", "api_token", token_id, data=data)
     return token, TokenInfo(token_id, name, _hint(token), True, tx.actor.label, tx.now, None)
 
 
@@ -269,7 +270,7 @@ def revoke_api_token(tx: Tx, org: Org, token_id: str) -> None:
         raise NotFoundError(f"API token {token_id} not found")
     audit.record(tx, org.id, "api_token.revoked", "api_token", token_id)
     data = {"id": token_id, "active": False}
-    events.emit(tx, org.id, "api_token.revoked", "api_token", token_id, data=data)
+    feed.emit(tx, org.id, "api_token.revoked", "api_token", token_id, data=data)
 
 
 def authenticate_api_token(tx: Tx, token: str) -> tuple[str, TokenInfo]:

@@ -15,10 +15,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, delete, insert, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 
-from scimitar.domain import access_changes, audit, events
+from scimitar.domain.access import changes
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.errors import InvalidError, NotFoundError
+from scimitar.domain.events import feed
 from scimitar.domain.models import Grant, GroupKind, Member, Org
+from scimitar.domain.records import audit
+from scimitar.storage.engines import share_locked
 from scimitar.storage.tables import (
     direct_assignments,
     group_grants,
@@ -164,13 +167,11 @@ def add_direct_assignment(tx: Tx, org: Org, member: Member, grant: Grant) -> str
     """A console assignment of a project role or team membership to one member."""
     # Read again, locked on PostgreSQL against a concurrent deactivation (which would leave
     # an inactive member holding the assignment).
-    query = select(members.c.active).where(members.c.id == member.id)
-    if tx.conn.dialect.name == "postgresql":
-        query = query.with_for_update(read=True)
+    query = share_locked(tx.conn, select(members.c.active).where(members.c.id == member.id))
     if not tx.conn.execute(query).scalar():
         raise InvalidError("Deactivated members cannot be given access")
     assignment_id = new_id()
-    finish_access_watch = access_changes.start_watch(tx, org, [member.id])
+    finish_access_watch = changes.start_watch(tx, org, [member.id])
     try:
         tx.conn.execute(
             insert(direct_assignments).values(
@@ -208,11 +209,11 @@ def _emit_assignment(
         "team_id": grant.team_id,
         "team_role": grant.team_role.value if grant.team_role else None,
     }
-    events.emit(tx, org.id, type, "member", member_id, member_id=member_id, data=data)
+    feed.emit(tx, org.id, type, "member", member_id, member_id=member_id, data=data)
 
 
 def remove_direct_assignment(tx: Tx, org: Org, member: Member, assignment_id: str) -> None:
-    finish_access_watch = access_changes.start_watch(tx, org, [member.id])
+    finish_access_watch = changes.start_watch(tx, org, [member.id])
     rows = take_assignments(
         tx,
         org,

@@ -1,0 +1,1 @@
+"""What happened: the audit log of every change and the provisioning log of SCIM requests."""
