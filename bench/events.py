@@ -1,6 +1,6 @@
 """Benchmark: what the change feed costs a SCIM write, and how fast the feed reads.
 
-    .venv/bin/python bench/feed.py [--database-url URL] [--writes 300] [--events 50000]
+    .venv/bin/python bench/events.py [--database-url URL] [--writes 300] [--events 50000]
 
 1. `POST /Users` through the whole app (in-process ASGI client, one request at a time),
    with events, then with `feed.emit` replaced by a no-op (the same build otherwise):

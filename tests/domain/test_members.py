@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from scimitar.domain.access import effective
+from scimitar.domain.access import effective, grants
 from scimitar.domain.context import CLI_ACTOR, Actor, ActorKind, Tx
 from scimitar.domain.directory import group_store, people, structure
 from scimitar.domain.errors import (
@@ -166,7 +166,7 @@ def test_deactivation_wipes_every_grant_kind(tx: Tx) -> None:
         ).scalar()
         assert count == 0
     assert effective.effective_access(tx, org, deactivated) == []
-    assert group_store.grants_of(tx, custom), "the group's grant itself stays"
+    assert grants.grants_of(tx, custom), "the group's grant itself stays"
 
     reactivated = people.set_active(tx, org, deactivated, True)
     assert reactivated.active and effective.effective_access(tx, org, reactivated) == []

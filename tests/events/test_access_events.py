@@ -1,4 +1,4 @@
-"""effective.changed: whenever a member's effective role in a project changes, whatever the cause."""
+"""access.changed: whenever a member's effective role in a project changes, whatever the cause."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from scimitar.domain.access import effective
 from scimitar.domain.context import Tx
-from scimitar.domain.directory import group_store, listings, people, structure
+from scimitar.domain.directory import group_kinds, group_store, listings, people, structure
 from scimitar.domain.events.feed import Event
 from scimitar.domain.models import Grant, Group, GroupKind, Member, Org, TeamRole
 from scimitar.storage.database import Database
@@ -29,7 +29,7 @@ def _access(found: list[Event]) -> list[tuple[str | None, str, Any, Any]]:
             e.data["after"] and e.data["after"]["role"],
         )
         for e in found
-        if e.type == "effective.changed"
+        if e.type == "access.changed"
     ]
 
 
@@ -58,11 +58,11 @@ def test_role_group_membership_changes_access(db: Database) -> None:
     found = feed_of(db, org, after=start)
     assert types(found) == [
         "group.member_added",
-        "effective.changed",
+        "access.changed",
         "group.member_added",
-        "effective.changed",
+        "access.changed",
         "group.member_removed",
-        "effective.changed",
+        "access.changed",
     ]
     assert _access(found) == [
         (a.id, "Checkout", None, "Member"),
@@ -111,9 +111,9 @@ def test_grant_on_custom_group_changes_its_members_access(db: Database) -> None:
     found = feed_of(db, org, after=start)
     assert types(found) == [
         "group.grant_added",
-        "effective.changed",
+        "access.changed",
         "group.grant_removed",
-        "effective.changed",
+        "access.changed",
     ]
     assert _access(found) == [
         (a.id, "Checkout", None, "Admin"),
@@ -131,13 +131,13 @@ def test_custom_role_grant_reports_custom_roles(db: Database) -> None:
     with write(db) as tx:
         effective.add_direct_assignment(tx, org, a, Grant(project.id, role_id=billing.id))
     found = feed_of(db, org, after=start)
-    assert types(found) == ["member.assignment_added", "effective.changed"]
+    assert types(found) == ["member.assignment_added", "access.changed"]
     assert found[1].data["after"] == {"role": None, "custom_roles": ["Billing"]}
     start = last(db, org)
     with write(db) as tx:
         structure.delete_role(tx, org, billing)
     found = feed_of(db, org, after=start)
-    assert types(found)[-2:] == ["role.deleted", "effective.changed"]
+    assert types(found)[-2:] == ["role.deleted", "access.changed"]
     assert found[-1].data["before"] == {"role": None, "custom_roles": ["Billing"]}
     assert found[-1].data["after"] is None
     # The assignment went with the role, and said so (the database would have cascaded it).
@@ -161,7 +161,7 @@ def test_a_deleted_role_takes_its_grants_and_says_so(db: Database) -> None:
     found = feed_of(db, org, after=start)
     kinds = types(found)
     assert kinds[0] == "group.grant_removed" and kinds.count("group.grant_removed") == 1
-    assert kinds.index("role.deleted") > 0 and kinds[-1] == "effective.changed"
+    assert kinds.index("role.deleted") > 0 and kinds[-1] == "access.changed"
     assert found[0].data["grant_id"] == grant_id and found[0].data["role_id"] == auditor.id
     with write(db) as tx:
         entries = listings.audit_entries(tx, org, action="group.grant_removed")
@@ -187,8 +187,8 @@ def test_deactivation_removes_groups_and_access(db: Database) -> None:
         "member.deactivated",
         "group.member_removed",
         "member.assignment_removed",
-        "effective.changed",
-        "effective.changed",
+        "access.changed",
+        "access.changed",
     ]
     assert found[2].member_id == a.id and found[2].data["project_id"] == project.id
     assert sorted(_access(found)) == sorted(
@@ -205,7 +205,7 @@ def test_removal_reports_lost_access(db: Database) -> None:
     with write(db) as tx:
         people.remove_member(tx, org, a)
     found = feed_of(db, org, after=start)
-    assert types(found) == ["member.removed", "group.member_removed", "effective.changed"]
+    assert types(found) == ["member.removed", "group.member_removed", "access.changed"]
     assert _access(found) == [(a.id, "Checkout", "Member", None)]
 
 
@@ -224,7 +224,7 @@ def test_project_deletion_reports_lost_access_once(db: Database) -> None:
     with write(db) as tx:
         structure.delete_project(tx, org, project)
     found = feed_of(db, org, after=start)
-    assert types(found)[-3:] == ["project.deleted", "effective.changed", "effective.changed"]
+    assert types(found)[-3:] == ["project.deleted", "access.changed", "access.changed"]
     assert sorted(_access(found)) == sorted(
         [(a.id, "Checkout", "Member", None), (b.id, "Checkout", "Owner", None)]
     )
@@ -241,7 +241,7 @@ def test_default_role_change_reaches_team_only_members(db: Database) -> None:
     with write(db) as tx:
         structure.set_default_role(tx, org, project, "Read-Only")
     found = feed_of(db, org, after=start)
-    assert types(found) == ["project.updated", "effective.changed"]
+    assert types(found) == ["project.updated", "access.changed"]
     assert _access(found) == [(a.id, "Checkout", "Member", "Read-Only")]
 
 
@@ -259,7 +259,7 @@ def test_team_deletion_reports_lost_access(db: Database) -> None:
         structure.delete_team(tx, org, team)
     found = feed_of(db, org, after=start)
     assert _access(found) == [(a.id, "Checkout", "Member", None)]
-    assert types(found)[-2:] == ["team.deleted", "effective.changed"]
+    assert types(found)[-2:] == ["team.deleted", "access.changed"]
 
 
 def test_what_a_deletion_takes_along_is_reported(db: Database) -> None:
@@ -281,7 +281,7 @@ def test_what_a_deletion_takes_along_is_reported(db: Database) -> None:
     assert types(found).index("team.deleted") < types(found).index("project.deleted")
     start = last(db, org)
     with write(db) as tx:
-        group_store.delete_group(tx, org, group_store.get_group(tx, org, custom.id))
+        group_kinds.delete_group(tx, org, group_store.get_group(tx, org, custom.id))
     found = feed_of(db, org, after=start)
     assert types(found)[:2] == ["group.grant_removed", "group.deleted"]
     assert found[0].data["grant_id"] == grant_id

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from scimitar.domain.access import grants
 from scimitar.domain.access.preview import preview_grant_change
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.directory import group_store, organizations, people, structure
@@ -21,7 +22,7 @@ from tests.domain.helpers import make_member, make_org
 from tests.events.helpers import feed_of, last, write
 from tests.scim.harness import FIXTURES, Scim, replay
 
-OKTA_FLOWS = ["okta-crud-user-lifecycle.json", "okta-push-group_store.json", "okta-import.json"]
+OKTA_FLOWS = ["okta-crud-user-lifecycle.json", "okta-push-groups.json", "okta-import.json"]
 
 
 def everything_but_the_log(db: Database) -> dict[str, list[Any]]:
@@ -155,5 +156,5 @@ def test_grant_preview_reports_changes_and_leaves_nothing(db: Database) -> None:
     assert [(c["member_id"], c["after"]) for c in removal] == [(ann.id, None)]
     assert [e.type for e in feed_of(db, org, after=seq)][:1] == ["group.grant_added"]
     with write(db) as tx:
-        assert len(group_store.grants_of(tx, engineering)) == 1
+        assert len(grants.grants_of(tx, engineering)) == 1
         assert people.get_member(tx, org, ann.id).active

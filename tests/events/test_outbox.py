@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from scimitar.domain.context import CLI_ACTOR, Tx
-from scimitar.domain.directory import group_store, organizations, people, structure
+from scimitar.domain.directory import group_kinds, group_store, organizations, people, structure
 from scimitar.domain.errors import ConflictError, PolicyError
 from scimitar.domain.events import feed
 from scimitar.domain.identity import keys
@@ -115,7 +115,7 @@ def test_custom_group_lifecycle_events(db: Database) -> None:
         group_store.remove_members(tx, org, group, [b.id, "not-a-member"])
     with write(db) as tx:
         group_store.clear_members(tx, org, group)
-        group_store.delete_group(tx, org, group)
+        group_kinds.delete_group(tx, org, group)
     found = feed_of(db, org, after=start)
     assert types(found) == [
         "group.created",

@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 
 from scimitar.domain.access import effective
-from scimitar.domain.directory import group_store, organizations, people, structure
+from scimitar.domain.directory import group_kinds, group_store, organizations, people, structure
 from scimitar.domain.identity import keys
 from scimitar.domain.models import Grant, GroupKind, OrgRole
 from scimitar.storage.database import Database
@@ -51,7 +51,7 @@ def test_every_emitted_event_matches_the_schema(db: Database) -> None:
         _, token = keys.create_api_token(tx, org, "t")
         keys.revoke_api_token(tx, org, token.id)
         organizations.update_settings(tx, org, name="Renamed")
-        group_store.delete_group(tx, org, group)
+        group_kinds.delete_group(tx, org, group)
         people.remove_member(tx, org, member)
         structure.delete_project(tx, org, structure.find_project(tx, org, "Pay"))
     found = feed_of(db, org)

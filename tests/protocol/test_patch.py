@@ -14,7 +14,7 @@ from scimitar.protocol.errors import (
     InvalidPath,
     InvalidSyntax,
     InvalidValue,
-    Mutability,
+    MutabilityViolation,
     NoTarget,
     ScimError,
 )
@@ -232,7 +232,7 @@ def test_okta_group_rename_repeats_own_id() -> None:
 def test_pathless_other_id_is_mutability() -> None:
     """A pathless value with a different `id` tries to change a readOnly attribute."""
     body = ops({"op": "replace", "value": {"id": "other", "displayName": "x"}})
-    assert raises(Mutability, body, resource_type=GROUP).scim_type == "mutability"
+    assert raises(MutabilityViolation, body, resource_type=GROUP).scim_type == "mutability"
 
 
 def test_authentik_whole_group_replace() -> None:
@@ -581,7 +581,7 @@ def test_unknown_targets_are_invalid_path(path: str, named: str) -> None:
 @pytest.mark.parametrize("path", ["id", "meta", "meta.created", "groups", 'groups[value eq "g"]'])
 def test_read_only_targets_are_mutability(path: str) -> None:
     """Targeting a readOnly attribute is a mutability error (RFC 7644 §3.5.2)."""
-    error = raises(Mutability, ops({"op": "replace", "path": path, "value": "x"}))
+    error = raises(MutabilityViolation, ops({"op": "replace", "path": path, "value": "x"}))
     assert error.scim_type == "mutability"
 
 
@@ -783,7 +783,7 @@ def test_pathless_members_become_member_changes() -> None:
 def test_member_sub_attribute_is_mutability() -> None:
     """A member's sub-attributes cannot be patched; members are added or removed whole."""
     body = ops({"op": "replace", "path": 'members[value eq "u1"].display', "value": "x"})
-    assert raises(Mutability, body, resource_type=GROUP).scim_type == "mutability"
+    assert raises(MutabilityViolation, body, resource_type=GROUP).scim_type == "mutability"
 
 
 def test_member_filter_outside_remove_is_invalid_path() -> None:

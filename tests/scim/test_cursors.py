@@ -8,7 +8,7 @@ import pytest
 
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.directory import people
-from scimitar.faces.scim.cursors import CURSOR_TIMEOUT, Cursor, CursorCodec
+from scimitar.protocol.cursors import CURSOR_TIMEOUT, Cursor, CursorCodec
 from scimitar.protocol.errors import ExpiredCursor, InvalidCount, InvalidCursor
 from tests.scim.harness import Scim, make_org
 from tests.scim.test_wire import assert_error

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from scimitar.domain.context import Tx
 from scimitar.domain.directory import search
-from scimitar.domain.directory.search import Query
 from scimitar.protocol.errors import InvalidFilter
 from scimitar.protocol.filter import AttrPath, Compare, parse_filter
+from scimitar.protocol.listing import Query
 from scimitar.protocol.schema import GROUP, USER
 from scimitar.storage.filters import indexed_equality
 from tests.storage.test_filters import (

@@ -1,24 +1,28 @@
 """SCIM errors (RFC 7644 §3.12): one exception tree, rendered to the wire in one place.
 
-ScimError
+ScimError (500)
 ├── BadRequest (400)
-│   ├── InvalidFilter     scimType invalidFilter
-│   ├── TooMany           scimType tooMany
-│   ├── InvalidSyntax     scimType invalidSyntax
-│   ├── InvalidPath       scimType invalidPath
-│   ├── NoTarget          scimType noTarget
-│   ├── InvalidValue      scimType invalidValue
-│   ├── Mutability        scimType mutability
-│   └── InvalidVersion    scimType invalidVers
+│   ├── InvalidFilter         scimType invalidFilter
+│   ├── InvalidCursor         scimType invalidCursor (RFC 9865)
+│   ├── ExpiredCursor         scimType expiredCursor (RFC 9865)
+│   ├── InvalidCount          scimType invalidCount (RFC 9865)
+│   ├── TooMany               scimType tooMany
+│   ├── InvalidSyntax         scimType invalidSyntax
+│   ├── InvalidPath           scimType invalidPath
+│   ├── NoTarget              scimType noTarget
+│   ├── InvalidValue          scimType invalidValue
+│   ├── MutabilityViolation   scimType mutability
+│   └── InvalidVersion        scimType invalidVers
 ├── Unauthorized (401)
 ├── Forbidden (403)
 ├── NotFound (404)
 ├── MethodNotAllowed (405)
-├── Conflict (409)        scimType uniqueness
+├── Conflict (409)            scimType uniqueness
 ├── PreconditionFailed (412)
 ├── PayloadTooLarge (413)
 ├── UnsupportedMediaType (415)
-└── NotImplementedFeature (501)
+├── NotImplementedFeature (501)
+└── Unavailable (503)
 """
 
 from __future__ import annotations
@@ -109,7 +113,7 @@ class InvalidValue(BadRequest):
     scim_type = "invalidValue"
 
 
-class Mutability(BadRequest):
+class MutabilityViolation(BadRequest):
     """The request tries to change an attribute that may not be changed."""
 
     scim_type = "mutability"

@@ -24,7 +24,7 @@ from scimitar.protocol.errors import (
     InvalidPath,
     InvalidSyntax,
     InvalidValue,
-    Mutability,
+    MutabilityViolation,
     NoTarget,
 )
 from scimitar.protocol.filter import (
@@ -56,11 +56,11 @@ from scimitar.protocol.schema import (
     PATCH_OP,
     Attribute,
     AttrType,
+    Mutability,
     ResourceType,
     Schema,
     common_attribute,
 )
-from scimitar.protocol.schema import Mutability as Mut
 
 __all__ = [
     "MAX_OPERATIONS",
@@ -235,7 +235,7 @@ def _apply_pathless(state: _State, operation: Operation) -> None:
 def _check_own_id(value: Any, resource_id: str) -> None:
     """Okta's group push repeats the group's own `id` in every rename; any other is an error."""
     if not is_empty(value) and value != resource_id:
-        raise Mutability("Attribute 'id' is read-only and cannot be changed")
+        raise MutabilityViolation("Attribute 'id' is read-only and cannot be changed")
 
 
 def _resolve(resource_type: ResourceType, path: PatchPath, text: str) -> _Target | Schema:
@@ -312,9 +312,9 @@ def _apply_target(state: _State, op: OpName, target: _Target, value: Any) -> Non
     if attribute is MEMBERS:
         _apply_members(state, op, target, value)
         return
-    if Mut.READ_ONLY in (attribute.mutability, target.sub and target.sub.mutability):
-        raise Mutability(f"Attribute {target.label!r} is read-only")
-    if attribute.mutability is Mut.WRITE_ONLY:
+    if Mutability.READ_ONLY in (attribute.mutability, target.sub and target.sub.mutability):
+        raise MutabilityViolation(f"Attribute {target.label!r} is read-only")
+    if attribute.mutability is Mutability.WRITE_ONLY:
         return  # `password`: accepted from identity providers and never stored
     container = _container(state, target.extension)
     if attribute.multi_valued and (target.filter is not None or target.sub is not None):
@@ -465,7 +465,9 @@ def _leaves(tree: Filter | None) -> Iterator[Compare | Present | ValuePath]:
 def _apply_members(state: _State, op: OpName, target: _Target, value: Any) -> None:
     """Group membership is delegated to the caller as `MemberChange`s (never the document)."""
     if target.sub is not None:
-        raise Mutability(f"{target.label!r} cannot be changed; add or remove the member instead")
+        raise MutabilityViolation(
+            f"{target.label!r} cannot be changed; add or remove the member instead"
+        )
     changes = state.member_changes
     if target.filter is not None:
         if op != "remove":

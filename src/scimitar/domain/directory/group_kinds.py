@@ -155,7 +155,7 @@ def delete_group(tx: Tx, org: Org, group: Group) -> None:
         team = structure.get_team(tx, org, group.team_id, for_update=True)
         structure.delete_team(tx, org, team)
         return
-    group_store.delete_group(tx, org, group_store.get_group(tx, org, group.id, for_update=True))
+    group_store.erase_group(tx, org, group_store.get_group(tx, org, group.id, for_update=True))
 
 
 def coalesce(changes: Sequence[MemberChange]) -> list[MemberChange]:

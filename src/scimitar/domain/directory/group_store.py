@@ -265,7 +265,10 @@ def update_group(
     return updated
 
 
-def delete_group(tx: Tx, org: Org, group: Group) -> None:
+def erase_group(tx: Tx, org: Org, group: Group) -> None:
+    """Delete a group of any kind, its grants first. No kind rule here: this is for
+    `structure` (whose groups go with their project, role or team) and for
+    `group_kinds.delete_group`, the one delete anyone else calls, which checks the kind."""
     with changes.watch(tx, org, changes.members_of(tx, group)):
         # Its grants first, each with its event (the database would cascade them silently).
         drop_grants(tx, org, group_grants.c.group_id == group.id)
@@ -480,7 +483,7 @@ def add_grant(tx: Tx, org: Org, group: Group, grant: Grant) -> str:
 
 
 def remove_grant(tx: Tx, org: Org, group: Group, grant_id: str) -> None:
-    if grant_id not in dict(grants_of(tx, group)):
+    if grant_id not in _grant_ids(tx, group):
         raise NotFoundError(f"Grant {grant_id} not found on group {group.display_name!r}")
     with changes.watch(tx, org, member_ids(tx, group)):
         drop_grants(
@@ -493,19 +496,9 @@ def _emit_grant(tx: Tx, org: Org, type: str, group: Group, grant_id: str, grant:
     feed.emit(tx, org.id, type, "group", group.id, version=group.version, data=data)
 
 
-def grants_of(tx: Tx, group: Group) -> list[tuple[str, Grant]]:
-    rows = tx.conn.execute(
-        select(group_grants)
-        .where(group_grants.c.group_id == group.id)
-        .order_by(group_grants.c.created)
-    )
-    return [
-        (
-            row.id,
-            Grant.of_row(row),
-        )
-        for row in rows
-    ]
+def _grant_ids(tx: Tx, group: Group) -> set[str]:
+    query = select(group_grants.c.id).where(group_grants.c.group_id == group.id)
+    return set(tx.conn.execute(query).scalars())
 
 
 _GROUPS_OF_MEMBERS = (

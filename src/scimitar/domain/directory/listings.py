@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, exists, func, or_, select
 from scimitar.domain.context import Tx, fold
 from scimitar.domain.directory.group_store import group_from_row
 from scimitar.domain.directory.people import member_from_row
-from scimitar.domain.directory.search import Page
+from scimitar.domain.directory.search import ResultPage
 from scimitar.domain.models import Group, GroupKind, Member, Org, OrgRole
 from scimitar.domain.records.provisioning import LoggedRequest, logged_request
 from scimitar.storage.tables import (
@@ -79,7 +79,7 @@ def _member_condition(org: Org, wanted: MemberFilter) -> ColumnElement[bool]:
 
 def members_page(
     tx: Tx, org: Org, wanted: MemberFilter, *, limit: int = 50, offset: int = 0
-) -> Page[Member]:
+) -> ResultPage[Member]:
     """Members matching a text (userName, names, emails), status and org role, oldest first."""
     condition = _member_condition(org, wanted)
     total = tx.conn.execute(select(func.count()).where(condition)).scalar_one()
@@ -90,7 +90,7 @@ def members_page(
         .limit(_limit(limit))
         .offset(max(0, offset))
     )
-    return Page(int(total), [member_from_row(row) for row in rows])
+    return ResultPage(int(total), [member_from_row(row) for row in rows])
 
 
 def groups_page(
@@ -101,7 +101,7 @@ def groups_page(
     text: str = "",
     limit: int = 50,
     offset: int = 0,
-) -> Page[tuple[Group, int]]:
+) -> ResultPage[tuple[Group, int]]:
     """Groups of a kind whose name contains a text, each with its member count."""
     condition: ColumnElement[bool] = groups.c.org_id == org.id
     if kind is not None:
@@ -124,12 +124,12 @@ def groups_page(
         .limit(_limit(limit))
         .offset(max(0, offset))
     )
-    return Page(int(total), [(group_from_row(row), int(row.member_count)) for row in rows])
+    return ResultPage(int(total), [(group_from_row(row), int(row.member_count)) for row in rows])
 
 
 def group_members_page(
     tx: Tx, org: Org, group: Group, *, limit: int = 50, offset: int = 0
-) -> Page[Member]:
+) -> ResultPage[Member]:
     """A group's members, in the order they joined."""
     condition = (group_members.c.group_id == group.id) & (group_members.c.org_id == org.id)
     total = tx.conn.execute(select(func.count()).where(condition)).scalar_one()
@@ -141,7 +141,7 @@ def group_members_page(
         .limit(_limit(limit))
         .offset(max(0, offset))
     )
-    return Page(int(total), [member_from_row(row) for row in rows])
+    return ResultPage(int(total), [member_from_row(row) for row in rows])
 
 
 def audit_entries(

@@ -17,7 +17,7 @@ from scimitar.domain.context import Tx
 from scimitar.domain.directory.group_store import group_from_row
 from scimitar.domain.directory.people import member_from_row
 from scimitar.domain.models import Group, Member, Org
-from scimitar.protocol.filter import AttrPath, Filter
+from scimitar.protocol.listing import Query
 from scimitar.protocol.schema import GROUP, USER, ResourceType
 from scimitar.storage.filters import Equality, compile_filter, indexed_equality, sort_key
 from scimitar.storage.prepared import Prepared, driver
@@ -27,28 +27,9 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Page(Generic[T]):
+class ResultPage(Generic[T]):
     total: int
     items: list[T]
-
-
-@dataclass(frozen=True)
-class Query:
-    """What a list request asks for, already parsed."""
-
-    filter: Filter | None = None
-    sort_by: AttrPath | None = None
-    descending: bool = False
-    offset: int = 0
-    limit: int = 100
-    #: Keyset bounds (cursor pages in the default order): only rows whose `seq` is above
-    #: `after`, or below `before` (then the `limit` rows nearest to it, still in order).
-    after: int | None = None
-    before: int | None = None
-
-    @property
-    def keyset(self) -> bool:
-        return self.after is not None or self.before is not None
 
 
 def _condition(resource_type: ResourceType, table: Table, org: Org, query: Query) -> Any:
@@ -99,7 +80,7 @@ def unique_lookup(resource_type: ResourceType, query: Query) -> bool:
 
 def _point_page(
     resource_type: ResourceType, table: Table, tx: Tx, org: Org, query: Query
-) -> Page[Any] | None:
+) -> ResultPage[Any] | None:
     """The page for an identity provider's lookup (`userName eq "…"`), with prepared
     statements; None when the query is anything else."""
     equality = _point_equality(resource_type, query)
@@ -110,17 +91,19 @@ def _point_page(
     values = {"org_id": org.id, "value": equality.value, "limit": query.limit}
     rows = lookup.page.all(db, values)
     if len(rows) < query.limit:
-        return Page(len(rows), rows)
-    return Page(int(lookup.count.first(db, values)[0]), rows)
+        return ResultPage(len(rows), rows)
+    return ResultPage(int(lookup.count.first(db, values)[0]), rows)
 
 
-def _page(resource_type: ResourceType, table: Table, tx: Tx, org: Org, query: Query) -> Page[Any]:
+def _page(
+    resource_type: ResourceType, table: Table, tx: Tx, org: Org, query: Query
+) -> ResultPage[Any]:
     point = _point_page(resource_type, table, tx, org, query)
     if point is not None:
         return point
     condition = _condition(resource_type, table, org, query)
     if query.limit <= 0:
-        return Page(_count(tx, table, condition), [])
+        return ResultPage(_count(tx, table, condition), [])
     order: list[Any] = []
     if query.sort_by is not None:
         if query.keyset:
@@ -153,10 +136,10 @@ def _page(resource_type: ResourceType, table: Table, tx: Tx, org: Org, query: Qu
         rows.reverse()
     if query.offset == 0 and not query.keyset and len(rows) < query.limit:
         # The whole result is on this page (every `userName eq` lookup): no count needed.
-        return Page(len(rows), rows)
+        return ResultPage(len(rows), rows)
     # A separate count walks the index only; a window count(*) OVER () in the page query
     # would materialise every matching row first (100 ms at 100 000 members on SQLite).
-    return Page(_count(tx, table, condition), rows)
+    return ResultPage(_count(tx, table, condition), rows)
 
 
 def _count(tx: Tx, table: Table, condition: Any) -> int:
@@ -165,11 +148,11 @@ def _count(tx: Tx, table: Table, condition: Any) -> int:
     )
 
 
-def search_members(tx: Tx, org: Org, query: Query) -> Page[Member]:
+def search_members(tx: Tx, org: Org, query: Query) -> ResultPage[Member]:
     page = _page(USER, members, tx, org, query)
-    return Page(page.total, [member_from_row(row) for row in page.items])
+    return ResultPage(page.total, [member_from_row(row) for row in page.items])
 
 
-def search_groups(tx: Tx, org: Org, query: Query) -> Page[Group]:
+def search_groups(tx: Tx, org: Org, query: Query) -> ResultPage[Group]:
     page = _page(GROUP, groups, tx, org, query)
-    return Page(page.total, [group_from_row(row) for row in page.items])
+    return ResultPage(page.total, [group_from_row(row) for row in page.items])

@@ -159,7 +159,7 @@ def delete_role(tx: Tx, org: Org, role: Role) -> None:
     with changes.watch(tx, org, changes.members_reaching(tx, org, role_id=role.id)):
         _drop_access_to(tx, org, "role_id", role.id)
         for group in _groups_where(tx, org, role_id=role.id):
-            group_store.delete_group(tx, org, group)
+            group_store.erase_group(tx, org, group)
         tx.conn.execute(delete(roles).where(roles.c.id == role.id))
         audit.record(tx, org.id, "role.deleted", "role", role.id, before=_role_dict(role))
         _emit(tx, org, "role.deleted", "role", role.id, _role_dict(role))
@@ -310,7 +310,7 @@ def delete_project(tx: Tx, org: Org, project: Project) -> None:
     with changes.watch(tx, org, reaching):
         _drop_access_to(tx, org, "project_id", project.id)
         for group in _groups_where(tx, org, project_id=project.id):
-            group_store.delete_group(tx, org, group)
+            group_store.erase_group(tx, org, group)
         for team in list_teams(tx, org, project):
             _forget_team(tx, org, team)
         tx.conn.execute(delete(projects).where(projects.c.id == project.id))
@@ -387,7 +387,7 @@ def delete_team(tx: Tx, org: Org, team: Team) -> None:
     with changes.watch(tx, org, changes.members_reaching(tx, org, team_id=team.id)):
         _drop_access_to(tx, org, "team_id", team.id)
         for group in _groups_where(tx, org, team_id=team.id):
-            group_store.delete_group(tx, org, group)
+            group_store.erase_group(tx, org, group)
         _forget_team(tx, org, team)
 
 

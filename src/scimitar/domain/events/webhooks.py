@@ -3,7 +3,7 @@
 An endpoint is a URL subscribed to event types (`["*"]`, exact types, or families such as
 `member.*`), with a signing secret shown once at creation. Deliveries are created by the
 delivery worker from the feed (domain.deliveries), starting with the first event after the
-endpoint was created; see docs/feed.md.
+endpoint was created; see docs/events.md.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from scimitar.faces.console.group_pages import GROUP
 from scimitar.faces.console.page import Action, Outcome, Render, View
 from scimitar.faces.web.views import group_view
 
-TEMPLATE = "preview.html"
+TEMPLATE = "grant_preview.html"
 
 
 def access_text(access: dict[str, Any] | None) -> str:

@@ -32,7 +32,7 @@ def load_groups(view: View, tx: Tx) -> dict[str, Any]:
     }
 
 
-GROUPS = Page("group_store.html", load_groups, "groups")
+GROUPS = Page("groups.html", load_groups, "groups")
 
 
 def load_group(view: View, tx: Tx) -> dict[str, Any]:

@@ -40,7 +40,7 @@ def load_members(view: View, tx: Tx) -> dict[str, Any]:
     }
 
 
-MEMBERS = Page("people.html", load_members, "members")
+MEMBERS = Page("members.html", load_members, "members")
 
 
 def load_member(view: View, tx: Tx) -> dict[str, Any]:

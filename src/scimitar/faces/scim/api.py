@@ -34,7 +34,6 @@ from scimitar.domain.models import Org, ProvisioningMode
 from scimitar.domain.records.provisioning import BatchedLog, Entry, record_request
 from scimitar.faces.scim import discovery, groups_api, users_api
 from scimitar.faces.scim.call import Call, Outcome
-from scimitar.faces.scim.cursors import CursorCodec, server_key
 from scimitar.faces.scim.wire import (
     ScimResponse,
     bearer_token,
@@ -44,7 +43,9 @@ from scimitar.faces.scim.wire import (
     to_scim_error,
 )
 from scimitar.protocol import errors
+from scimitar.protocol.cursors import CursorCodec, server_key
 from scimitar.protocol.errors import ScimError
+from scimitar.protocol.listing import list_response
 from scimitar.storage.database import BUSY, Database, database_busy
 
 MAX_LOGGED_BODY = 8192
@@ -185,7 +186,7 @@ class ScimApi:
 
     @staticmethod
     def _resource_types(_params: dict[str, str], base: str) -> Any:
-        return discovery.list_response(discovery.resource_types(base))
+        return _all(discovery.resource_types(base))
 
     @staticmethod
     def _resource_type(params: dict[str, str], base: str) -> Any:
@@ -196,7 +197,7 @@ class ScimApi:
 
     @staticmethod
     def _schemas(_params: dict[str, str], base: str) -> Any:
-        return discovery.list_response(discovery.schemas(base))
+        return _all(discovery.schemas(base))
 
     @staticmethod
     def _schema(params: dict[str, str], base: str) -> Any:
@@ -377,3 +378,8 @@ class ScimApi:
             request_body=self._logged_body(call),
             key_id=key_id,
         )
+
+
+def _all(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every resource on one page (the discovery lists are short)."""
+    return list_response(len(resources), 1, resources)

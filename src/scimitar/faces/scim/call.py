@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scimitar.faces.scim.cursors import CursorCodec
 from scimitar.faces.scim.render import etag
 from scimitar.protocol import errors
+from scimitar.protocol.cursors import CursorCodec
 
 
 @dataclass

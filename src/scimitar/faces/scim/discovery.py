@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimitar.faces.scim.cursors import CURSOR_TIMEOUT
+from scimitar.protocol.cursors import CURSOR_TIMEOUT
+from scimitar.protocol.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from scimitar.protocol.schema import (
-    LIST_RESPONSE,
     RESOURCE_TYPES,
     SCHEMAS,
     SERVICE_PROVIDER_CONFIG,
     ResourceType,
     Schema,
 )
-
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 
 
 def service_provider_config(base: str) -> dict[str, Any]:
@@ -53,16 +50,6 @@ def service_provider_config(base: str) -> dict[str, Any]:
             "resourceType": "ServiceProviderConfig",
             "location": f"{base}/ServiceProviderConfig",
         },
-    }
-
-
-def list_response(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "schemas": [LIST_RESPONSE],
-        "totalResults": len(resources),
-        "startIndex": 1,
-        "itemsPerPage": len(resources),
-        "Resources": resources,
     }
 
 

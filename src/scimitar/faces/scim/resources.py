@@ -8,18 +8,19 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from scimitar.domain.context import Tx
-from scimitar.domain.directory.search import Page, Query, unique_lookup
+from scimitar.domain.directory.search import ResultPage, unique_lookup
 from scimitar.domain.models import Org
 from scimitar.faces.scim import render
 from scimitar.faces.scim.call import Call, Outcome
-from scimitar.faces.scim.cursors import Cursor
-from scimitar.faces.scim.listing import (
+from scimitar.protocol.cursors import Cursor
+from scimitar.protocol.errors import InvalidFilter, InvalidValue, ScimError
+from scimitar.protocol.listing import (
     ListRequest,
+    Query,
     cursor_list_response,
     list_response,
     parse_list_request,
 )
-from scimitar.protocol.errors import InvalidFilter, InvalidValue, ScimError
 from scimitar.protocol.projection import Projection
 from scimitar.protocol.schema import ResourceType
 
@@ -43,7 +44,7 @@ class Resources(Generic[R]):
     """One resource type: how its pages are found and how its resources are rendered."""
 
     resource_type: ResourceType
-    search: Callable[[Tx, Org, Query], Page[R]]
+    search: Callable[[Tx, Org, Query], ResultPage[R]]
     render: Callable[[Tx, Call, Projection, list[R]], list[dict[str, Any]]]
     #: An attribute that can be arbitrarily large (a group's `members`).
     unbounded: str | None = None

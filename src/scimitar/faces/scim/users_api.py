@@ -9,8 +9,8 @@ from scimitar.domain.directory import group_store, people, search
 from scimitar.domain.models import Member, Org
 from scimitar.faces.scim import groups_api, render
 from scimitar.faces.scim.call import Call, Outcome, check_if_match, not_modified
-from scimitar.faces.scim.listing import search_params
 from scimitar.faces.scim.resources import Resources, search_all
+from scimitar.protocol.listing import search_params
 from scimitar.protocol.patch import apply_patch, parse_patch
 from scimitar.protocol.projection import Projection
 from scimitar.protocol.resource import normalize

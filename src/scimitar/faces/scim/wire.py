@@ -45,7 +45,7 @@ def to_scim_error(error: DomainError) -> ScimError:
     if isinstance(error, ConflictError):
         return errors.Conflict(error.detail)
     if isinstance(error, PolicyError):
-        return errors.Mutability(error.detail)
+        return errors.MutabilityViolation(error.detail)
     if isinstance(error, AuthError):
         return errors.Unauthorized(error.detail)
     if isinstance(error, InvalidError):

@@ -5,14 +5,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scimitar.domain.directory.search import Query
-from scimitar.faces.scim.discovery import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from scimitar.protocol import errors
-from scimitar.protocol.filter import parse_attr_path, parse_filter
+from scimitar.protocol.filter import AttrPath, Filter, parse_attr_path, parse_filter
 from scimitar.protocol.projection import Projection
 from scimitar.protocol.schema import LIST_RESPONSE, SEARCH_REQUEST, ResourceType
 
 MAX_START = 2**31 - 1
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a list request asks for, already parsed."""
+
+    filter: Filter | None = None
+    sort_by: AttrPath | None = None
+    descending: bool = False
+    offset: int = 0
+    limit: int = 100
+    #: Keyset bounds (cursor pages in the default order): only rows whose `seq` is above
+    #: `after`, or below `before` (then the `limit` rows nearest to it, still in order).
+    after: int | None = None
+    before: int | None = None
+
+    @property
+    def keyset(self) -> bool:
+        return self.after is not None or self.before is not None
 
 
 @dataclass(frozen=True)
