@@ -20,8 +20,8 @@ from sqlalchemy import create_engine, text
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.storage.database import Database
 from scimitar.storage.tables import metadata
-from tests.scim.harness import Scim, start
-from tests.scim.harness import make_org as make_scim_org
+from tests.faces.scim.harness import Scim, start
+from tests.faces.scim.harness import make_org as make_scim_org
 
 ENGINES = [
     e.strip()

@@ -124,5 +124,5 @@ def test_a_failed_statement_never_shows_its_values(db: Database) -> None:
     for error in (prepared_error.value, core_error.value):
         assert "INSERT INTO orgs" in str(error) and "parameters hidden" in str(error)
         # PostgreSQL's own DETAIL line may still quote the row: the server's log formatter
-        # drops it (tests/ops/test_logs.py).
+        # drops it (tests/runtime/test_logs.py).
         assert "secret-value-123" not in str(error).split("DETAIL")[0]
