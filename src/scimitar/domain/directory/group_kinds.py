@@ -34,8 +34,23 @@ def _team_candidates(tx: Tx, org: Org, rest: str, team_role: TeamRole) -> list[t
     return candidates
 
 
-def create_group(tx: Tx, org: Org, display_name: str, external_id: str | None) -> Group:
-    """POST /Groups: a custom group, or a new team, or a clear refusal."""
+def create_group(
+    tx: Tx,
+    org: Org,
+    display_name: str,
+    external_id: str | None,
+    member_ids: Sequence[str] = (),
+) -> Group:
+    """POST /Groups: a custom group, or a new team, or a clear refusal; with its first
+    members."""
+    group = _create_group(tx, org, display_name, external_id)
+    if member_ids:
+        group_store.add_members(tx, org, group, member_ids)
+        group = group_store.get_group(tx, org, group.id)
+    return group
+
+
+def _create_group(tx: Tx, org: Org, display_name: str, external_id: str | None) -> Group:
     group_store.check_group_name(display_name)
     existing = group_store.find_group(tx, org, display_name)
     if existing is not None:
@@ -187,3 +202,41 @@ def apply_member_changes(tx: Tx, org: Org, group: Group, changes: Sequence[Membe
     if changed:
         group_store.touch(tx, group)
     return changed
+
+
+def replace_group(
+    tx: Tx,
+    org: Org,
+    group: Group,
+    display_name: str,
+    external_id: str | None,
+    member_ids: Sequence[str] | None,
+) -> Group:
+    """A whole group replaced (SCIM PUT): its name under the kind's rules, its externalId,
+    and its members when given (None leaves a large group's membership alone rather than
+    silently emptying it). `group` is locked by the caller; returns the group as it is now."""
+    group = rename_group(tx, org, group, display_name)
+    group = group_store.update_group(tx, org, group, external_id=external_id)
+    if member_ids is not None and group_store.replace_members(tx, org, group, member_ids):
+        group_store.touch(tx, group)
+    return group_store.get_group(tx, org, group.id)
+
+
+def change_group(
+    tx: Tx,
+    org: Org,
+    group: Group,
+    *,
+    display_name: str | None,
+    external_id: str | None,
+    member_changes: Sequence[MemberChange],
+) -> Group:
+    """A group changed in part (SCIM PATCH): a new name under the kind's rules and
+    externalId when `display_name` is given, then the member deltas in request order. The
+    returned group may be stale in `version` when only members changed (a PATCH answers
+    204, so a large group is never read back)."""
+    if display_name is not None:
+        group = rename_group(tx, org, group, display_name)
+        group = group_store.update_group(tx, org, group, external_id=external_id)
+    apply_member_changes(tx, org, group, member_changes)
+    return group

@@ -52,10 +52,7 @@ def get_group(call: Call, tx: Tx, org: Org) -> Outcome:
 def create_group(call: Call, tx: Tx, org: Org) -> Outcome:
     doc = normalize(GROUP, call.body)
     ids = member_values(call.body.get("members")) if isinstance(call.body, dict) else []
-    group = group_kinds.create_group(tx, org, doc["displayName"], doc.get("externalId"))
-    if ids:
-        group_store.add_members(tx, org, group, ids)
-        group = group_store.get_group(tx, org, group.id)
+    group = group_kinds.create_group(tx, org, doc["displayName"], doc.get("externalId"), ids)
     return GROUPS.one(tx, call, group, 201)
 
 
@@ -71,14 +68,12 @@ def replace_group(call: Call, tx: Tx, org: Org) -> Outcome:
     group = group_store.get_group(tx, org, call.params["id"], for_update=True)
     check_if_match(call, group.version)
     doc = normalize(GROUP, call.body)
-    group = group_kinds.rename_group(tx, org, group, doc["displayName"])
-    group = group_store.update_group(tx, org, group, external_id=doc.get("externalId"))
     key = _members_key(call.body)
-    if key is not None:
-        ids = member_values(call.body[key])
-        if group_store.replace_members(tx, org, group, ids):
-            group_store.touch(tx, group)
-    return GROUPS.one(tx, call, group_store.get_group(tx, org, group.id))
+    ids = member_values(call.body[key]) if key is not None else None
+    group = group_kinds.replace_group(
+        tx, org, group, doc["displayName"], doc.get("externalId"), ids
+    )
+    return GROUPS.one(tx, call, group)
 
 
 def patch_group(call: Call, tx: Tx, org: Org) -> Outcome:
@@ -87,12 +82,14 @@ def patch_group(call: Call, tx: Tx, org: Org) -> Outcome:
     group = group_store.get_group(tx, org, call.params["id"], for_update=True)
     check_if_match(call, group.version)
     result = apply_patch(GROUP, _document(group), parse_patch(call.body), resource_id=group.id)
-    if result.changed:
-        group = group_kinds.rename_group(tx, org, group, result.document["displayName"])
-        group = group_store.update_group(
-            tx, org, group, external_id=result.document.get("externalId")
-        )
-    group_kinds.apply_member_changes(tx, org, group, result.member_changes)
+    group = group_kinds.change_group(
+        tx,
+        org,
+        group,
+        display_name=result.document["displayName"] if result.changed else None,
+        external_id=result.document.get("externalId"),
+        member_changes=result.member_changes,
+    )
     if "attributes" in call.query or "excludedattributes" in call.query:
         return GROUPS.one(tx, call, group_store.get_group(tx, org, group.id))
     return Outcome(204)
