@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from scimitar.storage.filters import SQLITE_FOLD, sqlite_fold
+from scimitar.storage.folding import SQLITE_FOLD, sqlite_fold
 
 log = logging.getLogger("scimitar")
 
