@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - not POSIX: this process's writers stil
     fcntl = None  # type: ignore[assignment]
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
@@ -39,6 +40,8 @@ log = logging.getLogger("scimitar")
 
 DEFAULT_URL = "sqlite:///scimitar.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: `SCIMITAR_STATEMENT_TIMEOUT_MS` when unset: longer than any bounded statement takes.
+DEFAULT_STATEMENT_TIMEOUT_MS = 5_000
 _WRITE = "scimitar_write"
 _TRANSACTION_STATE = "scimitar_transaction"
 
@@ -60,12 +63,19 @@ class Database:
     """One engine and the way to open transactions on it."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 10, background_checkpoints: bool = False
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        background_checkpoints: bool = False,
+        statement_timeout_ms: int = 0,
     ) -> None:
         """`background_checkpoints` (SQLite, for a server): commits never checkpoint the
         write-ahead log themselves; a thread does it, off the request path (see
-        `_Checkpointer`)."""
+        `_Checkpointer`). `statement_timeout_ms`: a statement running longer is stopped
+        with an error `statement_timed_out` recognises (0: no limit)."""
         self.url = normalize_url(url)
+        self.statement_timeout_ms = max(0, statement_timeout_ms)
         try:
             parsed = make_url(self.url)
         except ArgumentError:
@@ -105,23 +115,40 @@ class Database:
             # they hold people's names and addresses, and webhook signing secrets.
             "hide_parameters": True,
         }
+        limit = self.statement_timeout_ms
         if self.dialect == "sqlite":
+            connect_args: dict[str, Any] = {
+                "check_same_thread": False,
+                "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+            }
+            if limit:
+                connect_args["factory"] = _TimedConnection
             engine = create_engine(
                 self.url,
-                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                connect_args=connect_args,
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 **json_options,
             )
             event.listen(engine, "connect", _sqlite_on_connect)
+            if limit:
+
+                def limit_statements(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+                    dbapi_connection.limit_statements(limit / 1000)
+
+                event.listen(engine, "connect", limit_statements)
             event.listen(engine, "begin", _sqlite_on_begin)
             if self._background_checkpoints:
                 event.listen(engine, "connect", _no_checkpoint_on_commit)
             return engine
+        pg_args: dict[str, Any] = {"connect_timeout": 10}
+        if limit:
+            # Set once per connection, at connect: no statement of a request pays for it.
+            pg_args["options"] = f"-c statement_timeout={limit}"
         return create_engine(
             self.url,
             # An unreachable server fails a request in seconds, not after the TCP timeout.
-            connect_args={"connect_timeout": 10},
+            connect_args=pg_args,
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,
@@ -190,7 +217,7 @@ class Database:
         """Bring the schema to the newest migration (safe to call on every start)."""
         if self.is_sqlite:
             _ensure_sqlite_directory(self.url)
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn, _without_statement_limit(conn):
             config = _alembic_config()
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
@@ -413,12 +440,41 @@ _MEMOS: weakref.WeakKeyDictionary[Connection, dict[Any, Any]] = weakref.WeakKeyD
 
 
 BUSY = "The database is busy; retry the request"
+TOO_SLOW = (
+    "The query ran past the statement time limit (SCIMITAR_STATEMENT_TIMEOUT_MS) and was "
+    "stopped; narrow the filter, or retry later"
+)
 
 
 def database_busy(error: BaseException) -> bool:
     """Whether `error` is SQLite's busy timeout running out: another program held the
     write lock past it. Answered 503 (retry), never 500."""
     return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
+def statement_timed_out(error: BaseException) -> bool:
+    """Whether `error` is a statement stopped at the statement time limit (SQLite's progress
+    handler, PostgreSQL's `statement_timeout`). Answered 503, never 500; the connection
+    stays usable once its transaction is rolled back."""
+    if not isinstance(error, OperationalError):
+        return False
+    cause = error.orig
+    if isinstance(cause, sqlite3.OperationalError):
+        return str(cause) == "interrupted"
+    return getattr(cause, "sqlstate", None) == _QUERY_CANCELED
+
+
+_QUERY_CANCELED = "57014"
+
+
+def unavailable(error: BaseException) -> str | None:
+    """The detail of a 503 for a database error a client may retry (busy, or stopped at
+    the time limit); None for any other error."""
+    if database_busy(error):
+        return BUSY
+    if statement_timed_out(error):
+        return TOO_SLOW
+    return None
 
 
 def unchanged_memo(conn: Connection) -> dict[Any, Any] | None:
@@ -469,6 +525,61 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor.close()
     # Filters fold JSON values with it: SQLite's lower() is ASCII-only.
     dbapi_connection.create_function(SQLITE_FOLD, 1, sqlite_fold, deterministic=True)
+
+
+class _TimedConnection(sqlite3.Connection):
+    """A SQLite connection whose statements stop after `limit_statements` seconds: a
+    progress handler reads the clock every `_STEPS` virtual-machine steps (about a tenth of
+    a millisecond) and interrupts a statement past its deadline. The clock starts for each
+    statement where one begins: a new cursor (SQLAlchemy and `Prepared` make one per
+    statement) or a statement run on the connection itself."""
+
+    _limit = 0.0
+    _deadline = float("inf")
+
+    def limit_statements(self, seconds: float) -> None:
+        self._limit = seconds
+        self.set_progress_handler(self._past_deadline if seconds > 0 else None, _STEPS)
+
+    def _past_deadline(self) -> bool:
+        return time.monotonic() > self._deadline
+
+    def _start(self) -> None:
+        self._deadline = time.monotonic() + self._limit if self._limit > 0 else float("inf")
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Any:
+        self._start()
+        return super().cursor(*args, **kwargs)
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        self._start()
+        return super().execute(*args, **kwargs)
+
+    def executemany(self, *args: Any, **kwargs: Any) -> Any:
+        self._start()
+        return super().executemany(*args, **kwargs)
+
+
+_STEPS = 10_000
+
+
+@contextmanager
+def _without_statement_limit(conn: Connection) -> Iterator[None]:
+    """No time limit for this transaction's statements (migrations may rebuild a table)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL statement_timeout = 0"))
+        yield
+        return
+    dbapi: Any = conn.connection.dbapi_connection
+    if not isinstance(dbapi, _TimedConnection):
+        yield
+        return
+    limit = dbapi._limit
+    dbapi.limit_statements(0)
+    try:
+        yield
+    finally:
+        dbapi.limit_statements(limit)
 
 
 def _no_checkpoint_on_commit(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
