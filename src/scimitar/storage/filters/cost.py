@@ -6,7 +6,7 @@ column of the resource's row:
 - a comparison on a column: 1; on a value inside the JSON document: 2 (it is read out of
   the document); on a multi-valued attribute: 3 (it is made on each of a few values);
 - each separate test of rows of a child table (`emails`, a User's `groups`, a Group's
-  `members`): 10 (a probe of an index, or a set built once from the org's rows); 1 when
+  `members`): 40 (a probe of an index per row, or a set built once from the org's rows); 1 when
   the test is an indexed equality (`emails.value eq "…"`);
 - each separate walk of a JSON array in the document (`phoneNumbers`, `addresses`, …): 50
   (the document is parsed again).
@@ -26,7 +26,7 @@ from scimitar.storage.filters.attributes import Elements, Rows
 __all__ = ["ARRAY_WALK", "MAX_COST", "ROW_TEST", "Cost", "Place"]
 
 MAX_COST = 400
-ROW_TEST = 10
+ROW_TEST = 40
 INDEXED_ROW_TEST = 1
 ARRAY_WALK = 50
 
