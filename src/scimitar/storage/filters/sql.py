@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, String, func, literal
+from sqlalchemy import Boolean, ColumnElement, FromClause, String, func, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import Function, GenericFunction
@@ -54,7 +54,9 @@ class PerEngine(ColumnElement[Any]):
         self.postgresql = postgresql
         self.type = sqlite.type
         # A predicate renders as it is, not as `(…) = 1` on SQLite.
-        self._is_implicitly_boolean = sqlite._is_implicitly_boolean
+        self._is_implicitly_boolean = sqlite._is_implicitly_boolean or isinstance(
+            sqlite.type, Boolean
+        )
 
     @property
     def _from_objects(self) -> list[FromClause]:
