@@ -11,13 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from scimitar.config import Settings
-from scimitar.storage.database import (
-    DEFAULT_STATEMENT_TIMEOUT_MS,
-    TOO_SLOW,
-    Database,
-    statement_timed_out,
-    unavailable,
-)
+from scimitar.storage.database import DEFAULT_STATEMENT_TIMEOUT_MS, Database, unavailable
+from scimitar.storage.statement_limits import TOO_SLOW, statement_timed_out
 
 # Counts to a billion: minutes on either engine, unless something stops it.
 RUNAWAY = text(

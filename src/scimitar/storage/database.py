@@ -18,7 +18,6 @@ except ImportError:  # pragma: no cover - not POSIX: this process's writers stil
     fcntl = None  # type: ignore[assignment]
 import sqlite3
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
@@ -35,6 +34,12 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from scimitar.storage.folding import SQLITE_FOLD, sqlite_fold
+from scimitar.storage.statement_limits import (
+    TOO_SLOW,
+    TimedConnection,
+    statement_timed_out,
+    without_statement_limit,
+)
 
 log = logging.getLogger("scimitar")
 
@@ -122,7 +127,7 @@ class Database:
                 "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
             }
             if limit:
-                connect_args["factory"] = _TimedConnection
+                connect_args["factory"] = TimedConnection
             engine = create_engine(
                 self.url,
                 connect_args=connect_args,
@@ -217,7 +222,7 @@ class Database:
         """Bring the schema to the newest migration (safe to call on every start)."""
         if self.is_sqlite:
             _ensure_sqlite_directory(self.url)
-        with self.engine.begin() as conn, _without_statement_limit(conn):
+        with self.engine.begin() as conn, without_statement_limit(conn):
             config = _alembic_config()
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
@@ -440,31 +445,12 @@ _MEMOS: weakref.WeakKeyDictionary[Connection, dict[Any, Any]] = weakref.WeakKeyD
 
 
 BUSY = "The database is busy; retry the request"
-TOO_SLOW = (
-    "The query ran past the statement time limit (SCIMITAR_STATEMENT_TIMEOUT_MS) and was "
-    "stopped; narrow the filter, or retry later"
-)
 
 
 def database_busy(error: BaseException) -> bool:
     """Whether `error` is SQLite's busy timeout running out: another program held the
     write lock past it. Answered 503 (retry), never 500."""
     return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
-
-
-def statement_timed_out(error: BaseException) -> bool:
-    """Whether `error` is a statement stopped at the statement time limit (SQLite's progress
-    handler, PostgreSQL's `statement_timeout`). Answered 503, never 500; the connection
-    stays usable once its transaction is rolled back."""
-    if not isinstance(error, OperationalError):
-        return False
-    cause = error.orig
-    if isinstance(cause, sqlite3.OperationalError):
-        return str(cause) == "interrupted"
-    return getattr(cause, "sqlstate", None) == _QUERY_CANCELED
-
-
-_QUERY_CANCELED = "57014"
 
 
 def unavailable(error: BaseException) -> str | None:
@@ -525,61 +511,6 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor.close()
     # Filters fold JSON values with it: SQLite's lower() is ASCII-only.
     dbapi_connection.create_function(SQLITE_FOLD, 1, sqlite_fold, deterministic=True)
-
-
-class _TimedConnection(sqlite3.Connection):
-    """A SQLite connection whose statements stop after `limit_statements` seconds: a
-    progress handler reads the clock every `_STEPS` virtual-machine steps (about a tenth of
-    a millisecond) and interrupts a statement past its deadline. The clock starts for each
-    statement where one begins: a new cursor (SQLAlchemy and `Prepared` make one per
-    statement) or a statement run on the connection itself."""
-
-    _limit = 0.0
-    _deadline = float("inf")
-
-    def limit_statements(self, seconds: float) -> None:
-        self._limit = seconds
-        self.set_progress_handler(self._past_deadline if seconds > 0 else None, _STEPS)
-
-    def _past_deadline(self) -> bool:
-        return time.monotonic() > self._deadline
-
-    def _start(self) -> None:
-        self._deadline = time.monotonic() + self._limit if self._limit > 0 else float("inf")
-
-    def cursor(self, *args: Any, **kwargs: Any) -> Any:
-        self._start()
-        return super().cursor(*args, **kwargs)
-
-    def execute(self, *args: Any, **kwargs: Any) -> Any:
-        self._start()
-        return super().execute(*args, **kwargs)
-
-    def executemany(self, *args: Any, **kwargs: Any) -> Any:
-        self._start()
-        return super().executemany(*args, **kwargs)
-
-
-_STEPS = 10_000
-
-
-@contextmanager
-def _without_statement_limit(conn: Connection) -> Iterator[None]:
-    """No time limit for this transaction's statements (migrations may rebuild a table)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SET LOCAL statement_timeout = 0"))
-        yield
-        return
-    dbapi: Any = conn.connection.dbapi_connection
-    if not isinstance(dbapi, _TimedConnection):
-        yield
-        return
-    limit = dbapi._limit
-    dbapi.limit_statements(0)
-    try:
-        yield
-    finally:
-        dbapi.limit_statements(limit)
 
 
 def _no_checkpoint_on_commit(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
