@@ -57,7 +57,7 @@ def _user_filters() -> list[str]:
         _chain('emails co "x{n}"', "or", 121),
         _chain('emails sw "u{n}" or emails ew "{n}.org"', "or", 60),
         _chain('not (emails co "{n}")', "and", 120),
-        _chain('userName co "{n}9"', "or", limit),
+        _chain('userName co "{n}"', "or", limit),
         _chain('title co "{n}"', "or", limit),
         _chain('phoneNumbers co "{n}"', "or", 116),
         _chain('emails eq "{n}@x"', "and", 100),
