@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from scimitar.storage.database import DEFAULT_URL
+from scimitar.storage.database import DEFAULT_STATEMENT_TIMEOUT_MS, DEFAULT_URL
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,9 @@ class Settings:
     log_format: str = "text"
     #: One log line per HTTP request (logger `scimitar.access`).
     access_log: bool = False
+    #: Longest a database statement may run before it is stopped (the request gets a 503);
+    #: 0 = no limit.
+    statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
 
     def to_env(self) -> dict[str, str]:
         """These settings as the environment `from_env` reads (for server processes)."""
@@ -38,6 +41,7 @@ class Settings:
             env["SCIMITAR_METRICS_TOKEN"] = self.metrics_token
         env["SCIMITAR_LOG_FORMAT"] = self.log_format
         env["SCIMITAR_ACCESS_LOG"] = "1" if self.access_log else "0"
+        env["SCIMITAR_STATEMENT_TIMEOUT_MS"] = str(self.statement_timeout_ms)
         return env
 
     @classmethod
@@ -48,6 +52,7 @@ class Settings:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         max_body = int(os.environ.get("SCIMITAR_MAX_BODY_BYTES", cls.max_body_bytes))
+        timeout = os.environ.get("SCIMITAR_STATEMENT_TIMEOUT_MS", "").strip()
         return cls(
             database_url=values["database_url"],
             public_url=values["public_url"].rstrip("/"),
@@ -57,4 +62,5 @@ class Settings:
             log_format=os.environ.get("SCIMITAR_LOG_FORMAT", cls.log_format).strip().lower(),
             access_log=os.environ.get("SCIMITAR_ACCESS_LOG", "").strip().lower()
             in ("1", "true", "yes", "on"),
+            statement_timeout_ms=int(timeout) if timeout else cls.statement_timeout_ms,
         )

@@ -92,6 +92,16 @@ def test_the_domain_shows_its_concepts() -> None:
     assert {"directory", "access", "identity", "events", "records"} <= packages
 
 
+def test_no_module_over_600_lines() -> None:
+    """Every module fits one reader: at most 600 lines."""
+    too_long = {
+        module: n
+        for module, path in _modules()
+        if (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert not too_long, too_long
+
+
 def test_no_module_is_named_like_a_table_it_imports() -> None:
     """A domain module is named for what it does, never like a table it reads."""
     from scimitar.storage import tables

@@ -21,17 +21,19 @@ from scimitar.faces.scim.api import ScimApi
 from scimitar.faces.scim.wire import ScimResponse
 from scimitar.protocol.schema import ERROR
 from scimitar.runtime.metrics import Metrics, RequestMetrics
-from scimitar.storage.database import BUSY, Database, database_busy
+from scimitar.storage.database import Database, unavailable
 
 log = logging.getLogger("scimitar")
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
     """A bug must still answer in the client's format, never as a plain-text page; a
-    database busy past its timeout is a 503 to retry, in every face."""
-    if database_busy(exc):
-        log.warning("database busy on %s %s", request.method, request.url.path)
-        status, detail = 503, BUSY
+    database busy past its timeout, or a statement stopped at the time limit, is a 503 to
+    retry, in every face."""
+    retry = unavailable(exc)
+    if retry is not None:
+        log.warning("%s on %s %s", retry, request.method, request.url.path)
+        status, detail = 503, retry
     else:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         status, detail = 500, "Internal server error"
@@ -68,7 +70,11 @@ async def readyz(request: Request) -> Response:
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Starlette:
     """Build the app; migrates the database on start-up."""
     settings = settings or Settings.from_env()
-    database = db or Database(settings.database_url, background_checkpoints=True)
+    database = db or Database(
+        settings.database_url,
+        background_checkpoints=True,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
     database.migrate()
     request_log = BatchedLog(database)
     metrics = Metrics(database, settings.metrics_token)

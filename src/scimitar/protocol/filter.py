@@ -22,7 +22,9 @@ from scimitar.protocol.errors import InvalidFilter, InvalidPath
 from scimitar.protocol.schema import Attribute, AttrType
 
 MAX_FILTER_LENGTH = 4096
-MAX_FILTER_NODES = 200
+#: Comparisons (`attr op value`, `attr pr`, each inside a value filter too) in one filter.
+MAX_FILTER_TERMS = 200
+MAX_FILTER_NODES = MAX_FILTER_TERMS  # the former name
 MAX_FILTER_DEPTH = 32
 
 COMPARE_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
@@ -141,7 +143,7 @@ class _Parser:
         self.text = text
         self.tokens = tokens
         self.index = 0
-        self.nodes = 0
+        self.terms = 0
 
     def fail(self, message: str, token: _Token | None = None) -> InvalidFilter:
         at = token or self.peek()
@@ -177,11 +179,17 @@ class _Parser:
             raise self.fail(f"expected {char!r}")
 
     def node(self, depth: int) -> None:
-        self.nodes += 1
-        if self.nodes > MAX_FILTER_NODES:
-            raise InvalidFilter(f"Filter has more than {MAX_FILTER_NODES} terms")
         if depth > MAX_FILTER_DEPTH:
             raise InvalidFilter(f"Filter is nested more than {MAX_FILTER_DEPTH} levels deep")
+
+    def term(self) -> None:
+        """One comparison more; `and`, `or`, `not` and parentheses are not terms."""
+        self.terms += 1
+        if self.terms > MAX_FILTER_TERMS:
+            raise InvalidFilter(
+                f"Filter has more than {MAX_FILTER_TERMS} terms (comparisons such as "
+                '`userName eq "x"` or `title pr`)'
+            )
 
     def parse_or(self, depth: int) -> Filter:
         left = self.parse_and(depth)
@@ -240,6 +248,7 @@ class _Parser:
         return self.parse_comparison(path)
 
     def parse_comparison(self, path: AttrPath) -> Filter:
+        self.term()
         op_token = self.take()
         op = op_token.text.lower()
         if op_token.kind != "word" or (op != "pr" and op not in COMPARE_OPS):

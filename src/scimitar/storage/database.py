@@ -33,12 +33,20 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from scimitar.storage.filters import SQLITE_FOLD, sqlite_fold
+from scimitar.storage.folding import SQLITE_FOLD, sqlite_fold
+from scimitar.storage.statement_limits import (
+    TOO_SLOW,
+    TimedConnection,
+    statement_timed_out,
+    without_statement_limit,
+)
 
 log = logging.getLogger("scimitar")
 
 DEFAULT_URL = "sqlite:///scimitar.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: `SCIMITAR_STATEMENT_TIMEOUT_MS` when unset: longer than any bounded statement takes.
+DEFAULT_STATEMENT_TIMEOUT_MS = 5_000
 _WRITE = "scimitar_write"
 _TRANSACTION_STATE = "scimitar_transaction"
 
@@ -60,12 +68,19 @@ class Database:
     """One engine and the way to open transactions on it."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 10, background_checkpoints: bool = False
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        background_checkpoints: bool = False,
+        statement_timeout_ms: int = 0,
     ) -> None:
         """`background_checkpoints` (SQLite, for a server): commits never checkpoint the
         write-ahead log themselves; a thread does it, off the request path (see
-        `_Checkpointer`)."""
+        `_Checkpointer`). `statement_timeout_ms`: a statement running longer is stopped
+        with an error `statement_timed_out` recognises (0: no limit)."""
         self.url = normalize_url(url)
+        self.statement_timeout_ms = max(0, statement_timeout_ms)
         try:
             parsed = make_url(self.url)
         except ArgumentError:
@@ -105,23 +120,40 @@ class Database:
             # they hold people's names and addresses, and webhook signing secrets.
             "hide_parameters": True,
         }
+        limit = self.statement_timeout_ms
         if self.dialect == "sqlite":
+            connect_args: dict[str, Any] = {
+                "check_same_thread": False,
+                "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+            }
+            if limit:
+                connect_args["factory"] = TimedConnection
             engine = create_engine(
                 self.url,
-                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                connect_args=connect_args,
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 **json_options,
             )
             event.listen(engine, "connect", _sqlite_on_connect)
+            if limit:
+
+                def limit_statements(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+                    dbapi_connection.limit_statements(limit / 1000)
+
+                event.listen(engine, "connect", limit_statements)
             event.listen(engine, "begin", _sqlite_on_begin)
             if self._background_checkpoints:
                 event.listen(engine, "connect", _no_checkpoint_on_commit)
             return engine
+        pg_args: dict[str, Any] = {"connect_timeout": 10}
+        if limit:
+            # Set once per connection, at connect: no statement of a request pays for it.
+            pg_args["options"] = f"-c statement_timeout={limit}"
         return create_engine(
             self.url,
             # An unreachable server fails a request in seconds, not after the TCP timeout.
-            connect_args={"connect_timeout": 10},
+            connect_args=pg_args,
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,
@@ -190,7 +222,7 @@ class Database:
         """Bring the schema to the newest migration (safe to call on every start)."""
         if self.is_sqlite:
             _ensure_sqlite_directory(self.url)
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn, without_statement_limit(conn):
             config = _alembic_config()
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
@@ -419,6 +451,16 @@ def database_busy(error: BaseException) -> bool:
     """Whether `error` is SQLite's busy timeout running out: another program held the
     write lock past it. Answered 503 (retry), never 500."""
     return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
+def unavailable(error: BaseException) -> str | None:
+    """The detail of a 503 for a database error a client may retry (busy, or stopped at
+    the time limit); None for any other error."""
+    if database_busy(error):
+        return BUSY
+    if statement_timed_out(error):
+        return TOO_SLOW
+    return None
 
 
 def unchanged_memo(conn: Connection) -> dict[Any, Any] | None:

@@ -35,7 +35,7 @@ class ResultPage(Generic[T]):
 def _condition(resource_type: ResourceType, table: Table, org: Org, query: Query) -> Any:
     condition: ColumnElement[bool] = table.c.org_id == org.id
     if query.filter is not None:
-        condition = condition & compile_filter(resource_type, query.filter)
+        condition = condition & compile_filter(resource_type, query.filter, org_id=org.id)
     return condition
 
 

@@ -46,7 +46,7 @@ from scimitar.protocol import errors
 from scimitar.protocol.cursors import CursorCodec, server_key
 from scimitar.protocol.errors import ScimError
 from scimitar.protocol.listing import list_response
-from scimitar.storage.database import BUSY, Database, database_busy
+from scimitar.storage.database import Database, unavailable
 
 MAX_LOGGED_BODY = 8192
 _SECRET_WORDS = re.compile(rb"password|secret|token", re.IGNORECASE)
@@ -329,9 +329,10 @@ class ScimApi:
         except ScimError as exc:
             return Outcome(exc.status, exc), org_id, key_id
         except OperationalError as exc:
-            if not database_busy(exc):
+            detail = unavailable(exc)  # busy, or stopped at the statement time limit
+            if detail is None:
                 raise
-            busy = errors.Unavailable(BUSY)  # answered here so that the request is logged
+            busy = errors.Unavailable(detail)  # answered here so that the request is logged
             return Outcome(busy.status, busy), org_id, key_id
 
     def _write(
