@@ -21,6 +21,7 @@ from scimitar.domain.events import feed
 from scimitar.domain.models import Member, Org, OrgRole, Policy
 from scimitar.domain.records import audit
 from scimitar.protocol.schema import SCIMITAR_USER
+from scimitar.storage.member_columns import member_row
 from scimitar.storage.prepared import Prepared, driver, prepared_insert
 from scimitar.storage.tables import (
     console_credentials,
@@ -75,21 +76,6 @@ def _split(document: dict[str, Any]) -> tuple[dict[str, Any], bool | None, OrgRo
 
 def _emails(attrs: dict[str, Any]) -> list[str]:
     return [e["value"] for e in attrs.get("emails", []) if isinstance(e.get("value"), str)]
-
-
-def _columns(attrs: dict[str, Any]) -> dict[str, Any]:
-    name = attrs.get("name") or {}
-    display_name = attrs.get("displayName")
-    return {
-        "user_name": attrs["userName"],
-        "user_name_key": fold(attrs["userName"]),
-        "external_id": attrs.get("externalId"),
-        "display_name": display_name,
-        "display_name_key": fold(display_name) if display_name else None,
-        "given_name_key": fold(name["givenName"]) if name.get("givenName") else None,
-        "family_name_key": fold(name["familyName"]) if name.get("familyName") else None,
-        "attributes": attrs,
-    }
 
 
 def _check_domains(org: Org, attrs: dict[str, Any]) -> None:
@@ -223,7 +209,7 @@ def create_member(
         "version": 1,
         "created": tx.now,
         "last_modified": tx.now,
-        **_columns(attrs),
+        **member_row(attrs),
     }
     # The unique constraints decide races; the transaction is rolled back on the error.
     try:
@@ -339,7 +325,7 @@ def update_member(tx: Tx, org: Org, member: Member, document: dict[str, Any]) ->
     if deactivating:
         finish_access_watch = changes.start_watch(tx, org, [member.id])
         report_leaving = _leave_org(tx, org, member)
-    values = {**_columns(attrs), "active": active, "org_role": role.value}
+    values = {**member_row(attrs), "active": active, "org_role": role.value}
     try:
         tx.conn.execute(
             update(members)

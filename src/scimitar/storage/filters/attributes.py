@@ -40,6 +40,7 @@ from scimitar.protocol.schema import (
     common_attribute,
 )
 from scimitar.storage.filters.sql import ArrayElements, PerEngine
+from scimitar.storage.member_columns import USER_COLUMNS, filter_column
 from scimitar.storage.tables import Document, group_members, groups, member_emails, members
 
 __all__ = [
@@ -367,9 +368,7 @@ STORAGE = {
         USER,
         members,
         {
-            "userName": (members.c.user_name_key, True),
-            "name.givenName": (members.c.given_name_key, True),
-            "name.familyName": (members.c.family_name_key, True),
+            **{stored.path: filter_column(stored.path) for stored in USER_COLUMNS},
             "active": (members.c.active, False),
             "orgRole": (members.c.org_role, False),
         },
