@@ -17,11 +17,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from scimitar.config import Settings
-from scimitar.domain import keys, sessions
+from scimitar.domain import keys, operators, sessions
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.errors import DomainError
 from scimitar.faces.admin import openapi
 from scimitar.faces.admin.auth import Credentials, authenticate, credentials_of
+from scimitar.faces.admin.platform_api import authenticate_operator
 from scimitar.faces.admin.routes import ENDPOINTS, PREFIX, Endpoint
 from scimitar.faces.admin.wire import (
     ApiCall,
@@ -58,7 +59,9 @@ class AdminApi:
                 self.settings.public_url,
             )
             try:
-                if endpoint.request is not None:
+                if endpoint.request is not None and not (
+                    endpoint.body_optional and _no_body(request)
+                ):
                     call.body = await read_body(request)
                 status, body = await run_in_threadpool(
                     self._execute, endpoint, call, credentials_of(request)
@@ -76,22 +79,51 @@ class AdminApi:
         `ApiError`s after the rollback."""
         token_to_touch: str | None = None
         session_to_touch: str | None = None
+        operator_to_touch: str | None = None
         try:
             with self.db.write() if endpoint.changes else self.db.read() as conn:
                 tx = Tx(conn, SYSTEM_ACTOR)
-                who = authenticate(tx, credentials, changes=endpoint.changes)
-                if who.token_stale:
-                    token_to_touch = who.token_id
-                session_to_touch = who.session_to_touch
-                assert endpoint.handler is not None  # ENDPOINTS all have one
-                reply = endpoint.handler(call, tx, who)
+                if endpoint.operator_handler is not None:
+                    operator = authenticate_operator(tx, credentials)
+                    if operator.stale(tx.now):
+                        operator_to_touch = operator.id
+                    reply = endpoint.operator_handler(call, tx, operator)
+                else:
+                    who = authenticate(tx, credentials, changes=endpoint.changes)
+                    if who.token_stale:
+                        token_to_touch = who.token_id
+                    session_to_touch = who.session_to_touch
+                    assert endpoint.handler is not None  # ENDPOINTS all have one
+                    reply = endpoint.handler(call, tx, who)
         except DomainError as exc:
             raise from_domain(exc) from None
-        if token_to_touch is not None or session_to_touch is not None:
-            with self.db.write() as conn:
-                tx = Tx(conn, SYSTEM_ACTOR)
-                if token_to_touch is not None:
-                    keys.touch_api_token(tx, token_to_touch)
-                if session_to_touch is not None:
-                    sessions.touch_session(tx, session_to_touch)
+        return self._touched(
+            reply, api_token=token_to_touch, session=session_to_touch, operator=operator_to_touch
+        )
+
+    def _touched(
+        self,
+        reply: Reply,
+        *,
+        api_token: str | None = None,
+        session: str | None = None,
+        operator: str | None = None,
+    ) -> Reply:
+        """Record, after the request's own transaction, when a credential was last used."""
+        if api_token is None and session is None and operator is None:
+            return reply
+        with self.db.write() as conn:
+            tx = Tx(conn, SYSTEM_ACTOR)
+            if api_token is not None:
+                keys.touch_api_token(tx, api_token)
+            if session is not None:
+                sessions.touch_session(tx, session)
+            if operator is not None:
+                operators.touch(tx, operator)
         return reply
+
+
+def _no_body(request: Request) -> bool:
+    """A request that sent no body at all (no type, nothing declared or streamed)."""
+    headers = request.headers
+    return "content-type" not in headers and headers.get("content-length", "0") == "0"

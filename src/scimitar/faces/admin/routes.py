@@ -7,7 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scimitar.domain.context import Tx
-from scimitar.faces.admin import groups_api, logs_api, members_api, org_api, structure_api
+from scimitar.domain.operators import OperatorToken
+from scimitar.faces.admin import (
+    groups_api,
+    logs_api,
+    members_api,
+    org_api,
+    platform_api,
+    structure_api,
+)
 from scimitar.faces.admin.auth import Principal
 from scimitar.faces.admin.schemas import INTEGER, STRING, Schema, enum
 from scimitar.faces.admin.wire import ApiCall, Reply
@@ -15,6 +23,8 @@ from scimitar.faces.admin.wire import ApiCall, Reply
 PREFIX = "/api/v1"
 
 Handler = Callable[[ApiCall, Tx, Principal], Reply]
+#: An operator endpoint's handler: it acts on organizations, from outside any of them.
+OperatorHandler = Callable[[ApiCall, Tx, OperatorToken], Reply]
 
 
 @dataclass(frozen=True)
@@ -42,10 +52,19 @@ class Endpoint:
     owner_only: bool = False
     #: The OpenAPI operationId when there is no handler to name it.
     operation_id: str = ""
+    #: Set (with `handler` None) for the operator endpoints, which take an operator token.
+    operator_handler: OperatorHandler | None = None
+    #: The body may be left out altogether (every field of it is optional).
+    body_optional: bool = False
 
     @property
     def name(self) -> str:
-        return self.operation_id or (self.handler.__name__ if self.handler else "")
+        run = self.handler or self.operator_handler
+        return self.operation_id or (run.__name__ if run else "")
+
+    @property
+    def operator(self) -> bool:
+        return self.operator_handler is not None
 
     @property
     def changes(self) -> bool:
@@ -56,6 +75,107 @@ _LIMIT = Param("limit", "page size (1-200, default 50)", {**INTEGER, "minimum": 
 _OFFSET = Param("offset", "items to skip (default 0)", {**INTEGER, "minimum": 0})
 _BEFORE = Param("before", "cursor: only entries with a smaller id (the next_before)", INTEGER)
 _PAGE = (_LIMIT, _OFFSET)
+
+
+def _operator(
+    method: str,
+    path: str,
+    handler: OperatorHandler,
+    summary: str,
+    response: str | None,
+    status: int = 200,
+    *,
+    request: str | None = None,
+    query: tuple[Param, ...] = (),
+    body_optional: bool = False,
+) -> Endpoint:
+    """An operator endpoint (tag `orgs`)."""
+    return Endpoint(
+        method,
+        path,
+        None,
+        summary,
+        "orgs",
+        response,
+        status,
+        request,
+        query,
+        operator_handler=handler,
+        body_optional=body_optional,
+    )
+
+
+#: Tenants over HTTP (PRODUCT.md §6): operator token only.
+OPERATOR_ENDPOINTS: tuple[Endpoint, ...] = (
+    _operator(
+        "POST",
+        "/orgs",
+        platform_api.create_org,
+        "Create an organization with its built-in roles and Owner (as `scimitar org create`)",
+        "Tenant",
+        201,
+        request="TenantCreate",
+    ),
+    _operator(
+        "GET",
+        "/orgs",
+        platform_api.list_orgs,
+        "Organizations by slug",
+        "TenantList",
+        query=(Param("q", "text in the slug or name (case-insensitive)", STRING), *_PAGE),
+    ),
+    _operator("GET", "/orgs/{slug}", platform_api.get_tenant, "One organization", "Tenant"),
+    _operator(
+        "PATCH",
+        "/orgs/{slug}",
+        platform_api.update_tenant,
+        "Change an organization's settings",
+        "Tenant",
+        request="TenantPatch",
+    ),
+    _operator(
+        "DELETE",
+        "/orgs/{slug}",
+        platform_api.delete_tenant,
+        "Delete an organization and everything in it (recorded in the operator audit trail)",
+        None,
+        204,
+    ),
+    _operator(
+        "POST",
+        "/orgs/{slug}/api-tokens",
+        platform_api.create_org_api_token,
+        "An admin API token of the org for the host's backend; shown once",
+        "OrgApiTokenCreated",
+        201,
+        request="ApiTokenCreate",
+    ),
+    _operator(
+        "POST",
+        "/orgs/{slug}/setup-links",
+        platform_api.create_org_setup_link,
+        "A one-time link to the org's SCIM setup page, for its IT admin",
+        "SetupLinkCreated",
+        201,
+        request="SetupLinkCreate",
+        body_optional=True,
+    ),
+    _operator(
+        "GET",
+        "/orgs/{slug}/setup-links",
+        platform_api.list_org_setup_links,
+        "The org's setup links, newest first",
+        "SetupLinkList",
+    ),
+    _operator(
+        "DELETE",
+        "/orgs/{slug}/setup-links/{link_id}",
+        platform_api.revoke_org_setup_link,
+        "Revoke one of the org's setup links",
+        None,
+        204,
+    ),
+)
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/org", org_api.get_org, "The organization's settings", "org", "Org"),
@@ -139,6 +259,35 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         None,
         status=204,
     ),
+    Endpoint(
+        "POST",
+        "/setup-links",
+        platform_api.create_setup_link,
+        "A one-time link that opens this org's SCIM setup page for someone without an account",
+        "setup-links",
+        "SetupLinkCreated",
+        status=201,
+        request="SetupLinkCreate",
+        body_optional=True,
+    ),
+    Endpoint(
+        "GET",
+        "/setup-links",
+        platform_api.list_setup_links,
+        "The org's setup links, newest first",
+        "setup-links",
+        "SetupLinkList",
+    ),
+    Endpoint(
+        "DELETE",
+        "/setup-links/{link_id}",
+        platform_api.revoke_setup_link,
+        "Revoke a setup link (and end the session it opened)",
+        "setup-links",
+        None,
+        status=204,
+    ),
+    *OPERATOR_ENDPOINTS,
     Endpoint(
         "GET",
         "/members",

@@ -1,0 +1,220 @@
+"""The host platform's endpoints: tenants over HTTP with an operator token (`/orgs…`), and
+setup links (`/setup-links`, for an org's own token or console session).
+
+Each credential kind works where it belongs and is refused elsewhere with a message naming
+the kind expected: an operator token acts on organizations from outside them, and is
+refused inside one (org endpoints answer 403); an org's token or console session acts
+inside its org, and is refused on the operator endpoints (403).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scimitar.domain import keys, operators, orgs, sessions, setup_links, tenants
+from scimitar.domain.context import Tx
+from scimitar.domain.errors import AuthError
+from scimitar.domain.models import Org
+from scimitar.domain.operators import OperatorToken
+from scimitar.domain.setup_links import SetupLink
+from scimitar.faces.admin.auth import Credentials, Principal
+from scimitar.faces.admin.views import iso, offset_page, token_view
+from scimitar.faces.admin.wire import (
+    ApiCall,
+    Reply,
+    bad_request,
+    forbidden,
+    string_field,
+    string_list_field,
+)
+
+OPERATOR_EXPECTED = (
+    "This endpoint manages organizations and needs an operator token "
+    "('Authorization: Bearer sop-…', made with 'scimitar operator-token create'); "
+    "{what} acts within one organization only"
+)
+SCIM_KEY_HERE = "a SCIM key is for /scim only, and"
+MAX_PAGE = 200
+_TENANT_SETTINGS = ("name", "domains", "group_prefix", "email_changes", "custom_groups")
+_TENANT_FIELDS = (*_TENANT_SETTINGS, "provisioning_mode")
+
+
+def authenticate_operator(tx: Tx, credentials: Credentials) -> OperatorToken:
+    """The operator token of a request, with `tx.actor` set to it; any other credential is
+    refused (an unknown one 401, a valid one of another kind 403)."""
+    bearer = credentials.bearer
+    if bearer is None:
+        if credentials.session is not None:
+            sessions.find_session(tx, credentials.session)  # an ended session is a 401
+            raise forbidden(OPERATOR_EXPECTED.format(what="a console session"))
+        raise AuthError("Missing credentials: send 'Authorization: Bearer <operator token>'")
+    if operators.is_operator_token(bearer):
+        token = operators.authenticate(tx, bearer)
+        tx.actor = token.actor
+        return token
+    if bearer.startswith(keys.API_TOKEN_PREFIX):
+        keys.authenticate_api_token(tx, bearer)
+        raise forbidden(OPERATOR_EXPECTED.format(what="an org's admin API token"))
+    if bearer.startswith(keys.SCIM_KEY_PREFIX):
+        keys.authenticate_scim_key(tx, bearer)
+        raise forbidden(OPERATOR_EXPECTED.format(what=SCIM_KEY_HERE + " an org's SCIM key"))
+    raise AuthError("Invalid operator token")
+
+
+# Views
+
+
+def tenant_view(org: Org) -> dict[str, Any]:
+    return {
+        "id": org.id,
+        "slug": org.slug,
+        "name": org.name,
+        "domains": list(org.allowed_domains),
+        "group_prefix": org.group_prefix,
+        "email_changes": org.email_changes,
+        "custom_groups": org.custom_groups,
+        "provisioning_mode": org.provisioning_mode,
+        "created": iso(org.created),
+        "last_modified": iso(org.last_modified),
+    }
+
+
+def setup_link_view(link: SetupLink, tx: Tx) -> dict[str, Any]:
+    return {
+        "id": link.id,
+        "state": link.state(tx.now).value,
+        "created_by": link.created_by,
+        "created": iso(link.created),
+        "expires_at": iso(link.expires),
+        "used_at": iso(link.used),
+        "revoked_at": iso(link.revoked),
+    }
+
+
+def setup_link_url(public_url: str, secret: str) -> str:
+    return f"{public_url}/console/setup-links/{secret}"
+
+
+# Tenants (operator token)
+
+
+def _tenant(tx: Tx, call: ApiCall) -> Org:
+    return orgs.get_org_by_slug(tx, call.params["slug"])
+
+
+def create_org(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
+    body = call.fields(("name", "slug", "domains", "owner_email", "owner_name", "group_prefix"))
+    name, owner_email = string_field(body, "name"), string_field(body, "owner_email")
+    assert name is not None and owner_email is not None
+    prefix = string_field(body, "group_prefix", required=False)
+    # The CLI's `org create` runs this same function: built-in roles, role groups, Owner.
+    org = orgs.create_org(
+        tx,
+        name=name,
+        owner_email=owner_email,
+        slug=string_field(body, "slug", required=False),
+        domains=string_list_field(body, "domains") or (),
+        group_prefix="Scimitar" if prefix is None else prefix,
+        owner_name=string_field(body, "owner_name", required=False),
+    )
+    operators.record(tx, "org.created", "org", org.id, org=org, detail=tenant_view(org))
+    return 201, tenant_view(org)
+
+
+def list_orgs(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
+    limit = call.integer("limit", 50, low=1, high=MAX_PAGE)
+    offset = call.integer("offset", 0)
+    found, total = tenants.list_orgs(tx, q=call.text("q"), limit=limit, offset=offset)
+    return 200, offset_page("orgs", [tenant_view(o) for o in found], total, limit, offset)
+
+
+def get_tenant(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
+    return 200, tenant_view(_tenant(tx, call))
+
+
+def update_tenant(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
+    body = call.fields(_TENANT_FIELDS)
+    org = _tenant(tx, call)
+    updated = orgs.update_settings(
+        tx,
+        org,
+        name=string_field(body, "name", required=False),
+        domains=string_list_field(body, "domains"),
+        group_prefix=string_field(body, "group_prefix", required=False),
+        email_changes=string_field(body, "email_changes", required=False),
+        custom_groups=string_field(body, "custom_groups", required=False),
+        provisioning_mode=string_field(body, "provisioning_mode", required=False),
+    )
+    if updated != org:
+        detail = {"before": tenant_view(org), "after": tenant_view(updated)}
+        operators.record(tx, "org.updated", "org", org.id, org=updated, detail=detail)
+    return 200, tenant_view(updated)
+
+
+def delete_tenant(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
+    tenants.delete_org(tx, _tenant(tx, call))
+    return 204, None
+
+
+def create_org_api_token(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
+    """An admin API token of the org for the host's backend; `created_by` names the
+    operator token that made it."""
+    body = call.fields(("name",))
+    name = string_field(body, "name", required=False)
+    org = _tenant(tx, call)
+    token, info = keys.create_api_token(tx, org, "api" if name is None else name)
+    operators.record(tx, "api_token.created", "api_token", info.id, org=org, detail={"name": name})
+    return 201, {**token_view(info), "token": token}
+
+
+def _expires_in(call: ApiCall) -> int | None:
+    body = call.fields(("expires_in",)) if call.body is not None else {}
+    value = body.get("expires_in")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise bad_request("Field 'expires_in' must be an integer (seconds)")
+    return value
+
+
+def _new_link(call: ApiCall, tx: Tx, org: Org) -> dict[str, Any]:
+    secret, link = setup_links.create_link(tx, org, _expires_in(call))
+    return {
+        "id": link.id,
+        "url": setup_link_url(call.public_url, secret),
+        "expires_at": iso(link.expires),
+    }
+
+
+def create_org_setup_link(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
+    org = _tenant(tx, call)
+    created = _new_link(call, tx, org)
+    operators.record(tx, "setup_link.created", "setup_link", created["id"], org=org)
+    return 201, created
+
+
+def list_org_setup_links(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
+    links = setup_links.list_links(tx, _tenant(tx, call))
+    return 200, {"setup_links": [setup_link_view(link, tx) for link in links]}
+
+
+def revoke_org_setup_link(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
+    org = _tenant(tx, call)
+    setup_links.revoke_link(tx, org, call.params["link_id"])
+    operators.record(tx, "setup_link.revoked", "setup_link", call.params["link_id"], org=org)
+    return 204, None
+
+
+# Setup links (the org's own token or console session)
+
+
+def create_setup_link(call: ApiCall, tx: Tx, who: Principal) -> Reply:
+    return 201, _new_link(call, tx, who.org)
+
+
+def list_setup_links(call: ApiCall, tx: Tx, who: Principal) -> Reply:
+    links = setup_links.list_links(tx, who.org)
+    return 200, {"setup_links": [setup_link_view(link, tx) for link in links]}
+
+
+def revoke_setup_link(call: ApiCall, tx: Tx, who: Principal) -> Reply:
+    setup_links.revoke_link(tx, who.org, call.params["link_id"])
+    return 204, None
