@@ -28,6 +28,11 @@ class Platform:
         return Api(self.site.client, {"Authorization": f"Bearer {self.token}"})
 
     def create_org(self, slug: str, **fields: object) -> dict[str, object]:
-        body = {"name": slug.title(), "slug": slug, "owner_email": f"owner@{slug}.example", **fields}
+        body = {
+            "name": slug.title(),
+            "slug": slug,
+            "owner_email": f"owner@{slug}.example",
+            **fields,
+        }
         created: dict[str, object] = self.operator.post("/orgs", body)
         return created
