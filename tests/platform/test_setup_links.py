@@ -11,8 +11,9 @@ from starlette.testclient import TestClient
 
 from scimitar.faces.admin.auth import SETUP_COOKIE
 from scimitar.storage.tables import audit_log, setup_links
-from tests.admin.helpers import PUBLIC_URL, Api, client_for, csrf_of, sign_in
+from tests.admin.helpers import Api, client_for, csrf_of, sign_in
 from tests.platform.helpers import Platform
+from tests.scim.harness import PUBLIC_URL
 
 
 def _path(url: str) -> str:
