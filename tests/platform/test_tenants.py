@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 from sqlalchemy import func, select
 
 from scimitar.domain import operators, orgs, structure
@@ -10,6 +13,7 @@ from scimitar.faces.admin.routes import PREFIX
 from scimitar.storage.tables import orgs as orgs_table
 from tests.admin.helpers import Api, sign_in
 from tests.platform.helpers import Platform
+from tests.scim.harness import live_server
 
 
 def _org_count(platform: Platform) -> int:
@@ -155,3 +159,17 @@ def test_console_session_of_the_deleted_org_ends(platform: Platform) -> None:
     page = platform.site.client.get("/console/members", follow_redirects=False)
     assert page.status_code == 303
     assert "reason=ended" in page.headers["location"]
+
+
+def test_concurrent_creates_of_one_slug(platform: Platform) -> None:
+    """Eight simultaneous POST /orgs with one slug: one 201, the rest 409, never a 500."""
+    db = platform.site.db
+    body = {"name": "Race", "slug": "race", "owner_email": "owner@race.example"}
+    headers = {"Authorization": f"Bearer {platform.token}"}
+    with live_server(db) as base, ThreadPoolExecutor(8) as pool:
+
+        def create(_: int) -> int:
+            return httpx.post(base + PREFIX + "/orgs", json=body, headers=headers).status_code
+
+        statuses = sorted(pool.map(create, range(8)))
+    assert statuses == [201] + [409] * 7

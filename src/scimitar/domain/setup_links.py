@@ -170,7 +170,7 @@ def open_link(tx: Tx, secret: str) -> tuple[str, SetupSession] | LinkState | Non
         return LinkState.USED if state is LinkState.ACTIVE else state
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
-    expires = min(tx.now + SESSION_LIFETIME, utc(link.expires) + SESSION_LIFETIME)
+    expires = tx.now + SESSION_LIFETIME
     tx.conn.execute(
         insert(setup_sessions).values(
             token_hash=hash_secret(token),
