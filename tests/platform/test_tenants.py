@@ -59,8 +59,9 @@ def test_slug_defaults_from_the_name(platform: Platform) -> None:
 
 
 def test_bad_org_input_changes_nothing(platform: Platform) -> None:
-    """Missing or malformed fields are 400/422 with a reason; a taken slug is 409; nothing
-    is created by any of them."""
+    """Missing or malformed fields are 400/422 with a reason (control characters and
+    over-long values alike on both engines); a taken slug is 409; a path that is no slug or
+    id is 404; nothing is created by any of them."""
     before = _org_count(platform)
     op = platform.operator
     op.post("/orgs", {"name": "X"}, expect=400)
@@ -73,6 +74,20 @@ def test_bad_org_input_changes_nothing(platform: Platform) -> None:
     op.post("/orgs", {"name": "X", "slug": "acme", "owner_email": "o@x.example"}, expect=409)
     op.post("/orgs", {"name": "\x00", "owner_email": "o@x.example"}, expect=422)
     op.post("/orgs", {"name": "X" * 201, "owner_email": "o@x.example"}, expect=422)
+    op.post("/orgs", {"name": "X", "owner_email": "o@x.example", "owner_name": "\x00"}, expect=422)
+    op.post(
+        "/orgs", {"name": "X", "owner_email": "o@x.example", "owner_name": "a" * 201}, expect=422
+    )
+    op.post("/orgs", {"name": "X", "owner_email": "o\x00@x.example"}, expect=422)
+    op.post(
+        "/orgs", {"name": "X", "owner_email": "o@x.example", "domains": ["a\x00.io"]}, expect=422
+    )
+    op.patch("/orgs/acme", {"name": "A\x00"}, expect=422)
+    op.get("/orgs?q=%00", expect=400)
+    op.get("/orgs/%00", expect=404)
+    op.get("/orgs/" + "a" * 300, expect=404)
+    op.delete("/orgs/acme/setup-links/%00", expect=404)
+    platform.site.api.delete("/setup-links/%00", expect=404)
     response = platform.site.client.post(
         PREFIX + "/orgs", content=b"{", headers={**op.headers, "Content-Type": "application/json"}
     )

@@ -9,6 +9,7 @@ setup page only. A spent, expired or revoked link says which, and to ask for a n
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ MIN_LIFETIME = timedelta(minutes=5)
 MAX_LIFETIME = timedelta(days=30)
 #: How long the browser that opened a link may use the setup page.
 SESSION_LIFETIME = timedelta(hours=4)
+_ID = re.compile(r"[0-9a-f-]{36}")
 SETUP_SESSION_ENDED = (
     "This setup session has ended; ask the person who sent you the link for a new one"
 )
@@ -128,6 +130,8 @@ def list_links(tx: Tx, org: Org) -> list[SetupLink]:
 
 def revoke_link(tx: Tx, org: Org, link_id: str) -> None:
     """Stop a link: unopened, it no longer opens; opened, its setup session ends."""
+    if not _ID.fullmatch(link_id):  # not an id at all (PostgreSQL would refuse a NUL)
+        raise NotFoundError(f"Setup link {link_id!r} not found")
     result = tx.conn.execute(
         update(setup_links)
         .where(setup_links.c.org_id == org.id, setup_links.c.id == link_id)

@@ -9,11 +9,12 @@ inside its org, and is refused on the operator endpoints (403).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from scimitar.domain import keys, operators, orgs, sessions, setup_links, tenants
 from scimitar.domain.context import Tx
-from scimitar.domain.errors import AuthError
+from scimitar.domain.errors import AuthError, InvalidError, NotFoundError
 from scimitar.domain.models import Org
 from scimitar.domain.operators import OperatorToken
 from scimitar.domain.setup_links import SetupLink
@@ -35,6 +36,7 @@ OPERATOR_EXPECTED = (
 )
 SCIM_KEY_HERE = "a SCIM key is for /scim only, and"
 MAX_PAGE = 200
+MAX_NAME = 200
 _TENANT_SETTINGS = ("name", "domains", "group_prefix", "email_changes", "custom_groups")
 _TENANT_FIELDS = (*_TENANT_SETTINGS, "provisioning_mode")
 
@@ -97,16 +99,44 @@ def setup_link_url(public_url: str, secret: str) -> str:
 
 # Tenants (operator token)
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SLUG = re.compile(r"[a-z0-9-]{1,63}")
+
+
+def _printable(body: dict[str, Any]) -> dict[str, Any]:
+    """The body, once no string in it holds a control character (PostgreSQL refuses NUL,
+    SQLite would keep it: both engines answer 422 alike)."""
+    for name, value in body.items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and _CONTROL.search(text):
+                raise InvalidError(f"Field {name!r} must not contain control characters")
+    return body
+
+
+def _query_text(call: ApiCall, name: str) -> str:
+    text = call.text(name)
+    if _CONTROL.search(text):
+        raise bad_request(f"Query parameter {name!r} must not contain control characters")
+    return text
+
 
 def _tenant(tx: Tx, call: ApiCall) -> Org:
-    return orgs.get_org_by_slug(tx, call.params["slug"])
+    slug = call.params["slug"]
+    if not _SLUG.fullmatch(slug):  # not a slug at all: nothing to look up
+        raise NotFoundError(f"No organization with slug {slug!r}")
+    return orgs.get_org_by_slug(tx, slug)
 
 
 def create_org(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
-    body = call.fields(("name", "slug", "domains", "owner_email", "owner_name", "group_prefix"))
+    body = _printable(
+        call.fields(("name", "slug", "domains", "owner_email", "owner_name", "group_prefix"))
+    )
     name, owner_email = string_field(body, "name"), string_field(body, "owner_email")
     assert name is not None and owner_email is not None
     prefix = string_field(body, "group_prefix", required=False)
+    owner_name = string_field(body, "owner_name", required=False)
+    if owner_name is not None and len(owner_name) > MAX_NAME:
+        raise InvalidError(f"owner_name must be at most {MAX_NAME} characters")
     # The CLI's `org create` runs this same function: built-in roles, role groups, Owner.
     org = orgs.create_org(
         tx,
@@ -115,7 +145,7 @@ def create_org(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
         slug=string_field(body, "slug", required=False),
         domains=string_list_field(body, "domains") or (),
         group_prefix="Scimitar" if prefix is None else prefix,
-        owner_name=string_field(body, "owner_name", required=False),
+        owner_name=owner_name,
     )
     operators.record(tx, "org.created", "org", org.id, org=org, detail=tenant_view(org))
     return 201, tenant_view(org)
@@ -124,7 +154,7 @@ def create_org(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
 def list_orgs(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
     limit = call.integer("limit", 50, low=1, high=MAX_PAGE)
     offset = call.integer("offset", 0)
-    found, total = tenants.list_orgs(tx, q=call.text("q"), limit=limit, offset=offset)
+    found, total = tenants.list_orgs(tx, q=_query_text(call, "q"), limit=limit, offset=offset)
     return 200, offset_page("orgs", [tenant_view(o) for o in found], total, limit, offset)
 
 
@@ -133,7 +163,7 @@ def get_tenant(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
 
 
 def update_tenant(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
-    body = call.fields(_TENANT_FIELDS)
+    body = _printable(call.fields(_TENANT_FIELDS))
     org = _tenant(tx, call)
     updated = orgs.update_settings(
         tx,
@@ -159,7 +189,7 @@ def delete_tenant(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
 def create_org_api_token(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
     """An admin API token of the org for the host's backend; `created_by` names the
     operator token that made it."""
-    body = call.fields(("name",))
+    body = _printable(call.fields(("name",)))
     name = string_field(body, "name", required=False)
     org = _tenant(tx, call)
     token, info = keys.create_api_token(tx, org, "api" if name is None else name)
@@ -198,8 +228,9 @@ def list_org_setup_links(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
 
 def revoke_org_setup_link(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
     org = _tenant(tx, call)
-    setup_links.revoke_link(tx, org, call.params["link_id"])
-    operators.record(tx, "setup_link.revoked", "setup_link", call.params["link_id"], org=org)
+    link_id = call.params["link_id"]
+    setup_links.revoke_link(tx, org, link_id)
+    operators.record(tx, "setup_link.revoked", "setup_link", link_id, org=org)
     return 204, None
 
 

@@ -46,7 +46,7 @@ PLATFORM_COMPONENTS: dict[str, Schema] = {
             **_TENANT_SETTINGS,
             "slug": {**STRING, "maxLength": 63},
             "owner_email": STRING,
-            "owner_name": STRING,
+            "owner_name": {**STRING, "maxLength": 200},
         },
         required=("name", "owner_email"),
     ),
