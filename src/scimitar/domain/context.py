@@ -16,6 +16,10 @@ class ActorKind(StrEnum):
     API_TOKEN = "api_token"
     CLI = "cli"
     SYSTEM = "system"
+    #: The host platform's operator token (deployment level, PRODUCT.md §6).
+    OPERATOR = "operator"
+    #: Someone who opened a setup link (no account of their own).
+    SETUP_LINK = "setup_link"
 
 
 @dataclass(frozen=True)

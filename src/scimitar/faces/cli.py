@@ -15,15 +15,16 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from scimitar.config import Settings
-from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.context import CLI_ACTOR, Tx, utc
 from scimitar.domain.directory import organizations, people, structure
 from scimitar.domain.errors import DomainError
-from scimitar.domain.identity import credentials, keys
+from scimitar.domain.identity import credentials, keys, operators
 from scimitar.domain.models import Org
 from scimitar.storage.database import Database, DatabaseUrlError
 
@@ -115,6 +116,16 @@ def _parser() -> argparse.ArgumentParser:
     create = token.add_parser("create", parents=[common])
     create.add_argument("--org", required=True)
     create.add_argument("--name", default="api")
+
+    operator = sub.add_parser(
+        "operator-token", parents=[common], help="the host platform's operator tokens"
+    ).add_subparsers(dest="action", required=True)
+    operator.add_parser("create", parents=[common]).add_argument("--name", default="operator")
+    operator.add_parser("list", parents=[common])
+    operator.add_parser("revoke", parents=[common]).add_argument("id")
+    sub.add_parser(
+        "operator-audit", parents=[common], help="what operators did (newest first)"
+    ).add_argument("--limit", type=int, default=100)
 
     member = sub.add_parser("member", parents=[common]).add_subparsers(dest="action", required=True)
     member.add_parser("list", parents=[common]).add_argument("--org", required=True)
@@ -264,6 +275,32 @@ class Cli:
             token, _ = keys.create_api_token(tx, self.org(tx), self.args.name)
         print(token)
 
+    def cmd_operator_token(self) -> None:
+        with self.tx() as tx:
+            if self.args.action == "create":
+                secret, _ = operators.create_token(tx, self.args.name)
+                print(secret)
+            elif self.args.action == "list":
+                for token in operators.list_tokens(tx):
+                    state = "active" if token.active else f"revoked {_when(token.revoked)}"
+                    print(
+                        f"{token.id}\t{token.name}\tsop-…{token.hint}\t"
+                        f"created {_when(token.created)}\tlast used {_when(token.last_used)}"
+                        f"\t{state}"
+                    )
+            else:
+                revoked = operators.revoke_token(tx, self.args.id)
+                print(f"revoked operator token {revoked.name!r}", file=sys.stderr)
+
+    def cmd_operator_audit(self) -> None:
+        with self.tx() as tx:
+            for entry in operators.audit_trail(tx, limit=max(1, self.args.limit)):
+                org = entry.org_slug or "-"
+                print(
+                    f"{_when(entry.at)}\t{entry.actor_label}\t{entry.action}\t{org}\t"
+                    f"{entry.resource_type} {entry.resource_id or ''}".rstrip()
+                )
+
     def cmd_member(self) -> None:
         with self.tx() as tx:
             org = self.org(tx)
@@ -277,6 +314,10 @@ class Cli:
                 raise CliError(f"No member {self.args.email!r} in organization {org.slug!r}")
             people.remove_member(tx, org, found)
         print(f"removed {found.user_name}", file=sys.stderr)
+
+
+def _when(at: datetime | None) -> str:
+    return utc(at).strftime("%Y-%m-%dT%H:%M:%SZ") if at is not None else "never"
 
 
 def _all_members(tx: Tx, org: Org) -> Iterator[Any]:

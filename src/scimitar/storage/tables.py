@@ -422,6 +422,8 @@ webhook_deliveries = Table(
     CheckConstraint("state IN ('pending', 'succeeded', 'failed')", name="state"),
     Index("ix_webhook_deliveries_due", "state", "next_attempt"),
     Index("ix_webhook_deliveries_endpoint", "endpoint_id", "event_seq"),
+    # Deleting an org's events cascades here row by row: without it, each is a table scan.
+    Index("ix_webhook_deliveries_event", "event_id"),
 )
 
 webhook_attempts = Table(
@@ -440,4 +442,67 @@ webhook_attempts = Table(
     Column("error", Text),
     Column("response_excerpt", Text),
     Index("ix_webhook_attempts_delivery", "delivery_id", "id"),
+)
+
+# The host platform (PRODUCT.md §6). Operator tokens belong to the deployment, not to an org.
+operator_tokens = Table(
+    "operator_tokens",
+    metadata,
+    Column("id", UUID, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("hint", String(16), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_by", String(300), nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("last_used", Timestamp),
+    Column("revoked", Timestamp),
+)
+
+# What operators did to tenants. Deliberately no foreign key to `orgs`: the record of an
+# org's deletion must outlive the org.
+operator_audit = Table(
+    "operator_audit",
+    metadata,
+    Column("id", _Serial, primary_key=True, autoincrement=True),
+    Column("at", Timestamp, nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", String(64)),
+    Column("actor_label", String(300), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("org_id", UUID),
+    Column("org_slug", String(63)),
+    Column("resource_type", String(32), nullable=False),
+    Column("resource_id", String(64)),
+    Column("detail", Document),
+    Index("ix_operator_audit_org", "org_id", "id"),
+)
+
+# One-time links that open an org's SCIM setup page for someone with no account. Only the
+# SHA-256 of the link's secret is kept.
+setup_links = Table(
+    "setup_links",
+    metadata,
+    Column("id", UUID, primary_key=True),
+    _org_fk(),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("created_by", String(300), nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("expires", Timestamp, nullable=False),
+    Column("used", Timestamp),
+    Column("revoked", Timestamp),
+    Index("ix_setup_links_org_created", "org_id", "created"),
+)
+
+# The browser session a setup link opens: the SCIM setup page of one org, nothing else.
+setup_sessions = Table(
+    "setup_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    _org_fk(),
+    Column("link_id", UUID, ForeignKey("setup_links.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("expires", Timestamp, nullable=False),
+    Index("ix_setup_sessions_link", "link_id"),
 )

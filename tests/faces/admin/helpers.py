@@ -19,8 +19,9 @@ from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.directory import people
 from scimitar.domain.identity import credentials, keys
 from scimitar.domain.models import Member, Org, OrgRole
+from scimitar.faces.admin.endpoint import PREFIX
 from scimitar.faces.admin.openapi import document
-from scimitar.faces.admin.routes import ENDPOINTS, PREFIX
+from scimitar.faces.admin.routes import ENDPOINTS
 from scimitar.faces.app import create_app
 from scimitar.storage.database import Database
 from tests.faces.scim.harness import PUBLIC_URL, make_org

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from scimitar.domain.models import OrgRole
-from scimitar.faces.admin.routes import ENDPOINTS, PREFIX
+from scimitar.faces.admin.endpoint import PREFIX
+from scimitar.faces.admin.routes import ENDPOINTS
 from tests.faces.admin.helpers import Api, Site, add_member, api_token, csrf_of, sign_in
 
 

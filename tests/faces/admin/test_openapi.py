@@ -5,7 +5,7 @@ from __future__ import annotations
 from jsonschema import Draft202012Validator
 from starlette.routing import Route
 
-from scimitar.faces.admin.routes import PREFIX
+from scimitar.faces.admin.endpoint import PREFIX
 from tests.faces.admin.helpers import Site
 
 

@@ -14,7 +14,7 @@ from scimitar.config import Settings
 from scimitar.domain.context import SYSTEM_ACTOR, Tx, utc
 from scimitar.domain.identity import credentials
 from scimitar.domain.models import OrgRole
-from scimitar.faces.admin.routes import PREFIX
+from scimitar.faces.admin.endpoint import PREFIX
 from scimitar.faces.app import create_app
 from scimitar.faces.console import signin
 from scimitar.storage.tables import console_credentials, console_sessions

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.directory import people, structure
@@ -109,20 +110,23 @@ def create_org(
     if tx.conn.execute(select(orgs.c.id).where(orgs.c.slug == slug)).first():
         raise ConflictError(f"An organization with slug {slug!r} already exists")
     org_id = new_id()
-    tx.conn.execute(
-        insert(orgs).values(
-            id=org_id,
-            slug=slug,
-            name=name,
-            allowed_domains=list(normalize_domains(domains)),
-            group_prefix=_check_prefix(group_prefix),
-            email_changes=Policy.ALLOW,
-            custom_groups=Policy.ALLOW,
-            provisioning_mode=ProvisioningMode.LIVE,
-            created=tx.now,
-            last_modified=tx.now,
+    try:
+        tx.conn.execute(
+            insert(orgs).values(
+                id=org_id,
+                slug=slug,
+                name=name,
+                allowed_domains=list(normalize_domains(domains)),
+                group_prefix=_check_prefix(group_prefix),
+                email_changes=Policy.ALLOW,
+                custom_groups=Policy.ALLOW,
+                provisioning_mode=ProvisioningMode.LIVE,
+                created=tx.now,
+                last_modified=tx.now,
+            )
         )
-    )
+    except IntegrityError:  # a concurrent request took the slug after the check above
+        raise ConflictError(f"An organization with slug {slug!r} already exists") from None
     org = get_org(tx, org_id)
     audit.record(tx, org.id, "org.created", "org", org.id, after=_snapshot(org))
     feed.emit(tx, org.id, "org.created", "org", org.id, data={"id": org.id, **_snapshot(org)})

@@ -29,6 +29,8 @@ from scimitar.storage.tables import api_tokens, orgs, scim_keys
 
 SCIM_KEY_PREFIX = "scim-"
 API_TOKEN_PREFIX = "sat-"
+#: The host platform's operator tokens (domain/operators.py), named here to refuse them.
+OPERATOR_TOKEN_PREFIX = "sop-"
 #: `last_used` is written at most this often, so that reads stay reads.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
@@ -168,10 +170,20 @@ _KEY_AND_ORG = Prepared(
 )
 
 
+def _not_a_scim_key(credential: str) -> str:
+    """Why a credential that is not a SCIM key is refused, naming what it looks like."""
+    expected = "/scim takes the organization's SCIM key (scim-…), generated in the console"
+    if credential.startswith(OPERATOR_TOKEN_PREFIX):
+        return f"An operator token is not a SCIM key: {expected}"
+    if credential.startswith(API_TOKEN_PREFIX):
+        return f"An admin API token is not a SCIM key: {expected}"
+    return "Invalid SCIM key"
+
+
 def authenticate_scim_key(tx: Tx, key: str) -> tuple[Org, KeyInfo]:
     """The org a SCIM key belongs to; `AuthError` if it is unknown or deactivated."""
     if not key.startswith(SCIM_KEY_PREFIX) or len(key) > 200:
-        raise AuthError("Invalid SCIM key")
+        raise AuthError(_not_a_scim_key(key))
     digest = hash_secret(key)
     # Between commits, a key checked once on this connection needs no second look.
     memo = unchanged_memo(tx.conn)
@@ -274,6 +286,10 @@ def revoke_api_token(tx: Tx, org: Org, token_id: str) -> None:
 
 
 def authenticate_api_token(tx: Tx, token: str) -> tuple[str, TokenInfo]:
+    if token.startswith(SCIM_KEY_PREFIX):
+        raise AuthError(
+            "A SCIM key is for /scim only: the admin API takes an admin API token (sat-…)"
+        )
     if not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
         raise AuthError("Invalid API token")
     digest = hash_secret(token)

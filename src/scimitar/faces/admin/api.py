@@ -24,10 +24,12 @@ from starlette.routing import BaseRoute, Route
 from scimitar.config import Settings
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.errors import DomainError
-from scimitar.domain.identity import keys, sessions
+from scimitar.domain.identity import keys, operators, sessions
 from scimitar.faces.admin import openapi
+from scimitar.faces.admin.endpoint import PREFIX, Endpoint
 from scimitar.faces.admin.events_api import MAX_WAIT, POLL_INTERVAL
-from scimitar.faces.admin.routes import ENDPOINTS, PREFIX, Endpoint
+from scimitar.faces.admin.platform_api import authenticate_operator
+from scimitar.faces.admin.routes import ENDPOINTS
 from scimitar.faces.web.auth import Credentials, authenticate, credentials_of
 from scimitar.faces.web.wire import (
     ApiCall,
@@ -65,9 +67,11 @@ class AdminApi:
             )
             credentials = credentials_of(request)
             try:
-                if endpoint.request is not None:
+                if endpoint.request is not None and not (
+                    endpoint.body_optional and _no_body(request)
+                ):
                     # A stranger's body is never read: the caller is checked first.
-                    await run_in_threadpool(self._authenticate, credentials)
+                    await run_in_threadpool(self._authenticate, endpoint, credentials)
                     call.body = await read_body(request)
                 status, body = await self._answer(request, endpoint, call, credentials)
             except ApiError as exc:
@@ -108,10 +112,14 @@ class AdminApi:
             raise ApiError(400, "bad_request", f"{name} must be between 0 and {MAX_WAIT} seconds")
         return wait
 
-    def _authenticate(self, credentials: Credentials) -> None:
+    def _authenticate(self, endpoint: Endpoint, credentials: Credentials) -> None:
         try:
             with self.db.read() as conn:
-                authenticate(Tx(conn, SYSTEM_ACTOR), credentials, changes=True)
+                tx = Tx(conn, SYSTEM_ACTOR)
+                if endpoint.operator:
+                    authenticate_operator(tx, credentials)
+                else:
+                    authenticate(tx, credentials, changes=True)
         except DomainError as exc:
             raise from_domain(exc) from None
 
@@ -120,25 +128,55 @@ class AdminApi:
         `ApiError`s after the rollback."""
         token_to_touch: str | None = None
         session_to_touch: str | None = None
+        operator_to_touch: str | None = None
         try:
             with self.db.write() if endpoint.changes else self.db.read() as conn:
                 tx = Tx(conn, SYSTEM_ACTOR)
-                who = authenticate(tx, credentials, changes=endpoint.changes)
-                if who.token_stale:
-                    token_to_touch = who.token_id
-                session_to_touch = who.session_to_touch
-                if endpoint.wait is not None:
-                    if call.deadline is None:  # the first run, once the caller is known
-                        call.deadline = time.monotonic() + self._wait(call, endpoint.wait.name)
-                    call.waiting = time.monotonic() < call.deadline
-                reply = endpoint.handler(call, tx, who)
+                if endpoint.operator_handler is not None:
+                    operator = authenticate_operator(tx, credentials)
+                    if operator.stale(tx.now):
+                        operator_to_touch = operator.id
+                    reply: Reply | None = endpoint.operator_handler(call, tx, operator)
+                else:
+                    who = authenticate(tx, credentials, changes=endpoint.changes)
+                    if who.token_stale:
+                        token_to_touch = who.token_id
+                    session_to_touch = who.session_to_touch
+                    if endpoint.wait is not None:
+                        if call.deadline is None:  # the first run, once the caller is known
+                            call.deadline = time.monotonic() + self._wait(call, endpoint.wait.name)
+                        call.waiting = time.monotonic() < call.deadline
+                    assert endpoint.handler is not None  # every org endpoint has one
+                    reply = endpoint.handler(call, tx, who)
         except DomainError as exc:
             raise from_domain(exc) from None
-        if token_to_touch is not None or session_to_touch is not None:
-            with self.db.write() as conn:
-                tx = Tx(conn, SYSTEM_ACTOR)
-                if token_to_touch is not None:
-                    keys.touch_api_token(tx, token_to_touch)
-                if session_to_touch is not None:
-                    sessions.touch_session(tx, session_to_touch)
+        return self._touched(
+            reply, api_token=token_to_touch, session=session_to_touch, operator=operator_to_touch
+        )
+
+    def _touched(
+        self,
+        reply: Reply | None,
+        *,
+        api_token: str | None = None,
+        session: str | None = None,
+        operator: str | None = None,
+    ) -> Reply | None:
+        """Record, after the request's own transaction, when a credential was last used."""
+        if api_token is None and session is None and operator is None:
+            return reply
+        with self.db.write() as conn:
+            tx = Tx(conn, SYSTEM_ACTOR)
+            if api_token is not None:
+                keys.touch_api_token(tx, api_token)
+            if session is not None:
+                sessions.touch_session(tx, session)
+            if operator is not None:
+                operators.touch(tx, operator)
         return reply
+
+
+def _no_body(request: Request) -> bool:
+    """A request that sent no body at all (no type, nothing declared or streamed)."""
+    headers = request.headers
+    return "content-type" not in headers and headers.get("content-length", "0") == "0"

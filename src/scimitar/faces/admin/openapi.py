@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from scimitar.faces.admin.routes import ENDPOINTS, PREFIX, Endpoint
+from scimitar.faces.admin.endpoint import PREFIX, Endpoint
+from scimitar.faces.admin.platform_schemas import PLATFORM_COMPONENTS
+from scimitar.faces.admin.routes import ENDPOINTS
 from scimitar.faces.admin.schemas import COMPONENTS, STRING, ref
 from scimitar.faces.web.auth import SESSION_COOKIE
 
@@ -13,8 +15,14 @@ _PATH_PARAM = re.compile(r"{(\w+)}")
 _ERRORS = {
     "400": "The body or query cannot be read (not JSON, wrong type, unknown field)",
     "401": "Missing, unknown, revoked or expired credentials",
-    "403": "Not an Owner or Admin of the organization, an Owner-only action, or no CSRF header",
+    "403": "Not an Owner or Admin of the organization, an Owner-only action, no CSRF header, "
+    "or an operator token (it acts on organizations, not inside one)",
     "404": "Not found in this organization",
+}
+_OPERATOR_ERRORS = {
+    **_ERRORS,
+    "403": "Not an operator token: an org's API token, console session or SCIM key",
+    "404": "No organization with this slug (or nothing with this id in it)",
 }
 _CHANGE_ERRORS = {
     "409": "A name is taken (`conflict`) or a rule forbids the change (`policy`)",
@@ -25,6 +33,9 @@ Everything the Scimitar console does, for automation. Authenticate with
 `Authorization: Bearer sat-…` (an admin API token, created in the console or with
 `scimitar api-token create`; it acts as an admin of its organization), or with a console
 session cookie plus the session's CSRF token in `X-CSRF-Token` on every change.
+The `/orgs` endpoints are the host platform's: they take an operator token
+(`Authorization: Bearer sop-…`, made with `scimitar operator-token create`) and refuse every
+other credential, while an operator token is refused everywhere else.
 Errors are `{"error": {"code": "...", "detail": "..."}}`.
 """
 
@@ -44,7 +55,8 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     success: dict[str, Any] = {"description": endpoint.summary}
     if endpoint.response is not None:
         success["content"] = {"application/json": {"schema": ref(endpoint.response)}}
-    errors = {**_ERRORS, **(_CHANGE_ERRORS if endpoint.changes else {})}
+    base = _OPERATOR_ERRORS if endpoint.operator else _ERRORS
+    errors = {**base, **(_CHANGE_ERRORS if endpoint.changes else {})}
     operation: dict[str, Any] = {
         "operationId": endpoint.name,
         "summary": endpoint.summary,
@@ -57,6 +69,8 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     }
     if endpoint.owner_only:
         operation["security"] = [{"session": []}]
+    if endpoint.operator:
+        operation["security"] = [{"operator": []}]
     if endpoint.request is not None:
         operation["requestBody"] = {
             "required": True,
@@ -76,9 +90,14 @@ def document(server_url: str) -> dict[str, Any]:
         "security": [{"token": []}, {"session": []}],
         "paths": paths,
         "components": {
-            "schemas": COMPONENTS,
+            "schemas": {**COMPONENTS, **PLATFORM_COMPONENTS},
             "securitySchemes": {
                 "token": {"type": "http", "scheme": "bearer", "description": "sat-… token"},
+                "operator": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "sop-… operator token (the /orgs endpoints only)",
+                },
                 "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
             },
         },

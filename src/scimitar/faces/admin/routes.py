@@ -3,65 +3,19 @@ both built from this table, so neither can list an endpoint the other lacks."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from scimitar.domain.context import Tx
 from scimitar.faces.admin import (
     events_api,
     groups_api,
     logs_api,
     members_api,
     org_api,
+    platform_api,
     structure_api,
     webhooks_api,
 )
-from scimitar.faces.admin.schemas import INTEGER, STRING, Schema, enum
+from scimitar.faces.admin.endpoint import Endpoint, Param, operator_endpoint
+from scimitar.faces.admin.schemas import INTEGER, STRING, enum
 from scimitar.faces.web import lookups
-from scimitar.faces.web.auth import Principal
-from scimitar.faces.web.wire import ApiCall, Reply
-
-PREFIX = "/api/v1"
-
-Handler = Callable[[ApiCall, Tx, Principal], Reply]
-#: A long poll's handler: None when there is nothing yet and the caller may wait for it.
-Poll = Callable[[ApiCall, Tx, Principal], Reply | None]
-
-
-@dataclass(frozen=True)
-class Param:
-    """A query parameter."""
-
-    name: str
-    description: str
-    schema: Schema
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    method: str
-    path: str
-    handler: Handler | Poll
-    summary: str
-    tag: str
-    #: Component name of the answer's body; None for 204 No Content.
-    response: str | None
-    status: int = 200
-    request: str | None = None
-    query: tuple[Param, ...] = ()
-    owner_only: bool = False
-    #: The query parameter that asks a long poll to wait (seconds) while `handler` answers
-    #: None; None for an ordinary endpoint.
-    wait: Param | None = None
-
-    @property
-    def name(self) -> str:
-        return self.handler.__name__
-
-    @property
-    def changes(self) -> bool:
-        return self.method != "GET"
-
 
 _LIMIT = Param("limit", "page size (1-200, default 50)", {**INTEGER, "minimum": 1, "maximum": 200})
 _OFFSET = Param("offset", "items to skip (default 0)", {**INTEGER, "minimum": 0})
@@ -75,6 +29,79 @@ _WAIT = Param(
 )
 _TYPES = Param("types", "comma-separated event types to keep (default: all)", STRING)
 _FEED_LIMIT = Param("limit", "events per page (1-1000, default 100)", INTEGER)
+
+
+#: Tenants over HTTP (PRODUCT.md §6): operator token only.
+OPERATOR_ENDPOINTS: tuple[Endpoint, ...] = (
+    operator_endpoint(
+        "POST",
+        "/orgs",
+        platform_api.create_org,
+        "Create an organization with its built-in roles and Owner (as `scimitar org create`)",
+        "Tenant",
+        201,
+        request="TenantCreate",
+    ),
+    operator_endpoint(
+        "GET",
+        "/orgs",
+        platform_api.list_orgs,
+        "Organizations by slug",
+        "TenantList",
+        query=(Param("q", "text in the slug or name (case-insensitive)", STRING), *_PAGE),
+    ),
+    operator_endpoint("GET", "/orgs/{slug}", platform_api.get_tenant, "One organization", "Tenant"),
+    operator_endpoint(
+        "PATCH",
+        "/orgs/{slug}",
+        platform_api.update_tenant,
+        "Change an organization's settings",
+        "Tenant",
+        request="TenantPatch",
+    ),
+    operator_endpoint(
+        "DELETE",
+        "/orgs/{slug}",
+        platform_api.delete_tenant,
+        "Delete an organization and everything in it (recorded in the operator audit trail)",
+        None,
+        204,
+    ),
+    operator_endpoint(
+        "POST",
+        "/orgs/{slug}/api-tokens",
+        platform_api.create_org_api_token,
+        "An admin API token of the org for the host's backend; shown once",
+        "OrgApiTokenCreated",
+        201,
+        request="ApiTokenCreate",
+    ),
+    operator_endpoint(
+        "POST",
+        "/orgs/{slug}/setup-links",
+        platform_api.create_org_setup_link,
+        "A one-time link to the org's SCIM setup page, for its IT admin",
+        "SetupLinkCreated",
+        201,
+        request="SetupLinkCreate",
+        body_optional=True,
+    ),
+    operator_endpoint(
+        "GET",
+        "/orgs/{slug}/setup-links",
+        platform_api.list_org_setup_links,
+        "The org's setup links, newest first",
+        "SetupLinkList",
+    ),
+    operator_endpoint(
+        "DELETE",
+        "/orgs/{slug}/setup-links/{link_id}",
+        platform_api.revoke_org_setup_link,
+        "Revoke one of the org's setup links",
+        None,
+        204,
+    ),
+)
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/org", org_api.get_org, "The organization's settings", "org", "Org"),
@@ -158,6 +185,35 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         None,
         status=204,
     ),
+    Endpoint(
+        "POST",
+        "/setup-links",
+        platform_api.create_setup_link,
+        "A one-time link that opens this org's SCIM setup page for someone without an account",
+        "setup-links",
+        "SetupLinkCreated",
+        status=201,
+        request="SetupLinkCreate",
+        body_optional=True,
+    ),
+    Endpoint(
+        "GET",
+        "/setup-links",
+        platform_api.list_setup_links,
+        "The org's setup links, newest first",
+        "setup-links",
+        "SetupLinkList",
+    ),
+    Endpoint(
+        "DELETE",
+        "/setup-links/{link_id}",
+        platform_api.revoke_setup_link,
+        "Revoke a setup link (and end the session it opened)",
+        "setup-links",
+        None,
+        status=204,
+    ),
+    *OPERATOR_ENDPOINTS,
     Endpoint(
         "GET",
         "/members",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from scimitar.domain.context import ActorKind
+
 Schema = dict[str, Any]
 
 STRING: Schema = {"type": "string"}
@@ -256,7 +258,7 @@ COMPONENTS: dict[str, Schema] = {
         {
             "id": INTEGER,
             "at": TIME,
-            "actor_kind": enum("scim_key", "console", "api_token", "cli", "system"),
+            "actor_kind": enum(*(kind.value for kind in ActorKind)),
             "actor_id": NULLABLE_STRING,
             "actor": STRING,
             "action": STRING,

@@ -35,7 +35,8 @@ from scimitar.faces.console import (
     webhook_pages,
 )
 from scimitar.faces.console.page import NOTICES, Action, Outcome, Page, Redirect, Render, View
-from scimitar.faces.web.auth import SESSION_COOKIE
+from scimitar.faces.console.setup_link_pages import SetupLinkPages
+from scimitar.faces.web.auth import SESSION_COOKIE, SETUP_COOKIE
 from scimitar.faces.web.views import member_view, org_view
 from scimitar.faces.web.wire import BodyTooLarge, from_domain, read_limited
 from scimitar.storage.database import Database
@@ -107,6 +108,7 @@ class Console:
             Route(signin.SIGN_IN_PATH, self.reads_form(self.sign_in), methods=["POST"]),
             Route("/console/sign-out", self.reads_form(self.sign_out), methods=["POST"]),
             Mount("/console/static", static, name="console-static"),
+            *SetupLinkPages(self).routes(),
             *(Route(path, self.show(page), methods=["GET"]) for path, page in PAGES),
             *(
                 Route(path, self.reads_form(self.act(action)), methods=["POST"])
@@ -249,7 +251,7 @@ class Console:
 
     def _view(self, tx: Tx, request: _RequestData) -> View:
         if not request.token:
-            raise _SignInFirst("ended")
+            raise _SignInFirst("setup-only" if request.setup else "ended")
         try:
             session = sessions.find_session(tx, request.token)
         except AuthError:
@@ -287,7 +289,8 @@ class Console:
         async def endpoint(request: Request) -> Response:
             if not request.cookies.get(SESSION_COOKIE):
                 # Without a session the form would be refused anyway: do not read it.
-                return self.respond(Redirect(f"{signin.SIGN_IN_PATH}?reason=ended"))
+                reason = "setup-only" if request.cookies.get(SETUP_COOKIE) else "ended"
+                return self.respond(Redirect(f"{signin.SIGN_IN_PATH}?reason={reason}"))
             data = _RequestData.of(request, await self._form(request))
             return self.respond(await run_in_threadpool(self._act, action, data))
 
@@ -336,12 +339,19 @@ class _RequestData:
     """The parts of a request a worker thread needs."""
 
     def __init__(
-        self, token: str | None, params: dict[str, str], query: dict[str, str], form: dict[str, str]
+        self,
+        token: str | None,
+        params: dict[str, str],
+        query: dict[str, str],
+        form: dict[str, str],
+        setup: bool = False,
     ) -> None:
         self.token = token
         self.params = params
         self.query = query
         self.form = form
+        #: The browser holds a setup link's session (the SCIM setup page only).
+        self.setup = setup
 
     @classmethod
     def of(cls, request: Request, form: dict[str, str]) -> _RequestData:
@@ -350,4 +360,5 @@ class _RequestData:
             dict(request.path_params),
             dict(request.query_params),
             form,
+            bool(request.cookies.get(SETUP_COOKIE)),
         )

@@ -22,6 +22,8 @@ NOTICES = {
     "settings-saved": "Settings saved.",
     "key-deactivated": "The SCIM key is deactivated; requests with it are refused from now on.",
     "token-revoked": "The API token is revoked; requests with it are refused from now on.",
+    "setup-link-revoked": "The setup link is revoked; it no longer opens, and the session it "
+    "opened has ended.",
     "role-changed": "Org role changed.",
     "member-removed": "Member removed. Your identity provider will unassign them on its next "
     "import.",

@@ -7,9 +7,9 @@ from typing import Any
 from scimitar.domain.context import Tx
 from scimitar.domain.directory import organizations, people
 from scimitar.domain.errors import InvalidError, PolicyError
-from scimitar.domain.identity import keys
+from scimitar.domain.identity import keys, setup_portal
 from scimitar.faces.console.page import Action, Outcome, Page, Redirect, Render, View
-from scimitar.faces.web.views import scim_key_view, token_view
+from scimitar.faces.web.views import scim_key_view, setup_link_url, setup_link_view, token_view
 
 SCIM_KEY_EXPLAINED = (
     "Copy it now: Scimitar keeps only a hash, so it cannot be shown again. "
@@ -50,7 +50,14 @@ def deactivate_key(view: View, tx: Tx) -> Outcome:
 
 def load_settings(view: View, tx: Tx) -> dict[str, Any]:
     tokens = [token_view(t) for t in keys.list_api_tokens(tx, view.session.org)]
-    return {"tokens": tokens, "new_token": None, "is_owner": view.principal.is_owner}
+    links = [setup_link_view(link, tx) for link in setup_portal.list_links(tx, view.session.org)]
+    return {
+        "tokens": tokens,
+        "new_token": None,
+        "is_owner": view.principal.is_owner,
+        "setup_links": links,
+        "new_setup_link": None,
+    }
 
 
 SETTINGS = Page("settings.html", load_settings, "settings")
@@ -82,6 +89,17 @@ def revoke_token(view: View, tx: Tx) -> Outcome:
     return Redirect("/console/settings", "token-revoked")
 
 
+def create_setup_link(view: View, tx: Tx) -> Outcome:
+    secret, _ = setup_portal.create_link(tx, view.session.org)
+    url = setup_link_url(view.public_url, secret)
+    return Render(SETTINGS.template, {**load_settings(view, tx), "new_setup_link": url})
+
+
+def revoke_setup_link(view: View, tx: Tx) -> Outcome:
+    setup_portal.revoke_link(tx, view.session.org, view.params["link_id"])
+    return Redirect("/console/settings", "setup-link-revoked")
+
+
 def transfer_ownership(view: View, tx: Tx) -> Outcome:
     if not view.principal.is_owner:
         raise PolicyError("Only the Owner can transfer ownership")
@@ -106,4 +124,6 @@ ACTIONS = [
     ("/console/api-tokens", Action(create_token, SETTINGS)),
     ("/console/api-tokens/{token_id}/revoke", Action(revoke_token, SETTINGS)),
     ("/console/ownership", Action(transfer_ownership, SETTINGS)),
+    ("/console/setup-links", Action(create_setup_link, SETTINGS)),
+    ("/console/setup-links/{link_id}/revoke", Action(revoke_setup_link, SETTINGS)),
 ]

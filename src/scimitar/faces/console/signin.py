@@ -29,6 +29,8 @@ REASONS = {
     "ended": sessions.SESSION_ENDED,
     "not-admin": NOT_AN_ADMIN,
     "signed-out": "You are signed out.",
+    "setup-only": "A setup link opens the SCIM setup page only (at /console/setup); "
+    "the rest of the console needs a sign-in.",
 }
 
 

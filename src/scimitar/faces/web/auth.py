@@ -16,12 +16,23 @@ from starlette.requests import Request
 from scimitar.domain.context import Actor, ActorKind, Tx, utc
 from scimitar.domain.directory import organizations
 from scimitar.domain.errors import AuthError
-from scimitar.domain.identity import keys, sessions
+from scimitar.domain.identity import keys, operators, sessions
 from scimitar.domain.models import Member, Org, OrgRole
 from scimitar.faces.web.wire import forbidden
 
 SESSION_COOKIE = "scimitar_session"
+#: The cookie of a browser that opened a setup link (the SCIM setup page only).
+SETUP_COOKIE = "scimitar_setup"
 NOT_AN_ADMIN = "Only Owners and Admins of the organization can use the console and the admin API"
+ORG_CREDENTIAL_EXPECTED = (
+    "An operator token manages organizations (/api/v1/orgs) and cannot act inside one: "
+    "this endpoint expects an org API token (sat-…) or a console session "
+    "(make one for the org with POST /api/v1/orgs/{slug}/api-tokens)"
+)
+SETUP_SESSION_HERE = (
+    "A setup link opens the SCIM setup page only; the admin API expects an org API token "
+    "(sat-…) or a console sign-in"
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,8 @@ class Credentials:
     bearer: str | None
     session: str | None
     csrf: str | None
+    #: A setup link's session cookie: never a credential here, but worth a clear refusal.
+    setup_session: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,10 @@ def credentials_of(request: Request) -> Credentials:
     if header and bearer is None:
         bearer = header  # an unusable header must fail, not fall back to the cookie
     return Credentials(
-        bearer, request.cookies.get(SESSION_COOKIE), request.headers.get("x-csrf-token")
+        bearer,
+        request.cookies.get(SESSION_COOKIE),
+        request.headers.get("x-csrf-token"),
+        request.cookies.get(SETUP_COOKIE),
     )
 
 
@@ -70,6 +86,8 @@ def authenticate(tx: Tx, credentials: Credentials, *, changes: bool) -> Principa
         principal = _token_principal(tx, credentials.bearer)
     elif credentials.session is not None:
         principal = _session_principal(tx, credentials, changes=changes)
+    elif credentials.setup_session is not None:
+        raise forbidden(SETUP_SESSION_HERE)
     else:
         raise AuthError(
             "Missing credentials: send 'Authorization: Bearer <admin API token>' "
@@ -80,6 +98,9 @@ def authenticate(tx: Tx, credentials: Credentials, *, changes: bool) -> Principa
 
 
 def _token_principal(tx: Tx, token: str) -> Principal:
+    if operators.is_operator_token(token):
+        operators.authenticate(tx, token)  # an unknown or revoked one is a 401
+        raise forbidden(ORG_CREDENTIAL_EXPECTED)
     org_id, info = keys.authenticate_api_token(tx, token)
     org = organizations.get_org(tx, org_id)
     actor = Actor(ActorKind.API_TOKEN, f"API token {info.name!r} …{info.hint}", info.id)

@@ -8,9 +8,10 @@ from typing import Any
 
 from scimitar.domain.access.effective import ProjectAccess
 from scimitar.domain.access.grants import NamedGrant
-from scimitar.domain.context import utc
+from scimitar.domain.context import Tx, utc
 from scimitar.domain.directory.listings import AuditEntry
 from scimitar.domain.identity.keys import KeyInfo, TokenInfo
+from scimitar.domain.identity.setup_portal import SetupLink
 from scimitar.domain.models import Group, Member, Org, Project, Role, Team
 from scimitar.domain.records.provisioning import LoggedRequest
 
@@ -204,3 +205,19 @@ def offset_page(
     key: str, items: list[dict[str, Any]], total: int, limit: int, offset: int
 ) -> dict[str, Any]:
     return {key: items, "total": total, "limit": limit, "offset": offset}
+
+
+def setup_link_view(link: SetupLink, tx: Tx) -> dict[str, Any]:
+    return {
+        "id": link.id,
+        "state": link.state(tx.now).value,
+        "created_by": link.created_by,
+        "created": iso(link.created),
+        "expires_at": iso(link.expires),
+        "used_at": iso(link.used),
+        "revoked_at": iso(link.revoked),
+    }
+
+
+def setup_link_url(public_url: str, secret: str) -> str:
+    return f"{public_url}/console/setup-links/{secret}"
