@@ -56,6 +56,7 @@ class AdminApi:
                 dict(request.path_params),
                 dict(request.query_params),
                 self.settings.public_url,
+                secret_key=self.settings.secret_key,
             )
             try:
                 if endpoint.request is not None:

@@ -7,7 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scimitar.domain.context import Tx
-from scimitar.faces.admin import groups_api, logs_api, members_api, org_api, structure_api
+from scimitar.faces.admin import (
+    groups_api,
+    logs_api,
+    members_api,
+    org_api,
+    sso_api,
+    structure_api,
+)
 from scimitar.faces.admin.auth import Principal
 from scimitar.faces.admin.schemas import INTEGER, STRING, Schema, enum
 from scimitar.faces.admin.wire import ApiCall, Reply
@@ -136,6 +143,33 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         org_api.revoke_api_token,
         "Revoke a token (it stops working at once)",
         "api-tokens",
+        None,
+        status=204,
+    ),
+    Endpoint(
+        "GET",
+        "/sso",
+        sso_api.get_sso,
+        "The OpenID Connect connection for console sign-in (never its secret)",
+        "sso",
+        "SsoConnection",
+    ),
+    Endpoint(
+        "PUT",
+        "/sso",
+        sso_api.put_sso,
+        "Connect the org's IdP for console sign-in (discovery from the issuer; an API token "
+        "or the Owner); the secret is never shown again",
+        "sso",
+        "SsoConnection",
+        request="SsoConnectionSet",
+    ),
+    Endpoint(
+        "DELETE",
+        "/sso",
+        sso_api.delete_sso,
+        "Disconnect the IdP (refused while sso_required is on)",
+        "sso",
         None,
         status=204,
     ),
