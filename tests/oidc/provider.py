@@ -66,7 +66,7 @@ class IdP:
         client = {
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,
-            "redirect_uris": self.redirect_uris,
+            "redirect_uris": self.redirect_uris or [OTHER_REDIRECT],
             "response_types": ["code"],
             "grant_types": ["authorization_code"],
             "token_endpoint_auth_method": "client_secret_basic",
