@@ -199,6 +199,32 @@ def test_the_sign_in_form_finds_the_org_by_slug_or_email_domain(org_site: Site) 
     assert missing.status_code == 404 and "No single organization" in missing.text
     unconnected = org_site.client.get("/console/sso/find?who=globex")
     assert "Globex has not connected an identity provider" in unconnected.text
+    org_site.api.patch("/org", {"allowed_domains": ["example.com"]})
+    by_domain = org_site.client.get("/console/sso/find?who=Someone@EXAMPLE.com")
+    assert by_domain.status_code == 200 and "/console/sso/start?org=acme" in by_domain.text
+
+
+def test_the_owner_sets_it_up_in_the_console(site: Site, idp: IdP) -> None:
+    """Settings › Single sign-on: redirect URI to copy, connect, require, test, disconnect."""
+    assert sign_in(site.client, "acme", "owner@example.com").status_code == 303
+    page = site.client.get("/console/sso")
+    assert f'value="{CALLBACK}"' in page.text and "Not connected" in page.text
+    assert "Okta" in page.text and "Microsoft Entra ID" in page.text
+    csrf = csrf_of(site.client, "/console/sso")
+    form = {"csrf": csrf, "issuer": idp.issuer, "client_id": CLIENT_ID, "client_secret": ""}
+    refused = site.client.post("/console/sso", data=form)
+    assert refused.status_code == 422 and "client secret is required" in refused.text
+    saved = site.client.post("/console/sso", data={**form, "client_secret": CLIENT_SECRET})
+    assert saved.status_code == 200 and "SSO connection saved" in saved.text
+    assert "Connected" in saved.text and "/console/sso/start?org=acme&amp;test=1" in saved.text
+    assert CLIENT_SECRET not in saved.text
+    required = site.client.post("/console/sso/policy", data={"csrf": csrf, "sso_required": "on"})
+    assert "SSO is <strong>required</strong>" in required.text
+    kept = site.client.post("/console/sso/delete", data={"csrf": csrf})
+    assert kept.status_code == 409 and "turn sso_required off" in kept.text
+    site.client.post("/console/sso/policy", data={"csrf": csrf})
+    gone = site.client.post("/console/sso/delete", data={"csrf": csrf})
+    assert "SSO connection removed" in gone.text and "Not connected" in gone.text
 
 
 def test_the_connection_api_seals_and_never_shows_the_secret(org_site: Site, idp: IdP) -> None:
