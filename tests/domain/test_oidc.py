@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import httpx
 import pytest
 
 from scimitar.domain.errors import InvalidError
@@ -129,3 +132,31 @@ def test_issuers_are_https_except_on_loopback(url: str) -> None:
         check_url(url, "The issuer")
     for loopback in ("http://127.0.0.1:8080", "http://[::1]:9000", "http://localhost"):
         assert check_url(loopback, "The issuer") == loopback
+
+
+def test_an_unreadable_key_in_the_jwks_is_skipped(idp: IdP, provider: Provider, token: str) -> None:
+    """One key the library cannot read (a bad EC point) does not stop the others."""
+    published = httpx.get(provider.jwks_uri, timeout=10).json()
+    odd = {"kty": "EC", "crv": "P-256", "x": "bad", "y": "bad", "kid": "odd", "use": "sig"}
+    document = json.dumps({"keys": [odd, *published["keys"]]}).encode()
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Jwks)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        jwks_uri = f"http://127.0.0.1:{server.server_address[1]}/jwks"
+        served = Provider.of_document({**provider.document(), "jwks_uri": jwks_uri})
+        claims = verify_id_token(served, client_id=OTHER_CLIENT_ID, token=token, nonce="n-1")
+        assert claims["email"] == "ada@example.com"
+    finally:
+        server.shutdown()

@@ -37,6 +37,8 @@ from joserfc.jwk import KeySet
 from scimitar.domain.errors import InvalidError
 
 TIMEOUT = httpx.Timeout(10.0)
+#: Discovery runs inside the transaction that saves the connection: kept short.
+DISCOVERY_TIMEOUT = httpx.Timeout(5.0)
 #: Clock skew allowed between the provider and this server, for `exp` and `iat`.
 LEEWAY_SECONDS = 60
 #: How long a JWKS is trusted before it is read again (a rotation is caught sooner, by kid).
@@ -107,9 +109,9 @@ def check_url(url: str, what: str) -> str:
     raise InvalidError(f"{what} must use https (http only on a loopback address): {url!r}")
 
 
-def _get_json(url: str, what: str) -> dict[str, Any]:
+def _get_json(url: str, what: str, timeout: httpx.Timeout = TIMEOUT) -> dict[str, Any]:
     try:
-        response = httpx.get(url, timeout=TIMEOUT, headers={"Accept": "application/json"})
+        response = httpx.get(url, timeout=timeout, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
         raise OidcRefusal(f"Could not reach {what} at {url} ({type(exc).__name__})") from None
     if response.status_code != 200:
@@ -131,7 +133,7 @@ def discover(issuer: str) -> Provider:
     issuer = check_url(issuer, "The issuer")
     url = issuer.rstrip("/") + "/.well-known/openid-configuration"
     try:
-        document = _get_json(url, "The discovery document")
+        document = _get_json(url, "The discovery document", DISCOVERY_TIMEOUT)
     except OidcRefusal as exc:
         raise InvalidError(exc.detail) from None
     named = document.get("issuer")
@@ -241,12 +243,19 @@ class _KeyCache:
         document = _get_json(jwks_uri, "The provider's JWKS")
         keys = document.get("keys")
         usable = [k for k in keys if isinstance(k, dict)] if isinstance(keys, list) else []
-        # Keys for signing (or of no stated use); a key that cannot be read is skipped.
-        usable = [k for k in usable if k.get("use", "sig") == "sig" and k.get("kty") != "oct"]
-        try:
-            return KeySet.import_key_set({"keys": usable})
-        except (JoseError, ValueError, TypeError):
-            raise OidcRefusal(f"The provider's JWKS at {jwks_uri} has no usable key") from None
+        # Keys for signing (or of no stated use); a key that cannot be read is skipped, so
+        # one odd key does not stop sign-in with the others.
+        readable = []
+        for key in usable:
+            if key.get("use", "sig") != "sig" or key.get("kty") == "oct":
+                continue
+            try:
+                readable.append(KeySet.import_key_set({"keys": [key]}).keys[0])
+            except (JoseError, ValueError, TypeError):
+                continue
+        if not readable:
+            raise OidcRefusal(f"The provider's JWKS at {jwks_uri} has no usable key")
+        return KeySet(readable)
 
 
 def _has_kid(key_set: KeySet, kid: str | None) -> bool:
