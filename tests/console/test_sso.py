@@ -131,6 +131,17 @@ def test_a_state_from_another_browser_is_refused(org_site: Site) -> None:
         assert other.get("/console/members", follow_redirects=False).status_code == 303
 
 
+def test_another_server_finishes_the_sign_in(org_site: Site) -> None:
+    """A sign-in started by one server is finished by another on the same database (state in
+    the database, as behind a load balancer with several processes or hosts)."""
+    back = sign_in_at_idp(start(org_site.client), "admin@example.com", CALLBACK)
+    with client_for(org_site.db) as second:
+        second.cookies.set("scimitar_sso", str(org_site.client.cookies.get("scimitar_sso")))
+        response = callback(second, back)
+        assert response.status_code == 303 and response.headers["location"] == "/console/scim"
+        assert second.get("/console/members").status_code == 200
+
+
 def test_a_state_is_used_once(org_site: Site) -> None:
     """Replaying the IdP's answer (state and code) is refused, even in the same browser."""
     location = start(org_site.client)
