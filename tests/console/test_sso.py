@@ -300,4 +300,7 @@ def test_sso_required_needs_a_connection(site: Site) -> None:
     """Requiring SSO with no IdP connected is refused (it would lock Admins out)."""
     error = site.api.patch("/org", {"sso_required": True}, expect=409)
     assert "Connect your identity provider" in error["error"]["detail"]
-    assert site.api.get("/org")["sso_required"] is False
+    error = site.api.patch("/org", {"name": "Renamed", "sso_required": "yes"}, expect=400)
+    assert "must be true or false" in error["error"]["detail"]
+    org = site.api.get("/org")
+    assert org["sso_required"] is False and org["name"] == "Acme"

@@ -32,7 +32,8 @@ def get_org(call: ApiCall, tx: Tx, who: Principal) -> Reply:
 
 def update_org(call: ApiCall, tx: Tx, who: Principal) -> Reply:
     body = call.fields(SETTINGS_FIELDS)
-    if body.get("sso_required") is not None and who.member is not None and not who.is_owner:
+    required = bool_field(body, "sso_required")
+    if required is not None and who.member is not None and not who.is_owner:
         raise forbidden("Only the Owner can change whether SSO is required")
     updated = orgs.update_settings(
         tx,
@@ -44,7 +45,6 @@ def update_org(call: ApiCall, tx: Tx, who: Principal) -> Reply:
         custom_groups=string_field(body, "custom_groups", required=False),
         provisioning_mode=string_field(body, "provisioning_mode", required=False),
     )
-    required = bool_field(body, "sso_required")
     if required is not None:
         sso.set_required(tx, who.org, required)
     return 200, {**org_view(updated), "sso_required": sso.is_required(tx, who.org)}
