@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from scimitar.domain import members
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.models import OrgRole
-from scimitar.storage.tables import audit_log, sso_connections, sso_states
+from scimitar.storage.tables import audit_log, server_secrets, sso_connections, sso_states
 from tests.admin.helpers import (
     PASSWORD,
     Api,
@@ -189,6 +189,17 @@ class _replaced:
     def __exit__(self, *exc: object) -> None:
         self.context.__exit__(None, None, None)
         self.running.restart()
+
+
+def test_a_secret_sealed_under_another_key_is_a_clear_refusal(org_site: Site) -> None:
+    """When the server's secret key changed, sign-in says so (no 500, nobody signed in)."""
+    with org_site.db.write() as conn:
+        conn.execute(
+            update(server_secrets)
+            .where(server_secrets.c.name == "sealing")
+            .values(value="another-deployment-secret")
+        )
+    assert_refused(sso_sign_in(org_site.client, "admin@example.com"), "save the SSO connection")
 
 
 def test_test_sign_in_shows_the_result_and_signs_nobody_in(org_site: Site) -> None:

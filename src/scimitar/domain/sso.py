@@ -23,7 +23,7 @@ from scimitar.domain.context import Tx, fold, utc
 from scimitar.domain.errors import InvalidError, NotFoundError, PolicyError
 from scimitar.domain.models import Member, Org, OrgRole
 from scimitar.domain.oidc import Provider, authorization_url
-from scimitar.domain.sealing import Sealer
+from scimitar.domain.sealing import Sealer, SealError
 from scimitar.storage.tables import member_emails, sso_connections, sso_states
 from scimitar.storage.tables import orgs as orgs_table
 
@@ -31,6 +31,10 @@ from scimitar.storage.tables import orgs as orgs_table
 STATE_LIFETIME = timedelta(minutes=10)
 CALLBACK_PATH = "/console/sso/callback"
 NO_CONNECTION = "{name} has not connected an identity provider for console sign-in"
+SECRET_UNREADABLE = (
+    "The stored client secret cannot be read (was the server's secret key changed?): "
+    "the Owner must save the SSO connection again"
+)
 
 
 class SignInRefused(Exception):
@@ -90,13 +94,18 @@ def get_connection(tx: Tx, org: Org) -> Connection | None:
     )
 
 
-def client_secret(tx: Tx, org: Org, configured_secret_key: str | None) -> str:
+def client_secret(tx: Tx, org: Org, configured_secret_key: str | None) -> str | None:
+    """The connection's client secret; None when it does not open (the deployment's secret
+    key changed): the Owner must save the connection again."""
     row = tx.conn.execute(
         select(sso_connections.c.client_secret).where(sso_connections.c.org_id == org.id)
     ).first()
     if row is None:
         raise NotFoundError(NO_CONNECTION.format(name=org.name))
-    return sealer(tx, configured_secret_key).unseal(row.client_secret, context=_context(org))
+    try:
+        return sealer(tx, configured_secret_key).unseal(row.client_secret, context=_context(org))
+    except SealError:
+        return None
 
 
 def _check_client(client_id: str, client_secret: str | None) -> None:

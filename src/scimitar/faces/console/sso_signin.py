@@ -153,7 +153,7 @@ class SsoSignIn:
                 secret = (
                     sso.client_secret(tx, pending.org, self.settings.secret_key)
                     if connection is not None
-                    else ""
+                    else None
                 )
         # The state is used up (committed) before anything else is looked at.
         if isinstance(pending, sso.SignInRefused):
@@ -162,6 +162,8 @@ class SsoSignIn:
         try:
             if connection is None:
                 raise sso.SignInRefused(sso.NO_CONNECTION.format(name=org.name))
+            if secret is None:
+                raise sso.SignInRefused(sso.SECRET_UNREADABLE)
             if "error" in query:
                 described = query.get("error_description", "")
                 raise sso.SignInRefused(
