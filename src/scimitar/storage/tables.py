@@ -506,3 +506,37 @@ setup_sessions = Table(
     Column("expires", Timestamp, nullable=False),
     Index("ix_setup_sessions_link", "link_id"),
 )
+
+sso_connections = Table(
+    "sso_connections",
+    metadata,
+    Column("org_id", UUID, ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True),
+    Column("issuer", String(2048), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    # Sealed (domain/sealing.py, context "sso:<org id>"): the server must send it to the IdP.
+    Column("client_secret", Text, nullable=False),
+    # The provider's discovery document, as read when the connection was saved.
+    Column("provider", Document, nullable=False),
+    # The org's `sso_required` policy: password sign-in refused for Admins (the Owner keeps
+    # it). Kept with the connection: there is no requiring SSO without one.
+    Column("required", Boolean, nullable=False, server_default=text("false")),
+    Column("created", Timestamp, nullable=False),
+    Column("last_modified", Timestamp, nullable=False),
+)
+
+# One row per sign-in in flight (state, nonce and PKCE verifier), used once: any process
+# can finish a sign-in another started.
+sso_states = Table(
+    "sso_states",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    _org_fk(),
+    # SHA-256 of the random value in the browser's short-lived cookie.
+    Column("browser_hash", String(64), nullable=False),
+    Column("nonce", String(64), nullable=False),
+    Column("code_verifier", String(128), nullable=False),
+    # A "Test sign-in" from the settings page: the result is shown, nobody is signed in.
+    Column("test", Boolean, nullable=False),
+    Column("expires", Timestamp, nullable=False),
+    Index("ix_sso_states_expires", "expires"),
+)

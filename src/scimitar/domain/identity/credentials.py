@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, select, update
 from scimitar.domain.context import Tx, fold, utc
 from scimitar.domain.directory.people import get_member
 from scimitar.domain.errors import AuthError, InvalidError, PolicyError
-from scimitar.domain.identity import sessions
+from scimitar.domain.identity import sessions, sso
 from scimitar.domain.models import Member, Org, OrgRole
 from scimitar.domain.records import audit
 from scimitar.storage.tables import console_credentials, members
@@ -22,6 +22,7 @@ MAX_PASSWORD = 1024
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 LOCKED = "Too many failed sign-ins; try again in 15 minutes"
+SSO_REQUIRED = "Admins of this organization sign in with SSO; only the Owner may use a password"
 _hasher = PasswordHasher()
 #: Verified against when the email is unknown, so both paths take as long.
 _DUMMY_HASH = _hasher.hash("scimitar-dummy-password")
@@ -77,6 +78,8 @@ def sign_in(tx: Tx, org: Org, email: str, password: str) -> Member | AuthError:
         return AuthError("Wrong email or password")
     if not row.active or row.org_role not in (OrgRole.OWNER.value, OrgRole.ADMIN.value):
         return AuthError("Only active Owners and Admins can sign in to the console")
+    if row.org_role != OrgRole.OWNER.value and sso.is_required(tx, org):
+        return AuthError(SSO_REQUIRED)
     cleared = tx.conn.execute(
         update(console_credentials)
         .where(console_credentials.c.member_id == row.id, _not_locked(tx))

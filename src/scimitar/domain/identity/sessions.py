@@ -54,8 +54,11 @@ def can_administer(member: Member) -> bool:
     return member.active and member.org_role in (OrgRole.OWNER, OrgRole.ADMIN)
 
 
-def start_session(tx: Tx, org: Org, member: Member) -> tuple[str, Session]:
-    """Sign a member in; returns the cookie token (shown to the browser only) and the session."""
+def start_session(
+    tx: Tx, org: Org, member: Member, *, via: str | None = None
+) -> tuple[str, Session]:
+    """Sign a member in; returns the cookie token (shown to the browser only) and the session.
+    `via` names a way in other than the password (audited)."""
     token = secrets.token_urlsafe(32)
     csrf_token = secrets.token_urlsafe(32)
     expires = tx.now + LIFETIME
@@ -76,7 +79,8 @@ def start_session(tx: Tx, org: Org, member: Member) -> tuple[str, Session]:
             last_seen=tx.now,
         )
     )
-    audit.record(tx, org.id, "console.signed_in", "member", member.id)
+    after = {"via": via} if via else None
+    audit.record(tx, org.id, "console.signed_in", "member", member.id, after=after)
     return token, Session(org, member, csrf_token, expires, tx.now)
 
 

@@ -64,6 +64,7 @@ class AdminApi:
                 dict(request.path_params),
                 dict(request.query_params),
                 self.settings.public_url,
+                secret_key=self.settings.secret_key,
             )
             credentials = credentials_of(request)
             try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from scimitar.domain.context import Tx
 from scimitar.domain.directory import organizations, people
-from scimitar.domain.identity import keys
+from scimitar.domain.identity import keys, sso
 from scimitar.faces.web.auth import Principal
 from scimitar.faces.web.views import member_view, org_view, scim_key_view, token_view
 from scimitar.faces.web.wire import (
     ApiCall,
     Reply,
+    bool_field,
     forbidden,
     string_field,
     string_list_field,
@@ -22,15 +23,19 @@ SETTINGS_FIELDS = (
     "email_changes",
     "custom_groups",
     "provisioning_mode",
+    "sso_required",
 )
 
 
 def get_org(call: ApiCall, tx: Tx, who: Principal) -> Reply:
-    return 200, org_view(who.org)
+    return 200, {**org_view(who.org), "sso_required": sso.is_required(tx, who.org)}
 
 
 def update_org(call: ApiCall, tx: Tx, who: Principal) -> Reply:
     body = call.fields(SETTINGS_FIELDS)
+    required = bool_field(body, "sso_required")
+    if required is not None and who.member is not None and not who.is_owner:
+        raise forbidden("Only the Owner can change whether SSO is required")
     updated = organizations.update_settings(
         tx,
         who.org,
@@ -41,7 +46,9 @@ def update_org(call: ApiCall, tx: Tx, who: Principal) -> Reply:
         custom_groups=string_field(body, "custom_groups", required=False),
         provisioning_mode=string_field(body, "provisioning_mode", required=False),
     )
-    return 200, org_view(updated)
+    if required is not None:
+        sso.set_required(tx, who.org, required)
+    return 200, {**org_view(updated), "sso_required": sso.is_required(tx, who.org)}
 
 
 def transfer_ownership(call: ApiCall, tx: Tx, who: Principal) -> Reply:

@@ -10,6 +10,7 @@ from scimitar.faces.admin import (
     members_api,
     org_api,
     platform_api,
+    sso_api,
     structure_api,
     webhooks_api,
 )
@@ -214,6 +215,33 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         status=204,
     ),
     *OPERATOR_ENDPOINTS,
+    Endpoint(
+        "GET",
+        "/sso",
+        sso_api.get_sso,
+        "The OpenID Connect connection for console sign-in (never its secret)",
+        "sso",
+        "SsoConnection",
+    ),
+    Endpoint(
+        "PUT",
+        "/sso",
+        sso_api.put_sso,
+        "Connect the org's IdP for console sign-in (discovery from the issuer; an API token "
+        "or the Owner); the secret is never shown again",
+        "sso",
+        "SsoConnection",
+        request="SsoConnectionSet",
+    ),
+    Endpoint(
+        "DELETE",
+        "/sso",
+        sso_api.delete_sso,
+        "Disconnect the IdP (refused while sso_required is on)",
+        "sso",
+        None,
+        status=204,
+    ),
     Endpoint(
         "GET",
         "/members",

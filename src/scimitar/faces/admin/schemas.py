@@ -73,6 +73,7 @@ _ORG = {
     "email_changes": _POLICY,
     "custom_groups": _POLICY,
     "provisioning_mode": enum("live", "dry_run"),
+    "sso_required": BOOLEAN,
     "created": TIME,
     "last_modified": TIME,
 }
@@ -156,10 +157,30 @@ COMPONENTS: dict[str, Schema] = {
             "email_changes": _POLICY,
             "custom_groups": _POLICY,
             "provisioning_mode": enum("live", "dry_run"),
+            "sso_required": BOOLEAN,
         },
         required=(),
     ),
     "OwnershipTransfer": closed({"member_id": STRING}),
+    "SsoConnection": closed(
+        {
+            "issuer": STRING,
+            "client_id": STRING,
+            "redirect_uri": STRING,
+            "authorization_endpoint": STRING,
+            "token_endpoint_auth_method": enum("client_secret_basic", "client_secret_post"),
+            "created": TIME,
+            "last_modified": TIME,
+        }
+    ),
+    "SsoConnectionSet": closed(
+        {
+            "issuer": {**STRING, "maxLength": 2048},
+            "client_id": {**STRING, "maxLength": 255},
+            "client_secret": {**STRING, "maxLength": 1000, "writeOnly": True},
+        },
+        required=("issuer", "client_id"),
+    ),
     "ScimKeyStatus": closed(_KEY_STATUS),
     "ScimKeySecret": closed({**_KEY_STATUS, "secret": {**STRING, "pattern": "^scim-"}}),
     "ApiToken": closed(_TOKEN),

@@ -31,6 +31,8 @@ from scimitar.faces.console import (
     member_pages,
     setup_pages,
     signin,
+    sso_pages,
+    sso_signin,
     structure_pages,
     webhook_pages,
 )
@@ -62,6 +64,7 @@ PAGES: list[tuple[str, Page]] = [
     *log_pages.PAGES,
     *event_pages.PAGES,
     *webhook_pages.PAGES,
+    *sso_pages.PAGES,
 ]
 ACTIONS: list[tuple[str, Action]] = [
     *setup_pages.ACTIONS,
@@ -70,6 +73,7 @@ ACTIONS: list[tuple[str, Action]] = [
     *group_pages.ACTIONS,
     *grant_preview_pages.ACTIONS,
     *webhook_pages.ACTIONS,
+    *sso_pages.ACTIONS,
 ]
 
 
@@ -99,6 +103,7 @@ class Console:
             autoescape=select_autoescape(default=True),
             undefined=StrictUndefined,
         )
+        self.sso = sso_signin.SsoSignIn(self)
 
     def routes(self) -> list[BaseRoute]:
         static = StaticFiles(packages=[("scimitar.faces.console", "static")])
@@ -107,6 +112,7 @@ class Console:
             Route(signin.SIGN_IN_PATH, self.sign_in_form, methods=["GET"]),
             Route(signin.SIGN_IN_PATH, self.reads_form(self.sign_in), methods=["POST"]),
             Route("/console/sign-out", self.reads_form(self.sign_out), methods=["POST"]),
+            *self.sso.routes(),
             Mount("/console/static", static, name="console-static"),
             *SetupLinkPages(self).routes(),
             *(Route(path, self.show(page), methods=["GET"]) for path, page in PAGES),
@@ -160,6 +166,7 @@ class Console:
             "org_slug": request.query_params.get("org", ""),
             "error": error,
             "notice": signin.REASONS.get(request.query_params.get("reason", "")),
+            "sso_notice": self.sso.sign_in_notice(request.query_params.get("org", "")),
         }
         response = self.html("sign_in.html", context, status)
         signin.set_nonce_cookie(response, nonce, secure=self.secure)
@@ -259,6 +266,7 @@ class Console:
         if not sessions.can_administer(session.member):
             raise _SignInFirst("not-admin")
         view = View(session, request.params, request.query, request.form, self.settings.public_url)
+        view.secret_key = self.settings.secret_key
         tx.actor = view.principal.actor
         return view
 

@@ -43,6 +43,9 @@ NOTICES = {
     "webhook-disabled": "Webhook disabled: no events are delivered to it until it is enabled.",
     "webhook-deleted": "Webhook endpoint deleted, with its delivery log.",
     "delivery-resent": "Delivery queued to be sent again.",
+    "sso-saved": "SSO connection saved. Try it with Test sign-in.",
+    "sso-deleted": "SSO connection removed: console sign-in is by password only.",
+    "sso-policy-saved": "SSO policy saved.",
 }
 
 
@@ -55,6 +58,8 @@ class View:
     query: dict[str, str]
     form: dict[str, str]
     public_url: str
+    #: `SCIMITAR_SECRET_KEY` when configured (sealed secrets are sealed under it).
+    secret_key: str | None = None
 
     @property
     def principal(self) -> Principal:

@@ -10,6 +10,7 @@ from scimitar.domain.access.effective import ProjectAccess
 from scimitar.domain.access.grants import NamedGrant
 from scimitar.domain.context import Tx, utc
 from scimitar.domain.directory.listings import AuditEntry
+from scimitar.domain.identity import sso
 from scimitar.domain.identity.keys import KeyInfo, TokenInfo
 from scimitar.domain.identity.setup_portal import SetupLink
 from scimitar.domain.models import Group, Member, Org, Project, Role, Team
@@ -221,3 +222,15 @@ def setup_link_view(link: SetupLink, tx: Tx) -> dict[str, Any]:
 
 def setup_link_url(public_url: str, secret: str) -> str:
     return f"{public_url}/console/setup-links/{secret}"
+
+
+def sso_view(connection: sso.Connection, public_url: str) -> dict[str, Any]:
+    return {
+        "issuer": connection.issuer,
+        "client_id": connection.client_id,
+        "redirect_uri": sso.redirect_uri(public_url),
+        "authorization_endpoint": connection.provider.authorization_endpoint,
+        "token_endpoint_auth_method": connection.provider.token_auth_method,
+        "created": iso(connection.created),
+        "last_modified": iso(connection.last_modified),
+    }

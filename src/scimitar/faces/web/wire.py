@@ -139,6 +139,8 @@ class ApiCall:
     waiting: bool = False
     #: When a long poll stops waiting (`time.monotonic()`); set on its first run.
     deadline: float | None = None
+    #: `SCIMITAR_SECRET_KEY` when configured (sealed secrets are sealed under it).
+    secret_key: str | None = None
 
     def fields(self, allowed: tuple[str, ...]) -> dict[str, Any]:
         """The body as an object with only known fields (a typo is an error, not a no-op)."""
@@ -181,6 +183,15 @@ def string_field(body: dict[str, Any], name: str, *, required: bool = True) -> s
         return None
     if not isinstance(value, str):
         raise bad_request(f"Field {name!r} must be a string")
+    return value
+
+
+def bool_field(body: dict[str, Any], name: str) -> bool | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise bad_request(f"Field {name!r} must be true or false")
     return value
 
 
