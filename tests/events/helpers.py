@@ -9,7 +9,14 @@ from scimitar.domain import events
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.events import Event
 from scimitar.domain.models import Org
+from scimitar.domain.sealed_secrets import deployment_sealer
+from scimitar.domain.sealing import Sealer
 from scimitar.storage.database import Database
+
+
+def sealer(db: Database) -> Sealer:
+    """The Sealer every process of this test deployment uses (no SCIMITAR_SECRET_KEY)."""
+    return deployment_sealer(db, None)
 
 
 @contextmanager

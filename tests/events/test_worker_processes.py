@@ -16,7 +16,7 @@ from scimitar.domain import members, webhooks
 from scimitar.domain.addresses import AllowList
 from scimitar.storage.database import Database
 from tests.domain.helpers import make_org, user_doc
-from tests.events.helpers import write
+from tests.events.helpers import sealer, write
 from tests.events.receiver import receiver
 
 EVENTS = 1000
@@ -30,9 +30,12 @@ def test_two_worker_processes_deliver_each_event_exactly_once(db: Database) -> N
     with write(db) as tx:
         org = make_org(tx)
     with receiver() as hook:
+        seal = sealer(db)
         with write(db) as tx:
             local = AllowList.parse("127.0.0.1")  # the receiver
-            webhooks.create_endpoint(tx, org, hook.url, ["member.created"], allow=local)
+            webhooks.create_endpoint(
+                tx, org, hook.url, ["member.created"], sealer=seal, allow=local
+            )
         for batch in range(EVENTS // 100):
             with write(db) as tx:
                 for i in range(100):

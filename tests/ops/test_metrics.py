@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 from scimitar.config import Settings
 from scimitar.domain import members, webhooks
 from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.sealing import Sealer
 from scimitar.faces.app import create_app
 from scimitar.faces.metrics import Metrics, RequestMetrics, face_of
 from scimitar.storage.database import Database
@@ -65,7 +66,9 @@ def test_the_webhook_backlog_is_what_the_workers_have_yet_to_do(scim: Scim) -> N
     """Events not yet examined for an enabled endpoint show up before any worker runs."""
     with scim.db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
-        webhooks.create_endpoint(tx, scim.org, "https://hooks.example.com/in")
+        webhooks.create_endpoint(
+            tx, scim.org, "https://hooks.example.com/in", sealer=Sealer("k" * 40)
+        )
         members.create_member(tx, scim.org, {"userName": "w@example.com"})
     scraped = samples(scim.client.get("/metrics").text)
     assert scraped[("scimitar_webhook_unexamined_events", ())] >= 1

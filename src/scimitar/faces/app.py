@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     settings = settings or Settings.from_env()
     database = db or Database(settings.database_url, background_checkpoints=True)
     database.migrate()
+    settings = settings.with_sealer(database)
     request_log = BatchedLog(database)
     metrics = Metrics(database, settings.metrics_token)
 

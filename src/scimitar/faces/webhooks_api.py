@@ -23,6 +23,7 @@ from scimitar.config import Settings
 from scimitar.domain import webhooks
 from scimitar.domain.context import Actor, ActorKind, Tx
 from scimitar.domain.models import Org
+from scimitar.domain.sealing import Sealer
 from scimitar.faces.admin.wire import ApiError
 from scimitar.faces.json_api import (
     PREFIX,
@@ -41,8 +42,9 @@ _FIELDS = {"url", "events", "enabled"}
 
 
 class WebhooksApi:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, sealer: Sealer) -> None:
         self.db = db
+        self.sealer = sealer
 
     def _run(self, token: Caller, work: Work, *, write: bool) -> Response:
         with self.db.write() if write else self.db.read() as conn:
@@ -70,7 +72,7 @@ class WebhooksApi:
 
         def work(tx: Tx, org: Org) -> tuple[int, Any]:
             endpoint, secret = webhooks.create_endpoint(
-                tx, org, body["url"], body.get("events", ["*"])
+                tx, org, body["url"], body.get("events", ["*"]), sealer=self.sealer
             )
             return 201, {**endpoint.to_json(), "secret": secret}
 
@@ -151,8 +153,8 @@ def _only(body: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
     return body
 
 
-def routes(db: Database, _settings: Settings) -> list[BaseRoute]:
-    api = WebhooksApi(db)
+def routes(db: Database, settings: Settings) -> list[BaseRoute]:
+    api = WebhooksApi(db, settings.sealer)
     one = PREFIX + "/webhooks/{endpoint_id}"
     return [
         Route(PREFIX + "/webhooks", guarded(api.create), methods=["POST"]),

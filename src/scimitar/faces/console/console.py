@@ -256,7 +256,14 @@ class Console:
             raise _SignInFirst("ended") from None
         if not sessions.can_administer(session.member):
             raise _SignInFirst("not-admin")
-        view = View(session, request.params, request.query, request.form, self.settings.public_url)
+        view = View(
+            session,
+            request.params,
+            request.query,
+            request.form,
+            self.settings.public_url,
+            self.settings.sealer,
+        )
         tx.actor = view.principal.actor
         return view
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import InvalidError
+from scimitar.domain.sealing import Sealer
 from scimitar.domain.sessions import Session
 from scimitar.faces.admin.auth import Principal, console_actor
 
@@ -53,6 +54,8 @@ class View:
     query: dict[str, str]
     form: dict[str, str]
     public_url: str
+    #: Seals the secrets a page stores (webhook signing secrets).
+    sealer: Sealer
 
     @property
     def principal(self) -> Principal:
