@@ -22,6 +22,7 @@ from scimitar.faces.metrics import Metrics, RequestMetrics
 from scimitar.faces.scim.api import ScimApi
 from scimitar.faces.scim.wire import ScimResponse
 from scimitar.protocol.schema import ERROR
+from scimitar.rate_limits import limiter_for
 from scimitar.storage.database import BUSY, Database, database_busy
 
 log = logging.getLogger("scimitar")
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     database = db or Database(settings.database_url, background_checkpoints=True)
     database.migrate()
     settings = settings.with_sealer(database)
+    limiter = limiter_for(settings, database)
     request_log = BatchedLog(database)
     metrics = Metrics(database, settings.metrics_token)
 
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
         request_log.close()
+        limiter.close()
         if db is None:
             database.dispose()
 
@@ -86,9 +89,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics.endpoint),
-        *ScimApi(database, settings, request_log).routes(),
+        *ScimApi(database, settings, request_log, limiter).routes(),
         *events_api.routes(database, settings),
-        *AdminApi(database, settings).routes(),
+        *AdminApi(database, settings, limiter).routes(),
         *Console(database, settings).routes(),
     ]
     app = Starlette(

@@ -32,13 +32,15 @@ from scimitar.faces.admin.wire import (
     from_domain,
     read_body,
 )
+from scimitar.rate_limits import Face, Limiter, RateLimited
 from scimitar.storage.database import Database
 
 
 class AdminApi:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, limiter: Limiter | None = None) -> None:
         self.db = db
         self.settings = settings
+        self.limiter = limiter or Limiter(None)
 
     def routes(self) -> list[BaseRoute]:
         # Plain routes, not a Mount: other faces add their own routes under /api/v1.
@@ -65,6 +67,10 @@ class AdminApi:
                 )
             except ApiError as exc:
                 return error_response(exc)
+            except RateLimited as exc:
+                limited = error_response(ApiError(429, "rate_limited", exc.detail))
+                limited.headers["Retry-After"] = str(exc.retry_after)
+                return limited
             if status == 204:
                 return Response(status_code=204)
             return JsonResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
@@ -80,6 +86,8 @@ class AdminApi:
             with self.db.write() if endpoint.changes else self.db.read() as conn:
                 tx = Tx(conn, SYSTEM_ACTOR)
                 who = authenticate(tx, credentials, changes=endpoint.changes)
+                if who.token_id is not None:  # a console user is limited by their hands
+                    self.limiter.check(Face.API, who.token_id, who.rate_limit)
                 if who.token_stale:
                     token_to_touch = who.token_id
                 session_to_touch = who.session_to_touch

@@ -15,6 +15,7 @@ _ERRORS = {
     "401": "Missing, unknown, revoked or expired credentials",
     "403": "Not an Owner or Admin of the organization, an Owner-only action, or no CSRF header",
     "404": "Not found in this organization",
+    "429": "Over the API token's rate limit (`rate_limited`); `Retry-After` says when to retry",
 }
 _CHANGE_ERRORS = {
     "409": "A name is taken (`conflict`) or a rule forbids the change (`policy`)",

@@ -7,7 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scimitar.domain.context import Tx
-from scimitar.faces.admin import groups_api, logs_api, members_api, org_api, structure_api
+from scimitar.faces.admin import (
+    groups_api,
+    limits_api,
+    logs_api,
+    members_api,
+    org_api,
+    structure_api,
+)
 from scimitar.faces.admin.auth import Principal
 from scimitar.faces.admin.schemas import INTEGER, STRING, Schema, enum
 from scimitar.faces.admin.wire import ApiCall, Reply
@@ -67,6 +74,23 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "org",
         "Org",
         request="OrgSettings",
+    ),
+    Endpoint(
+        "GET",
+        "/rate-limits",
+        limits_api.get_rate_limits,
+        "The org's own rate limits per SCIM key and per API token (null: the deployment's)",
+        "org",
+        "RateLimits",
+    ),
+    Endpoint(
+        "PATCH",
+        "/rate-limits",
+        limits_api.update_rate_limits,
+        "Set the org's rate limits (requests per second; 0: none; null: the deployment's)",
+        "org",
+        "RateLimits",
+        request="RateLimitsUpdate",
     ),
     Endpoint(
         "POST",
