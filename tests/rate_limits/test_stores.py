@@ -6,6 +6,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,14 @@ def test_an_unreachable_store_lets_requests_through(caplog: pytest.LogCaptureFix
         for _ in range(20):
             limiter.check(Face.SCIM, "key")
     assert len([r for r in caplog.records if "rate-limit store failed" in r.message]) == 1
+
+
+def test_concurrent_takes_spend_the_bucket_once(store: BucketStore) -> None:
+    """16 threads at once: no more requests pass than the bucket and its refill allow (a
+    lost update or a stamp read as "in the future" would refill it)."""
+    bucket = _name()
+    began = time.monotonic()
+    with ThreadPoolExecutor(16) as pool:
+        allowed = list(pool.map(lambda _: store.take(bucket, 20, 100).allowed, range(400)))
+    elapsed = time.monotonic() - began
+    assert 100 <= allowed.count(True) <= 100 + 20 * elapsed + 1

@@ -18,10 +18,10 @@ local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
 local tokens = tonumber(state[1])
 local stamp = tonumber(state[2])
-if tokens == nil or stamp == nil or now < stamp then
+if tokens == nil or stamp == nil then
   tokens = capacity
 else
-  tokens = math.min(capacity, tokens + (now - stamp) * rate)
+  tokens = math.min(capacity, tokens + math.max(0, now - stamp) * rate)
 end
 local allowed = 0
 local wait = 0
@@ -31,7 +31,10 @@ if tokens >= 1 then
 else
   wait = (1 - tokens) / rate
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'stamp', tostring(now))
+-- '%.17g': every digit of the double (tostring keeps 14, and a stamp rounded up to the
+-- 0.1 ms would be "in the future" for the next call).
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens),
+  'stamp', string.format('%.17g', now))
 -- A bucket refills in capacity / rate seconds; after that it is as good as absent.
 redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
 return {allowed, tostring(wait)}
