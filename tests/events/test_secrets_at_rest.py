@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from starlette.testclient import TestClient
 
 from scimitar import webhooks as signing
@@ -18,6 +18,7 @@ from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.faces.app import create_app
 from scimitar.faces.worker import DeliveryWorker, WorkerSettings
 from scimitar.storage.database import Database
+from scimitar.storage.tables import server_secrets
 from tests.domain.helpers import make_org
 from tests.events.receiver import receiver
 from tests.events.test_webhooks import FAST, drain
@@ -99,6 +100,8 @@ def test_no_webhook_secret_and_no_configured_key_in_the_database(
         by_path = {f"/hooks/{n}": secret for n, secret in enumerate(secrets)}
         for got in hook.received:
             assert signing.verify(got.body, got.headers["Scimitar-Signature"], by_path[got.path])
+        with db.read() as conn:  # cursors, form tokens and sealing all used the configured key
+            assert conn.execute(select(server_secrets)).all() == []
         needles = [*secrets, SECRET_KEY]
         if db.is_sqlite:
             assert _found_in_sqlite_files(db, needles) == []

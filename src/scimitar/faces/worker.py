@@ -21,7 +21,7 @@ from scimitar.domain.addresses import AllowList, allowed_hosts_from_env
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.deliveries import Job, Result, RetryPolicy
 from scimitar.domain.sealed_secrets import webhook_context
-from scimitar.domain.sealing import Sealer
+from scimitar.domain.sealing import Sealer, is_sealed
 from scimitar.faces.outbound import Sender
 from scimitar.storage.database import Database
 from scimitar.webhooks import SIGNATURE_HEADER, sign
@@ -67,7 +67,14 @@ class WorkerSettings:
 def request_of(job: Job, sealer: Sealer) -> tuple[bytes, dict[str, str]]:
     """The body and headers of one delivery attempt, signed now (the secret is opened here
     and kept nowhere)."""
-    secret = sealer.unseal(job.sealed_secret, context=webhook_context(job.endpoint_id))
+    stored = job.sealed_secret
+    # In clear only if an older process wrote it during a rolling upgrade (the next start
+    # seals it): signing with it exposes nothing more than the row already does.
+    secret = (
+        sealer.unseal(stored, context=webhook_context(job.endpoint_id))
+        if is_sealed(stored)
+        else stored
+    )
     body = orjson.dumps(job.event)
     headers = {
         "Content-Type": "application/json",
