@@ -17,7 +17,6 @@ from scimitar.protocol.schema import ERROR
 from scimitar.storage.database import Database
 from tests.admin.helpers import Api, api_token, schema_errors
 from tests.ops.test_metrics import samples
-from tests.rate_limits.test_stores import REDIS_URL
 from tests.scim.harness import PUBLIC_URL, make_org
 
 SCIM_RATE = 2  # a burst of 10
@@ -33,14 +32,14 @@ class Site:
 
 
 @pytest.fixture
-def site(db: Database) -> Iterator[Site]:
+def site(db: Database, request: pytest.FixtureRequest) -> Iterator[Site]:
     """Small limits; SQLite counts in the file beside the database, PostgreSQL in Redis."""
     settings = Settings(
         database_url=db.url,
         public_url=PUBLIC_URL,
         scim_rate_limit=SCIM_RATE,
         api_rate_limit=API_RATE,
-        redis_url=None if db.is_sqlite else REDIS_URL,
+        redis_url=None if db.is_sqlite else request.getfixturevalue("redis_url"),
     )
     org, key = make_org(db)
     _, other_key = make_org(db, "globex")

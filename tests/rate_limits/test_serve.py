@@ -9,6 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from scimitar.domain import keys
 from scimitar.domain.context import CLI_ACTOR, Tx
@@ -16,13 +17,14 @@ from scimitar.rate_limits import BURST_SECONDS
 from scimitar.storage.database import Database
 from tests.domain.helpers import make_org
 from tests.processes import start_serve
-from tests.rate_limits.test_stores import REDIS_URL
 
 RATE = 20
 FLOOD = 500
 
 
-def test_a_flooding_key_is_limited_across_two_server_processes(db: Database) -> None:
+def test_a_flooding_key_is_limited_across_two_server_processes(
+    db: Database, request: pytest.FixtureRequest
+) -> None:
     """One key's flood gets 429 + Retry-After once the shared bucket is spent (no more
     successes than one bucket allows, whichever process answered); another org's key and
     the org's API token go on working; the key works again after the wait."""
@@ -34,7 +36,7 @@ def test_a_flooding_key_is_limited_across_two_server_processes(db: Database) -> 
         other_key = keys.generate_scim_key(tx, make_org(tx, slug="globex"))
     env = {**os.environ, "SCIMITAR_SCIM_RATE_LIMIT": str(RATE)}
     if not db.is_sqlite:
-        env["SCIMITAR_REDIS_URL"] = REDIS_URL
+        env["SCIMITAR_REDIS_URL"] = request.getfixturevalue("redis_url")
     server, base = start_serve(db.url, "--workers", "2", "--no-worker", env=env)
     try:
         with httpx.Client(base_url=base, timeout=30) as client:

@@ -15,8 +15,6 @@ from scimitar.rate_limits import BURST_SECONDS, BucketStore, Decision, Face, Lim
 from scimitar.rate_limits.file_store import FileStore
 from scimitar.rate_limits.redis_store import RedisStore
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
 
 @pytest.fixture(params=["file", "memory", "redis"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BucketStore]:
@@ -26,7 +24,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BucketStor
     elif request.param == "memory":
         made = FileStore(None)
     else:
-        made = RedisStore(REDIS_URL)
+        made = RedisStore(request.getfixturevalue("redis_url"))
     yield made
     made.close()
 
