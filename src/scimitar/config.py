@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 
+from scimitar.domain.sealed_secrets import deployment_sealer
 from scimitar.domain.sealing import Sealer
 from scimitar.storage.database import DEFAULT_URL, Database
 
@@ -26,7 +27,7 @@ class Settings:
     #: One log line per HTTP request (logger `scimitar.access`).
     access_log: bool = False
     #: Requests per second per SCIM key / per admin API token (`SCIMITAR_SCIM_RATE_LIMIT`,
-    #: `SCIMITAR_API_RATE_LIMIT`); None: the default of `rate_limits.limiter`; 0: off.
+    #: `SCIMITAR_API_RATE_LIMIT`); None: the default (`rate_limits.buckets`); 0: off.
     scim_rate_limit: int | None = None
     api_rate_limit: int | None = None
     #: Where every process counts rate limits (`SCIMITAR_REDIS_URL`); see `rate_limits`.
@@ -45,8 +46,6 @@ class Settings:
         """These settings with the deployment's `Sealer` (which seals any clear value left)."""
         if self.sealer_ is not None:
             return self
-        from scimitar.domain.sealed_secrets import deployment_sealer
-
         return replace(self, sealer_=deployment_sealer(db, self.secret_key))
 
     def to_env(self) -> dict[str, str]:
