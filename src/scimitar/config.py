@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
-from scimitar.storage.database import DEFAULT_STATEMENT_TIMEOUT_MS, DEFAULT_URL
+from scimitar.domain.identity.sealed_secrets import deployment_sealer
+from scimitar.domain.identity.sealing import Sealer
+from scimitar.storage.database import DEFAULT_STATEMENT_TIMEOUT_MS, DEFAULT_URL, Database
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,27 @@ class Settings:
     #: Longest a database statement may run before it is stopped (the request gets a 503);
     #: 0 = no limit.
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
+    #: Requests per second per SCIM key / per admin API token (`SCIMITAR_SCIM_RATE_LIMIT`,
+    #: `SCIMITAR_API_RATE_LIMIT`); None: the default (`rate_limits.buckets`); 0: off.
+    scim_rate_limit: int | None = None
+    api_rate_limit: int | None = None
+    #: Where every process counts rate limits (`SCIMITAR_REDIS_URL`); see `rate_limits`.
+    redis_url: str | None = None
+    #: Seals secrets at rest; set by `with_sealer` once the database is at hand (the key may
+    #: be the one generated and stored there).
+    sealer_: Sealer | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def sealer(self) -> Sealer:
+        if self.sealer_ is None:
+            raise RuntimeError("Settings.with_sealer(db) must run before secrets are sealed")
+        return self.sealer_
+
+    def with_sealer(self, db: Database) -> Settings:
+        """These settings with the deployment's `Sealer` (which seals any clear value left)."""
+        if self.sealer_ is not None:
+            return self
+        return replace(self, sealer_=deployment_sealer(db, self.secret_key))
 
     def to_env(self) -> dict[str, str]:
         """These settings as the environment `from_env` reads (for server processes)."""
@@ -39,6 +62,13 @@ class Settings:
             env["SCIMITAR_SECRET_KEY"] = self.secret_key
         if self.metrics_token:
             env["SCIMITAR_METRICS_TOKEN"] = self.metrics_token
+        for name, value in (
+            ("SCIMITAR_SCIM_RATE_LIMIT", self.scim_rate_limit),
+            ("SCIMITAR_API_RATE_LIMIT", self.api_rate_limit),
+            ("SCIMITAR_REDIS_URL", self.redis_url),
+        ):
+            if value is not None:
+                env[name] = str(value)
         env["SCIMITAR_LOG_FORMAT"] = self.log_format
         env["SCIMITAR_ACCESS_LOG"] = "1" if self.access_log else "0"
         env["SCIMITAR_STATEMENT_TIMEOUT_MS"] = str(self.statement_timeout_ms)
@@ -63,4 +93,20 @@ class Settings:
             access_log=os.environ.get("SCIMITAR_ACCESS_LOG", "").strip().lower()
             in ("1", "true", "yes", "on"),
             statement_timeout_ms=int(timeout) if timeout else cls.statement_timeout_ms,
+            scim_rate_limit=_rate("SCIMITAR_SCIM_RATE_LIMIT"),
+            api_rate_limit=_rate("SCIMITAR_API_RATE_LIMIT"),
+            redis_url=os.environ.get("SCIMITAR_REDIS_URL") or None,
         )
+
+
+class SettingsError(ValueError):
+    """A setting of the environment that cannot be used (the message names it)."""
+
+
+def _rate(name: str) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > 1_000_000:
+        raise SettingsError(f"{name} must be a whole number of requests per second, 0 for off")
+    return int(raw)

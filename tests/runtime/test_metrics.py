@@ -16,6 +16,7 @@ from scimitar.config import Settings
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.directory import people
 from scimitar.domain.events import webhooks
+from scimitar.domain.identity.sealing import Sealer
 from scimitar.faces.app import create_app
 from scimitar.runtime.metrics import Metrics, RequestMetrics, face_of
 from scimitar.storage.database import Database
@@ -66,7 +67,9 @@ def test_the_webhook_backlog_is_what_the_workers_have_yet_to_do(scim: Scim) -> N
     """Events not yet examined for an enabled endpoint show up before any worker runs."""
     with scim.db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
-        webhooks.create_endpoint(tx, scim.org, "https://hooks.example.com/in")
+        webhooks.create_endpoint(
+            tx, scim.org, "https://hooks.example.com/in", sealer=Sealer("k" * 40)
+        )
         people.create_member(tx, scim.org, {"userName": "w@example.com"})
     scraped = samples(scim.client.get("/metrics").text)
     assert scraped[("scimitar_webhook_unexamined_events", ())] >= 1

@@ -16,7 +16,7 @@ from scimitar.domain.directory import people
 from scimitar.domain.events import webhooks
 from scimitar.domain.events.addresses import AllowList
 from scimitar.storage.database import Database
-from tests.domain.events.helpers import write
+from tests.domain.events.helpers import sealer, write
 from tests.domain.events.receiver import receiver
 from tests.domain.helpers import make_org, user_doc
 
@@ -31,9 +31,12 @@ def test_two_worker_processes_deliver_each_event_exactly_once(db: Database) -> N
     with write(db) as tx:
         org = make_org(tx)
     with receiver() as hook:
+        seal = sealer(db)
         with write(db) as tx:
             local = AllowList.parse("127.0.0.1")  # the receiver
-            webhooks.create_endpoint(tx, org, hook.url, ["member.created"], allow=local)
+            webhooks.create_endpoint(
+                tx, org, hook.url, ["member.created"], sealer=seal, allow=local
+            )
         for batch in range(EVENTS // 100):
             with write(db) as tx:
                 for i in range(100):

@@ -21,6 +21,7 @@ from scimitar.faces.scim.api import ScimApi
 from scimitar.faces.scim.wire import ScimResponse
 from scimitar.protocol.schema import ERROR
 from scimitar.runtime.metrics import Metrics, RequestMetrics
+from scimitar.runtime.rate_limits import limiter_for
 from scimitar.storage.database import Database, unavailable
 
 log = logging.getLogger("scimitar")
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         statement_timeout_ms=settings.statement_timeout_ms,
     )
     database.migrate()
+    settings = settings.with_sealer(database)
+    limiter = limiter_for(settings, database)
     request_log = BatchedLog(database)
     metrics = Metrics(database, settings.metrics_token)
 
@@ -83,6 +86,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
         request_log.close()
+        limiter.close()
         if db is None:
             database.dispose()
 
@@ -90,8 +94,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics.endpoint),
-        *ScimApi(database, settings, request_log).routes(),
-        *AdminApi(database, settings).routes(),
+        *ScimApi(database, settings, request_log, limiter).routes(),
+        *AdminApi(database, settings, limiter).routes(),
         *Console(database, settings).routes(),
     ]
     app = Starlette(

@@ -20,11 +20,12 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from scimitar.config import Settings
+from scimitar.config import Settings, SettingsError
 from scimitar.domain.context import CLI_ACTOR, Tx, utc
 from scimitar.domain.directory import organizations, people, structure
 from scimitar.domain.errors import DomainError
-from scimitar.domain.identity import credentials, keys, operators
+from scimitar.domain.identity import credentials, keys, operators, sealed_secrets
+from scimitar.domain.identity.sealing import Sealer, SealError
 from scimitar.domain.models import Org
 from scimitar.storage.database import Database, DatabaseUrlError
 
@@ -126,6 +127,17 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "operator-audit", parents=[common], help="what operators did (newest first)"
     ).add_argument("--limit", type=int, default=100)
+    sealed = sub.add_parser(
+        "secrets", parents=[common], help="secrets sealed at rest (webhook signing secrets)"
+    ).add_subparsers(dest="action", required=True)
+    reseal = sealed.add_parser(
+        "reseal", parents=[common], help="seal every stored secret under the current key"
+    )
+    reseal.add_argument(
+        "--previous-key-env",
+        metavar="VAR",
+        help="environment variable holding the SCIMITAR_SECRET_KEY being replaced",
+    )
 
     member = sub.add_parser("member", parents=[common]).add_subparsers(dest="action", required=True)
     member.add_parser("list", parents=[common]).add_argument("--org", required=True)
@@ -141,6 +153,7 @@ class Cli:
         self.settings = Settings.from_env(database_url=args.database_url)
         self.db = Database(self.settings.database_url)
         self.db.migrate()
+        self.settings = self.settings.with_sealer(self.db)
 
     @contextmanager
     def tx(self) -> Iterator[Tx]:
@@ -173,7 +186,7 @@ class Cli:
         from scimitar.runtime.worker import DeliveryWorker
 
         _configure_logging(self.settings)
-        worker = DeliveryWorker(self.db)
+        worker = DeliveryWorker(self.db, sealer=self.settings.sealer)
         signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
         try:
             worker.run()
@@ -301,6 +314,35 @@ class Cli:
                     f"{entry.resource_type} {entry.resource_id or ''}".rstrip()
                 )
 
+    def cmd_secrets(self) -> None:
+        """`secrets reseal`: every sealed value under the current key, in one transaction."""
+        older: list[str] = []
+        if self.args.previous_key_env:
+            previous = os.environ.get(self.args.previous_key_env)
+            if not previous:
+                raise CliError(f"{self.args.previous_key_env} is not set in the environment")
+            older.append(previous)
+        configured = self.settings.secret_key
+        with self.tx() as tx:
+            if configured is None:
+                current = sealed_secrets.generated_key(tx)
+                assert current is not None  # with_sealer stored it
+            else:
+                current = configured
+                stored = sealed_secrets.generated_key(tx)
+                if stored is not None:
+                    older.append(stored)
+            sealer = Sealer(current, older=tuple(older))
+            try:
+                count = sealed_secrets.reseal(tx, sealer)
+            except SealError as exc:
+                raise CliError(f"nothing resealed: {exc}") from None
+            # Under a configured key, a generated one left in the database protects nothing.
+            forgot = configured is not None and sealed_secrets.forget_generated_key(tx)
+        print(f"Resealed {count} secret(s) under key {sealer.key_id}")
+        if forgot:
+            print("Deleted the generated key from the database (SCIMITAR_SECRET_KEY replaces it)")
+
     def cmd_member(self) -> None:
         with self.tx() as tx:
             org = self.org(tx)
@@ -346,7 +388,11 @@ def _serve(
 
         # The webhook worker runs beside the server by default, so one process is a whole
         # deployment; `--no-worker` leaves delivery to separate `scimitar worker` processes.
-        deliverer = DeliveryWorker(Database(settings.database_url)).start() if worker else None
+        deliverer = (
+            DeliveryWorker(Database(settings.database_url), sealer=settings.sealer).start()
+            if worker
+            else None
+        )
         try:
             if processes == 1:
                 app = create_app(settings)
@@ -409,7 +455,7 @@ def main(argv: Sequence[str] | None = None, *, exit: Callable[[int], Any] = sys.
     except (DomainError, CliError) as exc:
         print(f"scimitar: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         exit(1)
-    except DatabaseUrlError as exc:
+    except (DatabaseUrlError, SettingsError) as exc:
         print(f"scimitar: {exc}", file=sys.stderr)
         exit(1)
     except SQLAlchemyError as exc:

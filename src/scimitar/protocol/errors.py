@@ -180,6 +180,12 @@ class UnsupportedMediaType(ScimError):
     status = 415
 
 
+class TooManyRequests(ScimError):
+    """The SCIM key is over its rate limit (RFC 6585 §4), answered as RFC 7644 §3.12 says."""
+
+    status = 429
+
+
 class NotImplementedFeature(ScimError):
     """An optional SCIM feature the server does not offer (e.g. /Bulk, /Me)."""
 

@@ -124,6 +124,13 @@ class Metrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
+        # Only the rate limiter answers 429 (`rate_limits`).
+        self.limited = Counter(
+            "scimitar_rate_limited_requests",
+            "Requests refused with 429 for going over a rate limit, by face",
+            ["face"],
+            registry=self.registry,
+        )
         self._database = _DatabaseCollector(db)
         self.multiprocess = bool(os.environ.get(MULTIPROCESS_DIR))
         if not self.multiprocess:  # a process's own figures mean nothing summed over several
@@ -139,6 +146,8 @@ class Metrics:
         if counter is None:
             counter = self._counted[key] = self.requests.labels(face, method, str(status))
         counter.inc()
+        if status == 429:
+            self.limited.labels(face).inc()
         timer = self._timed.get(face)
         if timer is None:
             timer = self._timed[face] = self.duration.labels(face)

@@ -20,6 +20,8 @@ from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.events import deliveries
 from scimitar.domain.events.addresses import AllowList, allowed_hosts_from_env
 from scimitar.domain.events.deliveries import Job, Result, RetryPolicy
+from scimitar.domain.identity.sealed_secrets import webhook_context
+from scimitar.domain.identity.sealing import Sealer, is_sealed
 from scimitar.runtime.outbound import Sender
 from scimitar.storage.database import Database
 from scimitar.webhooks import SIGNATURE_HEADER, sign
@@ -62,13 +64,22 @@ class WorkerSettings:
         )
 
 
-def request_of(job: Job) -> tuple[bytes, dict[str, str]]:
-    """The body and headers of one delivery attempt, signed now."""
+def request_of(job: Job, sealer: Sealer) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one delivery attempt, signed now (the secret is opened here
+    and kept nowhere)."""
+    stored = job.sealed_secret
+    # In clear only if an older process wrote it during a rolling upgrade (the next start
+    # seals it): signing with it exposes nothing more than the row already does.
+    secret = (
+        sealer.unseal(stored, context=webhook_context(job.endpoint_id))
+        if is_sealed(stored)
+        else stored
+    )
     body = orjson.dumps(job.event)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        SIGNATURE_HEADER: sign(body, job.secret),
+        SIGNATURE_HEADER: sign(body, secret),
         "Scimitar-Event-Id": str(job.event["id"]),
         "Scimitar-Event-Type": str(job.event["type"]),
         "Scimitar-Delivery-Id": job.delivery_id,
@@ -77,8 +88,11 @@ def request_of(job: Job) -> tuple[bytes, dict[str, str]]:
 
 
 class DeliveryWorker:
-    def __init__(self, db: Database, settings: WorkerSettings | None = None) -> None:
+    def __init__(
+        self, db: Database, settings: WorkerSettings | None = None, *, sealer: Sealer
+    ) -> None:
         self.db = db
+        self.sealer = sealer
         self.settings = settings or WorkerSettings.from_env()
         self.sender = Sender(self.settings.allowed_hosts, timeout=self.settings.timeout)
         self.pool = ThreadPoolExecutor(self.settings.concurrency, "webhook-send")
@@ -107,7 +121,7 @@ class DeliveryWorker:
 
     def _send(self, job: Job) -> tuple[Job, Result]:
         try:
-            body, headers = request_of(job)
+            body, headers = request_of(job, self.sealer)
             return job, self.sender.post(job.url, body, headers)
         except Exception as exc:  # a job that cannot even be built is a failed attempt
             return job, Result(None, 0, f"{type(exc).__name__}: {exc}")

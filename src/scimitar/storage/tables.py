@@ -388,8 +388,9 @@ webhook_endpoints = Table(
     Column("id", UUID, primary_key=True),
     _org_fk(),
     Column("url", String(2048), nullable=False),
-    # Kept as is: the server must sign with it (shown once, never returned again).
-    Column("secret", String(100), nullable=False),
+    # Sealed (`domain.sealed_secrets`): the server must read it to sign, so it is encrypted,
+    # not hashed; shown once, never returned again.
+    Column("secret", String(512), nullable=False),
     Column("event_types", Document, nullable=False),
     Column("enabled", Boolean, nullable=False),
     # The last event seq for which deliveries were created (the worker fans out from it).
@@ -539,4 +540,16 @@ sso_states = Table(
     Column("test", Boolean, nullable=False),
     Column("expires", Timestamp, nullable=False),
     Index("ix_sso_states_expires", "expires"),
+)
+
+# An org's own rate limits (requests per second per SCIM key / per API token); NULL, or no
+# row: the deployment's default. A table of its own, read by a join in the key lookup.
+org_rate_limits = Table(
+    "org_rate_limits",
+    metadata,
+    Column("org_id", UUID, ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True),
+    Column("scim_per_second", Integer),
+    Column("api_per_second", Integer),
+    CheckConstraint("scim_per_second >= 0", name="scim_per_second"),
+    CheckConstraint("api_per_second >= 0", name="api_per_second"),
 )

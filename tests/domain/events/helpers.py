@@ -8,8 +8,15 @@ from contextlib import contextmanager
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.events import feed
 from scimitar.domain.events.feed import Event
+from scimitar.domain.identity.sealed_secrets import deployment_sealer
+from scimitar.domain.identity.sealing import Sealer
 from scimitar.domain.models import Org
 from scimitar.storage.database import Database
+
+
+def sealer(db: Database) -> Sealer:
+    """The Sealer every process of this test deployment uses (no SCIMITAR_SECRET_KEY)."""
+    return deployment_sealer(db, None)
 
 
 @contextmanager

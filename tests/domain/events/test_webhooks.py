@@ -23,7 +23,7 @@ from scimitar.domain.models import GroupKind, Org
 from scimitar.runtime.worker import DeliveryWorker, WorkerSettings
 from scimitar.storage.database import Database
 from scimitar.storage.tables import webhook_endpoints
-from tests.domain.events.helpers import write
+from tests.domain.events.helpers import sealer, write
 from tests.domain.events.receiver import Receiver, receiver
 from tests.domain.helpers import make_member, make_org
 from tests.faces.admin.helpers import Api
@@ -34,7 +34,8 @@ LOCAL = AllowList.parse("127.0.0.1")
 
 
 def worker(db: Database, *, allow: AllowList = LOCAL, retry: RetryPolicy = FAST) -> DeliveryWorker:
-    return DeliveryWorker(db, WorkerSettings(allowed_hosts=allow, retry=retry, poll_interval=0.02))
+    settings = WorkerSettings(allowed_hosts=allow, retry=retry, poll_interval=0.02)
+    return DeliveryWorker(db, settings, sealer=sealer(db))
 
 
 def drain(work: DeliveryWorker, until: Any, timeout: float = 20) -> None:
@@ -47,8 +48,9 @@ def drain(work: DeliveryWorker, until: Any, timeout: float = 20) -> None:
 
 
 def endpoint_for(db: Database, org: Org, url: str, types: list[str] | None = None) -> str:
+    seal = sealer(db)
     with write(db) as tx:
-        _, secret = webhooks.create_endpoint(tx, org, url, types or ["*"], allow=LOCAL)
+        _, secret = webhooks.create_endpoint(tx, org, url, types or ["*"], sealer=seal, allow=LOCAL)
     return secret
 
 
@@ -234,10 +236,13 @@ def test_a_bad_url_fails_alone_and_others_are_delivered_once(
 ) -> None:
     """An endpoint whose stored URL cannot be sent to is a failed attempt with a reason; the
     other orgs' deliveries go out, exactly once."""
+    seal = sealer(db)
     with write(db) as tx:
         other = make_org(tx, slug="globex")
         for bad in BAD_URLS:
-            endpoint, _ = webhooks.create_endpoint(tx, other, "http://placeholder.example/")
+            endpoint, _ = webhooks.create_endpoint(
+                tx, other, "http://placeholder.example/", sealer=seal
+            )
             tx.conn.execute(
                 update(webhook_endpoints)
                 .where(webhook_endpoints.c.id == endpoint.id)

@@ -199,7 +199,9 @@ def test_a_secret_sealed_under_another_key_is_a_clear_refusal(org_site: Site) ->
             .where(server_secrets.c.name == "sealing")
             .values(value="another-deployment-secret")
         )
-    assert_refused(sso_sign_in(org_site.client, "admin@example.com"), "save the SSO connection")
+    with client_for(org_site.db) as restarted:  # a process started under the new key
+        refused = sso_sign_in(restarted, "admin@example.com")
+        assert_refused(refused, "save the SSO connection")
 
 
 def test_test_sign_in_shows_the_result_and_signs_nobody_in(org_site: Site) -> None:

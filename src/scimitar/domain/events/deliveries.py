@@ -56,8 +56,10 @@ class Job:
 
     delivery_id: str
     org_id: str
+    endpoint_id: str
     url: str
-    secret: str
+    #: Sealed: `secret_for` opens it just before signing.
+    sealed_secret: str
     event: dict[str, Any]
     attempts: int
     created: datetime
@@ -145,6 +147,7 @@ def claim(tx: Tx, *, limit: int, lease: timedelta) -> list[Job]:
             webhook_deliveries.c.attempts,
             webhook_deliveries.c.created,
             webhook_deliveries.c.event_id,
+            webhook_deliveries.c.endpoint_id,
             webhook_endpoints.c.url,
             webhook_endpoints.c.secret,
         )
@@ -156,6 +159,7 @@ def claim(tx: Tx, *, limit: int, lease: timedelta) -> list[Job]:
         Job(
             row.id,
             row.org_id,
+            row.endpoint_id,
             row.url,
             row.secret,
             bodies[row.event_id].to_json(),

@@ -22,6 +22,8 @@ from scimitar.domain.context import Tx, new_id
 from scimitar.domain.errors import InvalidError, NotFoundError
 from scimitar.domain.events import addresses, feed
 from scimitar.domain.events.addresses import AllowList
+from scimitar.domain.identity.sealed_secrets import webhook_context
+from scimitar.domain.identity.sealing import Sealer
 from scimitar.domain.models import Org
 from scimitar.domain.records import audit
 from scimitar.storage.tables import webhook_attempts, webhook_deliveries, webhook_endpoints
@@ -180,10 +182,11 @@ def create_endpoint(
     url: str,
     event_types: Any = ("*",),
     *,
+    sealer: Sealer,
     allow: AllowList | None = None,
 ) -> tuple[Endpoint, str]:
-    """A new endpoint and its signing secret (shown once). It receives the events committed
-    after it. `allow` defaults to `SCIMITAR_WEBHOOK_ALLOWED_HOSTS`."""
+    """A new endpoint and its signing secret (shown once; stored sealed). It receives the
+    events committed after it. `allow` defaults to `SCIMITAR_WEBHOOK_ALLOWED_HOSTS`."""
     url = check_reachable_url(url, allow)
     types = check_event_types(event_types)
     count = len(list_endpoints(tx, org))
@@ -196,7 +199,7 @@ def create_endpoint(
             id=endpoint_id,
             org_id=org.id,
             url=url,
-            secret=secret,
+            secret=sealer.seal(secret, context=webhook_context(endpoint_id)),
             event_types=list(types),
             enabled=True,
             cursor_seq=feed.last_seq(tx, org.id),

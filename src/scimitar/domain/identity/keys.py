@@ -25,7 +25,7 @@ from scimitar.domain.models import Org
 from scimitar.domain.records import audit
 from scimitar.storage.database import unchanged_memo
 from scimitar.storage.prepared import Prepared, driver
-from scimitar.storage.tables import api_tokens, orgs, scim_keys
+from scimitar.storage.tables import api_tokens, org_rate_limits, orgs, scim_keys
 
 SCIM_KEY_PREFIX = "scim-"
 API_TOKEN_PREFIX = "sat-"
@@ -46,6 +46,9 @@ class KeyInfo:
     created: datetime
     last_used: datetime | None
     deactivated: datetime | None
+    #: The org's own SCIM rate limit (requests per second), read with the key; None: the
+    #: deployment's.
+    rate_limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class TokenInfo:
     created_by: str
     created: datetime
     last_used: datetime | None
+    #: The org's own API rate limit (requests per second), read with the token.
+    rate_limit: int | None = None
 
 
 def hash_secret(secret: str) -> str:
@@ -164,8 +169,10 @@ _KEY_AND_ORG = Prepared(
         scim_keys.c.last_used,
         scim_keys.c.deactivated,
         *(column for column in orgs.c),
+        org_rate_limits.c.scim_per_second,
     )
     .join(orgs, orgs.c.id == scim_keys.c.org_id)
+    .outerjoin(org_rate_limits, org_rate_limits.c.org_id == orgs.c.id)
     .where(scim_keys.c.key_hash == bindparam("digest"))
 )
 
@@ -203,6 +210,7 @@ def authenticate_scim_key(tx: Tx, key: str) -> tuple[Org, KeyInfo]:
         row.key_created,
         row.last_used,
         row.deactivated,
+        row.scim_per_second,
     )
     found = org_from_row(row), info
     if memo is not None:
@@ -296,10 +304,21 @@ def authenticate_api_token(tx: Tx, token: str) -> tuple[str, TokenInfo]:
     row = tx.conn.execute(select(api_tokens).where(api_tokens.c.token_hash == digest)).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest) or not row.active:
         raise AuthError("Invalid API token")
-    org_exists = tx.conn.execute(select(orgs.c.id).where(orgs.c.id == row.org_id)).first()
+    org_exists = tx.conn.execute(
+        select(orgs.c.id, org_rate_limits.c.api_per_second)
+        .outerjoin(org_rate_limits, org_rate_limits.c.org_id == orgs.c.id)
+        .where(orgs.c.id == row.org_id)
+    ).first()
     if org_exists is None:
         raise AuthError("Invalid API token")
     info = TokenInfo(
-        row.id, row.name, row.hint, row.active, row.created_by, row.created, row.last_used
+        row.id,
+        row.name,
+        row.hint,
+        row.active,
+        row.created_by,
+        row.created,
+        row.last_used,
+        org_exists.api_per_second,
     )
     return row.org_id, info

@@ -21,8 +21,8 @@ from sqlalchemy import delete, insert, select, update
 from scimitar.domain.context import Tx, fold, utc
 from scimitar.domain.directory import organizations, people
 from scimitar.domain.errors import InvalidError, NotFoundError, PolicyError
-from scimitar.domain.identity import sessions
 from scimitar.domain.identity.oidc import Provider, authorization_url
+from scimitar.domain.identity.sealed_secrets import sso_context
 from scimitar.domain.identity.sealing import Sealer, SealError
 from scimitar.domain.models import Member, Org, OrgRole
 from scimitar.domain.records import audit
@@ -67,17 +67,6 @@ class Pending:
     test: bool
 
 
-def sealer(tx: Tx, configured_secret_key: str | None) -> Sealer:
-    """The sealer for client secrets: the deployment's configured secret key, or the one
-    generated and shared through the database. (The one place SSO reads key material.)"""
-    key = configured_secret_key or sessions.shared_secret(tx, "sealing")
-    return Sealer(key)
-
-
-def _context(org: Org) -> str:
-    return f"sso:{org.id}"
-
-
 def redirect_uri(public_url: str) -> str:
     return public_url.rstrip("/") + CALLBACK_PATH
 
@@ -96,7 +85,7 @@ def get_connection(tx: Tx, org: Org) -> Connection | None:
     )
 
 
-def client_secret(tx: Tx, org: Org, configured_secret_key: str | None) -> str | None:
+def client_secret(tx: Tx, org: Org, sealer: Sealer) -> str | None:
     """The connection's client secret; None when it does not open (the deployment's secret
     key changed): the Owner must save the connection again."""
     row = tx.conn.execute(
@@ -105,7 +94,7 @@ def client_secret(tx: Tx, org: Org, configured_secret_key: str | None) -> str | 
     if row is None:
         raise NotFoundError(NO_CONNECTION.format(name=org.name))
     try:
-        return sealer(tx, configured_secret_key).unseal(row.client_secret, context=_context(org))
+        return sealer.unseal(row.client_secret, context=sso_context(org.id))
     except SealError:
         return None
 
@@ -124,7 +113,7 @@ def set_connection(
     *,
     client_id: str,
     client_secret: str | None,
-    configured_secret_key: str | None,
+    sealer: Sealer,
 ) -> Connection:
     """Connect (or reconnect) the org's IdP; `provider` comes from `oidc.discover`. Without a
     `client_secret`, an existing connection keeps its secret."""
@@ -139,7 +128,7 @@ def set_connection(
         "last_modified": tx.now,
     }
     if client_secret is not None:
-        sealed = sealer(tx, configured_secret_key).seal(client_secret, context=_context(org))
+        sealed = sealer.seal(client_secret, context=sso_context(org.id))
         values["client_secret"] = sealed
     if existing is None:
         tx.conn.execute(insert(sso_connections).values(org_id=org.id, created=tx.now, **values))

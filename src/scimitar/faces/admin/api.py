@@ -40,13 +40,15 @@ from scimitar.faces.web.wire import (
     from_domain,
     read_body,
 )
+from scimitar.runtime.rate_limits import Face, Limiter, RateLimited
 from scimitar.storage.database import Database
 
 
 class AdminApi:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, limiter: Limiter | None = None) -> None:
         self.db = db
         self.settings = settings
+        self.limiter = limiter or Limiter(None)
 
     def routes(self) -> list[BaseRoute]:
         # Plain routes, not a Mount: other faces add their own routes under /api/v1.
@@ -64,7 +66,7 @@ class AdminApi:
                 dict(request.path_params),
                 dict(request.query_params),
                 self.settings.public_url,
-                secret_key=self.settings.secret_key,
+                sealer=self.settings.sealer,
             )
             credentials = credentials_of(request)
             try:
@@ -77,6 +79,10 @@ class AdminApi:
                 status, body = await self._answer(request, endpoint, call, credentials)
             except ApiError as exc:
                 return error_response(exc)
+            except RateLimited as exc:
+                limited = error_response(ApiError(429, "rate_limited", exc.detail))
+                limited.headers["Retry-After"] = str(exc.retry_after)
+                return limited
             if status == 204:
                 return Response(status_code=204)
             return JsonResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
@@ -140,6 +146,9 @@ class AdminApi:
                     reply: Reply | None = endpoint.operator_handler(call, tx, operator)
                 else:
                     who = authenticate(tx, credentials, changes=endpoint.changes)
+                    # A console user is limited by their hands; a long poll counts once.
+                    if who.token_id is not None and call.deadline is None:
+                        self.limiter.check(Face.API, who.token_id, who.rate_limit)
                     if who.token_stale:
                         token_to_touch = who.token_id
                     session_to_touch = who.session_to_touch

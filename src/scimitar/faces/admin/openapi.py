@@ -18,6 +18,7 @@ _ERRORS = {
     "403": "Not an Owner or Admin of the organization, an Owner-only action, no CSRF header, "
     "or an operator token (it acts on organizations, not inside one)",
     "404": "Not found in this organization",
+    "429": "Over the API token's rate limit (`rate_limited`); `Retry-After` says when to retry",
 }
 _OPERATOR_ERRORS = {
     **_ERRORS,

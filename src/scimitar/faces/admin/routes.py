@@ -6,6 +6,7 @@ from __future__ import annotations
 from scimitar.faces.admin import (
     events_api,
     groups_api,
+    limits_api,
     logs_api,
     members_api,
     org_api,
@@ -114,6 +115,23 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "org",
         "Org",
         request="OrgSettings",
+    ),
+    Endpoint(
+        "GET",
+        "/rate-limits",
+        limits_api.get_rate_limits,
+        "The org's own rate limits per SCIM key and per API token (null: the deployment's)",
+        "org",
+        "RateLimits",
+    ),
+    Endpoint(
+        "PATCH",
+        "/rate-limits",
+        limits_api.update_rate_limits,
+        "Set the org's rate limits (requests per second; 0: none; null: the deployment's)",
+        "org",
+        "RateLimits",
+        request="RateLimitsUpdate",
     ),
     Endpoint(
         "POST",

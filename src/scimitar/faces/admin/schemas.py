@@ -61,6 +61,8 @@ _WEBHOOK: dict[str, Schema] = {
     "last_modified": TIME,
 }
 _POLICY = enum("allow", "reject")
+#: Requests per second (0: no limit; null: the deployment's default).
+_RATE: Schema = {"type": ["integer", "null"], "minimum": 0, "maximum": 1_000_000}
 _ORG_ROLE = enum("Owner", "Admin", "Member")
 _TEAM_ROLE = enum("Admin", "Member")
 
@@ -161,6 +163,8 @@ COMPONENTS: dict[str, Schema] = {
         },
         required=(),
     ),
+    "RateLimits": closed({"scim_per_second": _RATE, "api_per_second": _RATE}),
+    "RateLimitsUpdate": closed({"scim_per_second": _RATE, "api_per_second": _RATE}, required=()),
     "OwnershipTransfer": closed({"member_id": STRING}),
     "SsoConnection": closed(
         {

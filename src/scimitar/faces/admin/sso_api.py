@@ -36,6 +36,7 @@ def put_sso(call: ApiCall, tx: Tx, who: Principal) -> Reply:
     client_id = string_field(body, "client_id")
     secret = string_field(body, "client_secret", required=False)
     assert issuer is not None and client_id is not None
+    assert call.sealer is not None  # the pipeline passes the deployment's
     provider = oidc.discover(issuer)
     connection = sso.set_connection(
         tx,
@@ -43,7 +44,7 @@ def put_sso(call: ApiCall, tx: Tx, who: Principal) -> Reply:
         provider,
         client_id=client_id,
         client_secret=secret,
-        configured_secret_key=call.secret_key,
+        sealer=call.sealer,
     )
     return 200, sso_view(connection, call.public_url)
 

@@ -16,7 +16,10 @@ def create_webhook(call: ApiCall, tx: Tx, who: Principal) -> Reply:
     body = call.fields(("url", "events"))
     if "url" not in body:
         raise InvalidError("url is required")
-    endpoint, secret = webhooks.create_endpoint(tx, who.org, body["url"], body.get("events", ["*"]))
+    assert call.sealer is not None
+    endpoint, secret = webhooks.create_endpoint(
+        tx, who.org, body["url"], body.get("events", ["*"]), sealer=call.sealer
+    )
     return 201, {**endpoint.to_json(), "secret": secret}
 
 

@@ -265,8 +265,14 @@ class Console:
             raise _SignInFirst("ended") from None
         if not sessions.can_administer(session.member):
             raise _SignInFirst("not-admin")
-        view = View(session, request.params, request.query, request.form, self.settings.public_url)
-        view.secret_key = self.settings.secret_key
+        view = View(
+            session,
+            request.params,
+            request.query,
+            request.form,
+            self.settings.public_url,
+            self.settings.sealer,
+        )
         tx.actor = view.principal.actor
         return view
 

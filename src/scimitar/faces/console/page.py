@@ -14,6 +14,7 @@ from typing import Any
 
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import InvalidError
+from scimitar.domain.identity.sealing import Sealer
 from scimitar.domain.identity.sessions import Session
 from scimitar.faces.web.auth import Principal, console_actor
 
@@ -58,8 +59,8 @@ class View:
     query: dict[str, str]
     form: dict[str, str]
     public_url: str
-    #: `SCIMITAR_SECRET_KEY` when configured (sealed secrets are sealed under it).
-    secret_key: str | None = None
+    #: Seals the secrets a page stores (webhook signing secrets, OIDC client secrets).
+    sealer: Sealer
 
     @property
     def principal(self) -> Principal:

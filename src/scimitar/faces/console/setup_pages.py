@@ -7,7 +7,7 @@ from typing import Any
 from scimitar.domain.context import Tx
 from scimitar.domain.directory import organizations, people
 from scimitar.domain.errors import InvalidError, PolicyError
-from scimitar.domain.identity import keys, setup_portal
+from scimitar.domain.identity import keys, rate_limit_settings, setup_portal
 from scimitar.faces.console.page import Action, Outcome, Page, Redirect, Render, View
 from scimitar.faces.web.views import scim_key_view, setup_link_url, setup_link_view, token_view
 
@@ -51,12 +51,14 @@ def deactivate_key(view: View, tx: Tx) -> Outcome:
 def load_settings(view: View, tx: Tx) -> dict[str, Any]:
     tokens = [token_view(t) for t in keys.list_api_tokens(tx, view.session.org)]
     links = [setup_link_view(link, tx) for link in setup_portal.list_links(tx, view.session.org)]
+    limits = rate_limit_settings.get_rate_limits(tx, view.session.org)
     return {
         "tokens": tokens,
         "new_token": None,
         "is_owner": view.principal.is_owner,
         "setup_links": links,
         "new_setup_link": None,
+        "rate_limits": limits.to_json(),
     }
 
 
@@ -74,6 +76,26 @@ def save_settings(view: View, tx: Tx) -> Outcome:
         email_changes=view.field("email_changes"),
         custom_groups=view.field("custom_groups"),
         provisioning_mode=view.field("provisioning_mode"),
+    )
+    return Redirect("/console/settings", "settings-saved")
+
+
+def _rate_field(view: View, name: str, label: str) -> int | None:
+    """Empty: the deployment's default; else a whole number (0: no limit)."""
+    raw = view.field(name).strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 7:
+        raise InvalidError(f"{label}: enter a whole number of requests per second, or nothing")
+    return int(raw)
+
+
+def save_rate_limits(view: View, tx: Tx) -> Outcome:
+    rate_limit_settings.set_rate_limits(
+        tx,
+        view.session.org,
+        scim_per_second=_rate_field(view, "scim_per_second", "SCIM requests per second"),
+        api_per_second=_rate_field(view, "api_per_second", "API requests per second"),
     )
     return Redirect("/console/settings", "settings-saved")
 
@@ -121,6 +143,7 @@ ACTIONS = [
     ("/console/scim/regenerate", Action(regenerate_key, SCIM)),
     ("/console/scim/deactivate", Action(deactivate_key, SCIM)),
     ("/console/settings", Action(save_settings, SETTINGS)),
+    ("/console/rate-limits", Action(save_rate_limits, SETTINGS)),
     ("/console/api-tokens", Action(create_token, SETTINGS)),
     ("/console/api-tokens/{token_id}/revoke", Action(revoke_token, SETTINGS)),
     ("/console/ownership", Action(transfer_ownership, SETTINGS)),

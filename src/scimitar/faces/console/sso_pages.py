@@ -46,7 +46,7 @@ def save_connection(view: View, tx: Tx) -> Outcome:
         provider,
         client_id=client_id,
         client_secret=secret or None,
-        configured_secret_key=view.secret_key,
+        sealer=view.sealer,
     )
     return Redirect("/console/sso", "sso-saved")
 

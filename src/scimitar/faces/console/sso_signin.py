@@ -151,7 +151,7 @@ class SsoSignIn:
             if isinstance(pending, sso.Pending):
                 connection = sso.get_connection(tx, pending.org)
                 secret = (
-                    sso.client_secret(tx, pending.org, self.settings.secret_key)
+                    sso.client_secret(tx, pending.org, self.settings.sealer)
                     if connection is not None
                     else None
                 )

@@ -46,6 +46,7 @@ from scimitar.protocol import errors
 from scimitar.protocol.cursors import CursorCodec, server_key
 from scimitar.protocol.errors import ScimError
 from scimitar.protocol.listing import list_response
+from scimitar.runtime.rate_limits import Face, Limiter, RateLimited
 from scimitar.storage.database import Database, unavailable
 
 MAX_LOGGED_BODY = 8192
@@ -86,10 +87,13 @@ class ScimRoute(BaseRoute):
 
 
 class ScimApi:
-    def __init__(self, db: Database, settings: Settings, log: BatchedLog) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, log: BatchedLog, limiter: Limiter | None = None
+    ) -> None:
         self.db = db
         self.settings = settings
         self.log = log
+        self.limiter = limiter or Limiter(None)
         secret = sessions.deployment_secret(db, settings.secret_key, "scim-cursors")
         self.cursors = CursorCodec(server_key(secret))
         self._table()
@@ -292,7 +296,9 @@ class ScimApi:
 
     def _respond(self, outcome: Outcome) -> Response:
         if isinstance(outcome.body, ScimError):
-            return error_response(outcome.body)
+            response = error_response(outcome.body)
+            response.headers.update(outcome.headers)
+            return response
         return ScimResponse(outcome.body, status_code=outcome.status, headers=outcome.headers)
 
     def _execute(
@@ -316,6 +322,8 @@ class ScimApi:
                         "Missing credentials: send 'Authorization: Bearer <SCIM key>'"
                     )
                 org, info = keys.authenticate_scim_key(tx, key)
+                # Before any work; its refusal is not logged (a flood would fill the log).
+                self.limiter.check(Face.SCIM, info.id, info.rate_limit)
                 org_id, key_id = org.id, info.id
                 tx.actor = Actor(ActorKind.SCIM_KEY, f"SCIM key …{info.hint}", info.id)
                 if write:
@@ -323,6 +331,9 @@ class ScimApi:
                 return handler(call, tx, org), org_id, key_id
         except AuthError as exc:
             return Outcome(401, errors.Unauthorized(exc.detail)), None, None
+        except RateLimited as exc:
+            headers = {"Retry-After": str(exc.retry_after)}
+            return Outcome(429, errors.TooManyRequests(exc.detail), headers), None, None
         except DomainError as exc:
             error = to_scim_error(exc)
             return Outcome(error.status, error), org_id, key_id

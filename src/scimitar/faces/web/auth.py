@@ -56,6 +56,8 @@ class Principal:
     token_stale: bool = False
     #: A console session's cookie token, when its `last_seen` is due to be recorded.
     session_to_touch: str | None = None
+    #: The org's own API rate limit, for an API token (None: the deployment's).
+    rate_limit: int | None = None
 
     @property
     def is_owner(self) -> bool:
@@ -105,7 +107,7 @@ def _token_principal(tx: Tx, token: str) -> Principal:
     org = organizations.get_org(tx, org_id)
     actor = Actor(ActorKind.API_TOKEN, f"API token {info.name!r} …{info.hint}", info.id)
     stale = info.last_used is None or (tx.now - utc(info.last_used) > keys.LAST_USED_RESOLUTION)
-    return Principal(org, actor, None, info.id, stale)
+    return Principal(org, actor, None, info.id, stale, rate_limit=info.rate_limit)
 
 
 def _session_principal(tx: Tx, credentials: Credentials, *, changes: bool) -> Principal:

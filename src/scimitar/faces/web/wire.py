@@ -33,6 +33,7 @@ from scimitar.domain.errors import (
     NotFoundError,
     PolicyError,
 )
+from scimitar.domain.identity.sealing import Sealer
 
 MAX_BODY = 1_048_576
 #: What a handler returns: the HTTP status and the JSON body (None for 204).
@@ -139,8 +140,8 @@ class ApiCall:
     waiting: bool = False
     #: When a long poll stops waiting (`time.monotonic()`); set on its first run.
     deadline: float | None = None
-    #: `SCIMITAR_SECRET_KEY` when configured (sealed secrets are sealed under it).
-    secret_key: str | None = None
+    #: Seals the secrets a request stores (webhook signing secrets, OIDC client secrets).
+    sealer: Sealer | None = None
 
     def fields(self, allowed: tuple[str, ...]) -> dict[str, Any]:
         """The body as an object with only known fields (a typo is an error, not a no-op)."""

@@ -1,8 +1,8 @@
 """console sign-in with the org's own IdP (OpenID Connect): connections (with the
 sso_required policy) and sign-ins in flight
 
-Revision ID: 0008_sso
-Revises: 0005_session_last_seen
+Revision ID: 0007_sso
+Revises: 0006_operator_platform
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0008_sso"
+revision = "0007_sso"
 down_revision = "0006_operator_platform"
 branch_labels = None
 depends_on = None
