@@ -19,7 +19,7 @@ from scimitar.domain.models import GroupKind, Org
 from scimitar.protocol.errors import InvalidFilter
 from scimitar.protocol.filter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 from scimitar.protocol.resource import normalize
-from scimitar.protocol.schema import CORE_USER, USER
+from scimitar.protocol.schema import CORE_USER, GROUP, USER
 from scimitar.storage.filters import compile_filter
 from scimitar.storage.tables import group_members, groups, members
 from tests.domain.helpers import make_org
@@ -142,18 +142,23 @@ def _elements(person: Person, name: str) -> list[dict[str, Any]]:
     return found
 
 
-def _element_filter(tree: Filter, element: dict[str, Any]) -> bool:
+def _element_filter(tree: Filter, element: dict[str, Any], exact: bool = False) -> bool:
+    """`exact`: the values compare case-sensitively (a Group's member ids)."""
     if isinstance(tree, And):
-        return _element_filter(tree.left, element) and _element_filter(tree.right, element)
+        return _element_filter(tree.left, element, exact) and _element_filter(
+            tree.right, element, exact
+        )
     if isinstance(tree, Or):
-        return _element_filter(tree.left, element) or _element_filter(tree.right, element)
+        return _element_filter(tree.left, element, exact) or _element_filter(
+            tree.right, element, exact
+        )
     if isinstance(tree, Not):
-        return not _element_filter(tree.expr, element)
+        return not _element_filter(tree.expr, element, exact)
     assert isinstance(tree, Compare | Present)
     value = element.get(tree.path.attr)
     if tree.path.attr == "primary":
         value = bool(value)
-    return _test(value, tree)
+    return _test(value, tree, case_exact=exact and tree.path.attr == "value")
 
 
 def reference(tree: Filter, person: Person) -> bool:
@@ -269,5 +274,104 @@ def test_compiled_filters_agree_with_python(tx: Tx) -> None:
             got = _answers(tx, org, tree, org_id)
             if got is not None:
                 assert got == expected, (tree, org_id)
+
+    agree()
+
+
+# --- Groups ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Team:
+    display_name: str
+    external_id: str | None
+    members: list[str]
+
+
+def _group_reference(tree: Filter, team: Team) -> bool:
+    if isinstance(tree, And):
+        return _group_reference(tree.left, team) and _group_reference(tree.right, team)
+    if isinstance(tree, Or):
+        return _group_reference(tree.left, team) or _group_reference(tree.right, team)
+    if isinstance(tree, Not):
+        return not _group_reference(tree.expr, team)
+    elements = [{"value": member_id, "type": "User"} for member_id in team.members]
+    if isinstance(tree, ValuePath):
+        return any(_element_filter(tree.filter, e, exact=True) for e in elements)
+    path = tree.path
+    if path.attr == "members":
+        if isinstance(tree, Present) and path.sub is None:
+            return bool(elements)
+        sub = path.sub or "value"
+        if isinstance(tree, Compare) and tree.op == "ne":
+            equal = Compare(AttrPath(sub), "eq", tree.value)
+            return not any(_element_filter(equal, e, exact=True) for e in elements)
+        single = Compare(AttrPath(sub), tree.op, tree.value) if isinstance(tree, Compare) else None
+        tested = single or Present(AttrPath(sub))
+        return any(_element_filter(tested, e, exact=True) for e in elements)
+    actual = team.display_name if path.attr == "displayName" else team.external_id
+    return _test(actual, tree, case_exact=path.attr == "externalId")
+
+
+def test_compiled_group_filters_agree_with_python(tx: Tx) -> None:
+    """The same for Groups: displayName, externalId and members, under not/and/or."""
+    org, other = make_org(tx), make_org(tx, "globex")
+    _world(tx, other, "other-")
+    people = [
+        create_member(tx, org, normalize(USER, {"schemas": [CORE_USER], "userName": f"{n}@x"}))
+        for n in range(4)
+    ]
+    ids = [person.id for person in people]
+    teams = [
+        Team("Ab", "B", ids[:2]),
+        Team("ba", "ab", [ids[1]]),
+        Team("Work", None, []),
+        Team("x@X", "x", ids),
+    ]
+    for team in teams:
+        made = domain_groups.insert_group(
+            tx, org, GroupKind.CUSTOM, team.display_name, external_id=team.external_id
+        )
+        domain_groups.add_members(tx, org, made, team.members)
+    member_ids = st.sampled_from([*ids, ids[0].upper(), "nobody"])
+    leaves: st.SearchStrategy[Filter] = st.one_of(
+        _compare("displayName"),
+        _compare("externalId"),
+        st.just(Present(AttrPath("members"))),
+        st.builds(Compare, st.just(AttrPath("members")), st.sampled_from(["eq", "ne"]), member_ids),
+        st.builds(
+            Compare, st.just(AttrPath("members", "value")), st.sampled_from(STRING_OPS), _word
+        ),
+        st.builds(
+            ValuePath,
+            st.just(AttrPath("members")),
+            st.builds(Compare, st.just(AttrPath("value")), st.just("eq"), member_ids),
+        ),
+    )
+    trees = st.recursive(
+        leaves,
+        lambda inner: st.one_of(
+            st.builds(And, inner, inner), st.builds(Or, inner, inner), st.builds(Not, inner)
+        ),
+        max_leaves=6,
+    )
+
+    @settings(
+        max_examples=100,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(trees)
+    def agree(tree: Filter) -> None:
+        expected = {team.display_name for team in teams if _group_reference(tree, team)}
+        for org_id in (org.id, None):
+            try:
+                condition = compile_filter(GROUP, tree, org_id=org_id)
+            except InvalidFilter as refused:
+                if "too costly" not in refused.detail:
+                    raise
+                continue
+            query = select(groups.c.display_name).where(groups.c.org_id == org.id, condition)
+            assert set(tx.conn.execute(query).scalars()) == expected, (tree, org_id)
 
     agree()

@@ -8,9 +8,9 @@ has no such setting, so its connections check the clock from a progress handler.
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from time import monotonic
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -59,24 +59,26 @@ class TimedConnection(sqlite3.Connection):
         self.set_progress_handler(self._past_deadline if seconds > 0 else None, STEPS)
 
     def _past_deadline(self) -> bool:
-        return time.monotonic() > self._deadline
+        return monotonic() > self._deadline
 
-    def _start(self) -> None:
-        self._deadline = time.monotonic() + self._limit if self._limit > 0 else float("inf")
-
+    # The clock restarts where a statement begins; inline, no helper: this runs for every
+    # statement, point reads included.
     def cursor(self, *args: Any, **kwargs: Any) -> Any:
-        self._start()
-        return super().cursor(*args, **kwargs)
+        self._deadline = monotonic() + self._limit
+        return _cursor(self, *args, **kwargs)
 
     def execute(self, *args: Any, **kwargs: Any) -> Any:
-        self._start()
-        return super().execute(*args, **kwargs)
+        self._deadline = monotonic() + self._limit
+        return _execute(self, *args, **kwargs)
 
     def executemany(self, *args: Any, **kwargs: Any) -> Any:
-        self._start()
-        return super().executemany(*args, **kwargs)
+        self._deadline = monotonic() + self._limit
+        return _executemany(self, *args, **kwargs)
 
 
+_cursor = sqlite3.Connection.cursor
+_execute = sqlite3.Connection.execute
+_executemany = sqlite3.Connection.executemany
 STEPS = 10_000
 
 

@@ -2,6 +2,8 @@
 
 `resolve` binds a filter's attribute path to one of those; `indexed_equality` and
 `sort_key` read the same map for the lookups identity providers send and for `sortBy`.
+`sort_key` returns the indexed `*_key` columns as they are, so a sorted page is an index
+walk; on PostgreSQL that is the database collation's order, not strictly code points.
 """
 
 from __future__ import annotations

@@ -24,15 +24,16 @@ Decisions:
   needs a PostgreSQL built with ICU, as every mainstream package is.
 - Strings order by code point on both engines (`COLLATE "C"` on PostgreSQL). dateTimes
   compare as instants; a value without an offset is UTC. Booleans take only eq and ne.
-- A test on rows (emails, a User's groups, a Group's members) is `seq [NOT] IN (the org's
-  matching owners)`, not correlated with the outer row: each engine computes the set once
-  per statement, from an (org_id, …) index, whatever `and`/`or`/`not` surround it. A
-  correlated form made `not (emails[…])` and `emails co "1" or emails co "2"` quadratic in
-  the org's size (the subquery ran again for every member).
+- A test on rows (emails, a User's groups, a Group's members) is never correlated on
+  `org_id`: that form made `not (emails[…])` and `emails co "1" or emails co "2"` quadratic
+  in the org's size (the subquery ran again for every member). SQLite probes the owner's
+  index for each row (`EXISTS … WHERE member_id = members.id`); PostgreSQL tests each row
+  against the org's matching owners, hashed once per statement; an indexed equality
+  (`emails.value eq`) is that org-bound set on both (see `attributes.Rows.any`).
 - Tests of one multi-valued attribute are merged where logic allows: `A or B` when both ask
-  for some value, `not A and not B` when both ask for none, so a 200-term `or` chain over
-  `emails` is one pass over the org's emails, not 200. What cannot be merged is counted by
-  `filters.cost`, which refuses a filter past its budget.
+  for some value, `not A and not B` when both ask for none, so a 100-term `or` chain over
+  `emails` is one test, not 100. What cannot be merged is counted by `filters.cost`, which
+  refuses a filter past its budget.
 """
 
 from __future__ import annotations
