@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -49,6 +50,14 @@ _OPS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 access_log = logging.getLogger("scimitar.access")
 _ESCAPES = {code: f"\\x{code:02x}" for code in (*range(32), 127)}
+
+
+_SETUP_LINK = re.compile(r"^(/console/setup-links/)[^/]+$")
+
+
+def without_secrets(path: str) -> str:
+    """A path fit for a log: a setup link's URL carries its secret, which is cut out."""
+    return _SETUP_LINK.sub(r"\1…", path)
 
 
 def face_of(path: str) -> str:
@@ -215,6 +224,7 @@ class RequestMetrics:
                 # The path only: query strings carry people's names and email addresses.
                 # Control characters escaped: a decoded `%0A` must not start a forged line.
                 path = path.translate(_ESCAPES) if not path.isprintable() else path
+                path = without_secrets(path)
                 access_log.info(
                     "%s %s %d %.1f ms",
                     method,

@@ -3,12 +3,16 @@ account, in a session that can use that page only (PRODUCT.md §6)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
+from scimitar.config import Settings
+from scimitar.faces.app import create_app
 from scimitar.faces.web.auth import SETUP_COOKIE
 from scimitar.storage.tables import audit_log, setup_links
 from tests.faces.admin.helpers import Api, client_for, csrf_of, sign_in
@@ -208,3 +212,21 @@ def test_settings_page_lists_links_and_tokens_with_their_makers(platform: Platfo
     client.post(f"/console/setup-links/{newest['id']}/revoke", data={"csrf": csrf})
     assert session_api.get("/setup-links")["setup_links"][0]["state"] == "revoked"
     assert client.get(_path(url.group(1))).status_code == 410
+
+
+def test_access_log_leaves_the_link_secret_out(
+    platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With SCIMITAR_ACCESS_LOG on, opening a setup link logs its path without the secret."""
+    link = platform.site.api.post("/setup-links")
+    secret = _path(link["url"]).rsplit("/", 1)[1]
+    settings = Settings(database_url=platform.site.db.url, public_url=PUBLIC_URL, access_log=True)
+    app = create_app(settings, db=platform.site.db)
+    with (
+        caplog.at_level(logging.INFO, logger="scimitar.access"),
+        TestClient(app, base_url="https://testserver") as browser,
+    ):
+        open_link(browser, link["url"])
+    lines = [r.getMessage() for r in caplog.records if r.name == "scimitar.access"]
+    assert any("/console/setup-links/…" in line for line in lines), lines
+    assert not any(secret in line for line in lines)
