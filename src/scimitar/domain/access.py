@@ -9,6 +9,7 @@ their permissions. A team membership alone gives the project's default role.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from scimitar.domain import access_changes, audit, events
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.errors import InvalidError, NotFoundError
-from scimitar.domain.models import Grant, GroupKind, Member, Org
+from scimitar.domain.models import Grant, GroupKind, Member, Org, Role
+from scimitar.domain.permissions import role_permissions
 from scimitar.storage.tables import (
     direct_assignments,
     group_grants,
@@ -54,9 +56,11 @@ class ProjectAccess:
     reasons: list[Reason] = field(default_factory=list)
 
 
-def _grant_rows(member_id: str) -> Any:
+def _grant_rows(member_ids: Collection[str]) -> Any:
+    """Every grant reaching these members, one row each, from the four sources."""
     role_groups = (
         select(
+            group_members.c.member_id,
             groups.c.project_id,
             groups.c.role_id,
             null().label("team_id"),
@@ -66,10 +70,11 @@ def _grant_rows(member_id: str) -> Any:
             groups.c.display_name.label("group_name"),
         )
         .join(group_members, group_members.c.group_id == groups.c.id)
-        .where(group_members.c.member_id == member_id, groups.c.kind == GroupKind.ROLE.value)
+        .where(group_members.c.member_id.in_(member_ids), groups.c.kind == GroupKind.ROLE.value)
     )
     team_groups = (
         select(
+            group_members.c.member_id,
             groups.c.project_id,
             null().label("role_id"),
             groups.c.team_id,
@@ -79,10 +84,11 @@ def _grant_rows(member_id: str) -> Any:
             groups.c.display_name,
         )
         .join(group_members, group_members.c.group_id == groups.c.id)
-        .where(group_members.c.member_id == member_id, groups.c.kind == GroupKind.TEAM.value)
+        .where(group_members.c.member_id.in_(member_ids), groups.c.kind == GroupKind.TEAM.value)
     )
     custom = (
         select(
+            group_members.c.member_id,
             group_grants.c.project_id,
             group_grants.c.role_id,
             group_grants.c.team_id,
@@ -93,9 +99,10 @@ def _grant_rows(member_id: str) -> Any:
         )
         .join(groups, groups.c.id == group_grants.c.group_id)
         .join(group_members, group_members.c.group_id == groups.c.id)
-        .where(group_members.c.member_id == member_id)
+        .where(group_members.c.member_id.in_(member_ids))
     )
     direct = select(
+        direct_assignments.c.member_id,
         direct_assignments.c.project_id,
         direct_assignments.c.role_id,
         direct_assignments.c.team_id,
@@ -103,21 +110,23 @@ def _grant_rows(member_id: str) -> Any:
         literal("direct assignment"),
         null(),
         null(),
-    ).where(direct_assignments.c.member_id == member_id)
+    ).where(direct_assignments.c.member_id.in_(member_ids))
     return union_all(role_groups, team_groups, custom, direct).subquery("grants")
 
 
-def effective_access(tx: Tx, org: Org, member: Member) -> list[ProjectAccess]:
-    """Per project the member can reach: role, permissions, teams, and every reason."""
-    grants = _grant_rows(member.id)
+def grants_reaching(
+    tx: Tx, org: Org, member_ids: Collection[str], project_ids: Collection[str] | None = None
+) -> list[Row[Any]]:
+    """The grants reaching these members (in these projects), in one query: each row has
+    `member_id`, `project_id`, `project`, `default_role_id`, `role_id`, `role`, `team`,
+    `team_role`, `via`, `group_id`, `group_name`."""
+    grants = _grant_rows(member_ids)
     query = (
         select(
             grants,
             projects.c.name.label("project"),
             projects.c.default_role_id,
             roles.c.name.label("role"),
-            roles.c.rank,
-            roles.c.permissions,
             teams.c.name.label("team"),
         )
         .join(projects, projects.c.id == grants.c.project_id)
@@ -125,36 +134,56 @@ def effective_access(tx: Tx, org: Org, member: Member) -> list[ProjectAccess]:
         .outerjoin(teams, teams.c.id == grants.c.team_id)
         .where(projects.c.org_id == org.id)
     )
-    rows = tx.conn.execute(query).all()
-    role_rows = {
-        row.id: row
-        for row in tx.conn.execute(
-            select(roles.c.id, roles.c.name, roles.c.rank, roles.c.permissions).where(
-                roles.c.org_id == org.id
-            )
+    if project_ids is not None:
+        query = query.where(projects.c.id.in_(project_ids))
+    return list(tx.conn.execute(query))
+
+
+def org_roles(tx: Tx, org: Org) -> dict[str, Role]:
+    """The org's roles by id, built-in permissions included."""
+    query = select(roles).where(roles.c.org_id == org.id)
+    return {
+        row.id: Role(
+            row.id, row.org_id, row.name, row.rank, role_permissions(row.rank, row.permissions)
         )
+        for row in tx.conn.execute(query)
     }
-    result: dict[str, ProjectAccess] = {}
-    best_rank: dict[str, int] = {}
+
+
+def fold_grants(
+    rows: Iterable[Row[Any]], role_by_id: dict[str, Role]
+) -> dict[tuple[str, str], ProjectAccess]:
+    """The effective access per (member id, project id) that these grant rows give: the
+    strongest built-in role, custom roles, the union of permissions, teams and reasons."""
+    result: dict[tuple[str, str], ProjectAccess] = {}
+    best_rank: dict[tuple[str, str], int] = {}
     for row in rows:
-        access = result.setdefault(row.project_id, ProjectAccess(row.project_id, row.project))
+        key = (row.member_id, row.project_id)
+        access = result.setdefault(key, ProjectAccess(row.project_id, row.project))
         access.reasons.append(
             Reason(row.via, row.group_id, row.group_name, row.role, row.team, row.team_role)
         )
-        role_row = role_rows.get(row.role_id) if row.role_id else role_rows[row.default_role_id]
+        # A team membership alone gives the project's default role.
+        role = role_by_id.get(row.role_id or row.default_role_id)
         if row.team is not None:
             current = access.teams.get(row.team)
             access.teams[row.team] = "Admin" if "Admin" in (current, row.team_role) else "Member"
-        if role_row is None:
+        if role is None:
             continue
-        if role_row.rank is None:
-            if role_row.name not in access.custom_roles:
-                access.custom_roles.append(role_row.name)
-            access.permissions = sorted({*access.permissions, *role_row.permissions})
-        elif role_row.rank > best_rank.get(row.project_id, 0):
-            best_rank[row.project_id] = role_row.rank
-            access.role = role_row.name
-    return sorted(result.values(), key=lambda a: a.project.lower())
+        access.permissions = sorted({*access.permissions, *role.permissions})
+        if role.rank is None:
+            if role.name not in access.custom_roles:
+                access.custom_roles.append(role.name)
+        elif role.rank > best_rank.get(key, 0):
+            best_rank[key] = role.rank
+            access.role = role.name
+    return result
+
+
+def effective_access(tx: Tx, org: Org, member: Member) -> list[ProjectAccess]:
+    """Per project the member can reach: role, permissions, teams, and every reason."""
+    found = fold_grants(grants_reaching(tx, org, [member.id]), org_roles(tx, org))
+    return sorted(found.values(), key=lambda a: a.project.lower())
 
 
 GRANT_TARGET_GONE = "The project, role or team of this grant no longer exists"

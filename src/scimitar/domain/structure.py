@@ -26,6 +26,7 @@ from scimitar.domain.models import (
     Team,
     TeamRole,
 )
+from scimitar.domain.permissions import role_permissions
 from scimitar.storage.tables import direct_assignments, group_grants, projects, roles, teams
 
 MAX_NAME = 100
@@ -53,7 +54,7 @@ def team_group_name(org: Org, project: Project, team: Team, team_role: TeamRole)
 
 
 def _role(row: Row[Any]) -> Role:
-    return Role(row.id, row.org_id, row.name, row.rank, tuple(row.permissions))
+    return Role(row.id, row.org_id, row.name, row.rank, role_permissions(row.rank, row.permissions))
 
 
 def _project(row: Row[Any]) -> Project:
@@ -77,7 +78,7 @@ def create_builtin_roles(tx: Tx, org: Org) -> None:
                 "name": name,
                 "name_key": fold(name),
                 "rank": rank,
-                "permissions": [],
+                "permissions": [],  # declared in domain/permissions.py, not stored
                 "created": tx.now,
             }
             for name, rank in BUILTIN_ROLES.items()
