@@ -77,7 +77,8 @@ class AdminApi:
         token_to_touch: str | None = None
         session_to_touch: str | None = None
         try:
-            with self.db.write() if endpoint.changes else self.db.read() as conn:
+            writes = endpoint.changes and not endpoint.reads_only
+            with self.db.write() if writes else self.db.read() as conn:
                 tx = Tx(conn, SYSTEM_ACTOR)
                 who = authenticate(tx, credentials, changes=endpoint.changes)
                 if who.token_stale:

@@ -7,7 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scimitar.domain.context import Tx
-from scimitar.faces.admin import groups_api, logs_api, members_api, org_api, structure_api
+from scimitar.faces.admin import (
+    access_api,
+    groups_api,
+    logs_api,
+    members_api,
+    org_api,
+    structure_api,
+)
 from scimitar.faces.admin.auth import Principal
 from scimitar.faces.admin.schemas import INTEGER, STRING, Schema, enum
 from scimitar.faces.admin.wire import ApiCall, Reply
@@ -42,6 +49,8 @@ class Endpoint:
     owner_only: bool = False
     #: The OpenAPI operationId when there is no handler to name it.
     operation_id: str = ""
+    #: A POST that changes nothing (access checks): run in a read transaction.
+    reads_only: bool = False
 
     @property
     def name(self) -> str:
@@ -268,6 +277,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "roles",
         None,
         status=204,
+    ),
+    Endpoint(
+        "POST",
+        "/access/check",
+        access_api.check_access,
+        "Decide 1-1000 checks (member holds a role or a permission in a project), in order",
+        "access",
+        "AccessResults",
+        request="AccessChecks",
+        reads_only=True,
     ),
     Endpoint(
         "GET",
