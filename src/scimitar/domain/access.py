@@ -13,7 +13,17 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, insert, literal, null, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain import access_changes, audit, events
@@ -21,6 +31,7 @@ from scimitar.domain.context import Tx, new_id
 from scimitar.domain.errors import InvalidError, NotFoundError
 from scimitar.domain.models import Grant, GroupKind, Member, Org, Role
 from scimitar.domain.permissions import role_permissions
+from scimitar.storage.lists import in_list, list_value
 from scimitar.storage.tables import (
     direct_assignments,
     group_grants,
@@ -56,8 +67,9 @@ class ProjectAccess:
     reasons: list[Reason] = field(default_factory=list)
 
 
-def _grant_rows(member_ids: Collection[str]) -> Any:
-    """Every grant reaching these members, one row each, from the four sources."""
+def _grant_rows() -> Any:
+    """Every grant reaching the members of the list parameter `member_ids`, one row each,
+    from the four sources."""
     role_groups = (
         select(
             group_members.c.member_id,
@@ -70,7 +82,9 @@ def _grant_rows(member_ids: Collection[str]) -> Any:
             groups.c.display_name.label("group_name"),
         )
         .join(group_members, group_members.c.group_id == groups.c.id)
-        .where(group_members.c.member_id.in_(member_ids), groups.c.kind == GroupKind.ROLE.value)
+        .where(
+            in_list(group_members.c.member_id, "member_ids"), groups.c.kind == GroupKind.ROLE.value
+        )
     )
     team_groups = (
         select(
@@ -84,7 +98,9 @@ def _grant_rows(member_ids: Collection[str]) -> Any:
             groups.c.display_name,
         )
         .join(group_members, group_members.c.group_id == groups.c.id)
-        .where(group_members.c.member_id.in_(member_ids), groups.c.kind == GroupKind.TEAM.value)
+        .where(
+            in_list(group_members.c.member_id, "member_ids"), groups.c.kind == GroupKind.TEAM.value
+        )
     )
     custom = (
         select(
@@ -99,7 +115,7 @@ def _grant_rows(member_ids: Collection[str]) -> Any:
         )
         .join(groups, groups.c.id == group_grants.c.group_id)
         .join(group_members, group_members.c.group_id == groups.c.id)
-        .where(group_members.c.member_id.in_(member_ids))
+        .where(in_list(group_members.c.member_id, "member_ids"))
     )
     direct = select(
         direct_assignments.c.member_id,
@@ -110,18 +126,13 @@ def _grant_rows(member_ids: Collection[str]) -> Any:
         literal("direct assignment"),
         null(),
         null(),
-    ).where(direct_assignments.c.member_id.in_(member_ids))
+    ).where(in_list(direct_assignments.c.member_id, "member_ids"))
     return union_all(role_groups, team_groups, custom, direct).subquery("grants")
 
 
-def grants_reaching(
-    tx: Tx, org: Org, member_ids: Collection[str], project_ids: Collection[str] | None = None
-) -> list[Row[Any]]:
-    """The grants reaching these members (in these projects), in one query: each row has
-    `member_id`, `project_id`, `project`, `default_role_id`, `role_id`, `role`, `team`,
-    `team_role`, `via`, `group_id`, `group_name`."""
-    grants = _grant_rows(member_ids)
-    query = (
+def _grants_query() -> Any:
+    grants = _grant_rows()
+    return (
         select(
             grants,
             projects.c.name.label("project"),
@@ -132,21 +143,37 @@ def grants_reaching(
         .join(projects, projects.c.id == grants.c.project_id)
         .outerjoin(roles, roles.c.id == grants.c.role_id)
         .outerjoin(teams, teams.c.id == grants.c.team_id)
-        .where(projects.c.org_id == org.id)
+        .where(projects.c.org_id.concat("") == bindparam("org_id"))
     )
-    if project_ids is not None:
-        query = query.where(projects.c.id.in_(project_ids))
-    return list(tx.conn.execute(query))
+
+
+# Built once: SQLAlchemy then finds the compiled form in its cache instead of building and
+# hashing the statement on every call (that was most of a one-check decision).
+_GRANTS = _grants_query()
+_GRANTS_IN_PROJECTS = _GRANTS.where(in_list(projects.c.id, "project_ids"))
+_ROLES = select(roles).where(roles.c.org_id == bindparam("org_id"))
+
+
+def grants_reaching(
+    tx: Tx, org: Org, member_ids: Collection[str], project_ids: Collection[str] | None = None
+) -> list[Row[Any]]:
+    """The grants reaching these members (in these projects), in one query: each row has
+    `member_id`, `project_id`, `project`, `default_role_id`, `role_id`, `role`, `team`,
+    `team_role`, `via`, `group_id`, `group_name`."""
+    values = {"org_id": org.id, "member_ids": list_value(member_ids)}
+    if project_ids is None:
+        return list(tx.conn.execute(_GRANTS, values))
+    values["project_ids"] = list_value(project_ids)
+    return list(tx.conn.execute(_GRANTS_IN_PROJECTS, values))
 
 
 def org_roles(tx: Tx, org: Org) -> dict[str, Role]:
     """The org's roles by id, built-in permissions included."""
-    query = select(roles).where(roles.c.org_id == org.id)
     return {
         row.id: Role(
             row.id, row.org_id, row.name, row.rank, role_permissions(row.rank, row.permissions)
         )
-        for row in tx.conn.execute(query)
+        for row in tx.conn.execute(_ROLES, {"org_id": org.id})
     }
 
 
@@ -157,9 +184,13 @@ def fold_grants(
     strongest built-in role, custom roles, the union of permissions, teams and reasons."""
     result: dict[tuple[str, str], ProjectAccess] = {}
     best_rank: dict[tuple[str, str], int] = {}
+    permissions: dict[tuple[str, str], set[str]] = {}
     for row in rows:
         key = (row.member_id, row.project_id)
-        access = result.setdefault(key, ProjectAccess(row.project_id, row.project))
+        access = result.get(key)
+        if access is None:
+            access = result[key] = ProjectAccess(row.project_id, row.project)
+            permissions[key] = set()
         access.reasons.append(
             Reason(row.via, row.group_id, row.group_name, row.role, row.team, row.team_role)
         )
@@ -170,13 +201,15 @@ def fold_grants(
             access.teams[row.team] = "Admin" if "Admin" in (current, row.team_role) else "Member"
         if role is None:
             continue
-        access.permissions = sorted({*access.permissions, *role.permissions})
+        permissions[key].update(role.permissions)
         if role.rank is None:
             if role.name not in access.custom_roles:
                 access.custom_roles.append(role.name)
         elif role.rank > best_rank.get(key, 0):
             best_rank[key] = role.rank
             access.role = role.name
+    for key, access in result.items():
+        access.permissions = sorted(permissions[key])
     return result
 
 

@@ -14,11 +14,13 @@ error: the host asks about names it may not have synced yet.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, literal, select, union_all
+from sqlalchemy import Column, Row, Table, bindparam, literal, select, union_all
+from sqlalchemy.sql.elements import BindParameter
 
 from scimitar.domain import access
 from scimitar.domain.access import ProjectAccess, Reason
@@ -26,9 +28,11 @@ from scimitar.domain.context import Tx, fold
 from scimitar.domain.errors import InvalidError
 from scimitar.domain.models import Org, Role
 from scimitar.domain.permissions import PERMISSIONS
+from scimitar.storage.lists import in_list, list_value
 from scimitar.storage.tables import members, projects
 
 MAX_CHECKS = 1000
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 #: Longer than any stored userName, id or name (checked before they reach the database).
 MAX_VALUE = 2048
 
@@ -69,21 +73,19 @@ def check_access(tx: Tx, org: Org, checks: Sequence[AccessCheck]) -> list[Decisi
     role_by_id = access.org_roles(tx, org)
     member_by_key = _members(tx, org, {c.member for c in checks})
     project_by_key = _projects(tx, org, {c.project for c in checks})
-    member_ids = {m.id for m in member_by_key.values() if m.active}
-    project_ids = {p.id for p in project_by_key.values()}
+    found = [(_lookup(member_by_key, c.member), _lookup(project_by_key, c.project)) for c in checks]
+    asked = {(m.id, p.id) for m, p in found if m is not None and m.active and p is not None}
     held: dict[tuple[str, str], ProjectAccess] = {}
-    if member_ids and project_ids:
-        rows = access.grants_reaching(tx, org, member_ids, project_ids)
-        held = access.fold_grants(rows, role_by_id)
+    if asked:
+        rows = access.grants_reaching(tx, org, {m for m, _ in asked}, {p for _, p in asked})
+        # The query reaches every asked member in every asked project; keep the pairs asked.
+        held = access.fold_grants(
+            (r for r in rows if (r.member_id, r.project_id) in asked), role_by_id
+        )
     judge = _Judge(role_by_id)
     return [
-        judge.decide(
-            check,
-            _lookup(member_by_key, check.member),
-            _lookup(project_by_key, check.project),
-            held,
-        )
-        for check in checks
+        judge.decide(check, member, project, held)
+        for check, (member, project) in zip(checks, found, strict=True)
     ]
 
 
@@ -105,25 +107,39 @@ def _lookup(found: dict[str, _Found], key: str) -> _Found | None:
     return found.get(key) or found.get(fold(key))
 
 
-def _members(tx: Tx, org: Org, keys: Collection[str]) -> dict[str, _Found]:
-    """The members named, keyed by id and by folded userName: one indexed query."""
-    by_id = select(
-        literal("id").label("by"), members.c.id, members.c.user_name, members.c.active
-    ).where(members.c.org_id == org.id, members.c.id.in_(keys))
-    by_name = select(literal("name"), members.c.id, members.c.user_name, members.c.active).where(
-        members.c.org_id == org.id, members.c.user_name_key.in_({fold(k) for k in keys})
+def _found_query(table: Table, label: Column[str], key: Column[str], *extra: Column[Any]) -> Any:
+    """Rows of `table` in the org whose id is in `ids` or whose folded name is in `keys`
+    (list parameters), each marked by which matched: two indexed lookups."""
+    org_id: BindParameter[Any] = bindparam("org_id")
+    # By id, the org is compared as an expression, not an indexed column: without
+    # statistics SQLite would otherwise walk the org's index rather than probe each id.
+    by_id = select(literal("id").label("by"), table.c.id, label, *extra).where(
+        table.c.org_id.concat("") == org_id, in_list(table.c.id, "ids")
     )
-    return _keyed(tx.conn.execute(union_all(by_id, by_name)).all(), "user_name")
+    by_name = select(literal("name"), table.c.id, label, *extra).where(
+        table.c.org_id == org_id, in_list(key, "keys")
+    )
+    return union_all(by_id, by_name)
+
+
+# Built once, so that SQLAlchemy's statement cache serves them (see access._GRANTS).
+_MEMBERS = _found_query(members, members.c.user_name, members.c.user_name_key, members.c.active)
+_PROJECTS = _found_query(projects, projects.c.name, projects.c.name_key)
+
+
+def _values(org: Org, keys: Collection[str]) -> dict[str, Any]:
+    # Ids are lowercase UUIDs (`new_id`): only what looks like one is looked up as an id.
+    ids = [k for k in keys if _UUID.match(k)]
+    return {"org_id": org.id, "ids": list_value(ids), "keys": list_value({fold(k) for k in keys})}
+
+
+def _members(tx: Tx, org: Org, keys: Collection[str]) -> dict[str, _Found]:
+    """The members named, keyed by id and by folded userName."""
+    return _keyed(tx.conn.execute(_MEMBERS, _values(org, keys)).all(), "user_name")
 
 
 def _projects(tx: Tx, org: Org, keys: Collection[str]) -> dict[str, _Found]:
-    by_id = select(literal("id").label("by"), projects.c.id, projects.c.name).where(
-        projects.c.org_id == org.id, projects.c.id.in_(keys)
-    )
-    by_name = select(literal("name"), projects.c.id, projects.c.name).where(
-        projects.c.org_id == org.id, projects.c.name_key.in_({fold(k) for k in keys})
-    )
-    return _keyed(tx.conn.execute(union_all(by_id, by_name)).all(), "name")
+    return _keyed(tx.conn.execute(_PROJECTS, _values(org, keys)).all(), "name")
 
 
 def _keyed(rows: Sequence[Row[Any]], label: str) -> dict[str, _Found]:
