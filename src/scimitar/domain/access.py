@@ -143,7 +143,7 @@ def _grants_query() -> Any:
         .join(projects, projects.c.id == grants.c.project_id)
         .outerjoin(roles, roles.c.id == grants.c.role_id)
         .outerjoin(teams, teams.c.id == grants.c.team_id)
-        .where(projects.c.org_id.concat("") == bindparam("org_id"))
+        .where(projects.c.org_id == bindparam("org_id"))
     )
 
 

@@ -59,4 +59,6 @@ def _sqlite(element: InList, compiler: SQLCompiler, **kw: Any) -> str:
 def _postgresql(element: InList, compiler: SQLCompiler, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
     values = compiler.process(element.values, **kw)
-    return f"{column} IN (SELECT jsonb_array_elements_text(CAST({values} AS jsonb)))"
+    # `= ANY(ARRAY(…))`: the list is unpacked once (an init plan) and compared as an array,
+    # which index scans take as a list of keys to probe.
+    return f"{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST({values} AS jsonb))))"
