@@ -102,9 +102,14 @@ def _validate(checks: Sequence[AccessCheck]) -> None:
                 )
 
 
-def _lookup(found: dict[str, _Found], key: str) -> _Found | None:
+#: What the queries found, by id and by folded name.
+_Index = tuple[dict[str, _Found], dict[str, _Found]]
+
+
+def _lookup(found: _Index, key: str) -> _Found | None:
     # An id first, then the case-insensitive name (userName or project name).
-    return found.get(key) or found.get(fold(key))
+    by_id, by_name = found
+    return by_id.get(key) or by_name.get(fold(key))
 
 
 def _found_query(table: Table, label: Column[str], key: Column[str], *extra: Column[Any]) -> Any:
@@ -133,23 +138,26 @@ def _values(org: Org, keys: Collection[str]) -> dict[str, Any]:
     return {"org_id": org.id, "ids": list_value(ids), "keys": list_value({fold(k) for k in keys})}
 
 
-def _members(tx: Tx, org: Org, keys: Collection[str]) -> dict[str, _Found]:
+def _members(tx: Tx, org: Org, keys: Collection[str]) -> _Index:
     """The members named, keyed by id and by folded userName."""
     return _keyed(tx.conn.execute(_MEMBERS, _values(org, keys)).all(), "user_name")
 
 
-def _projects(tx: Tx, org: Org, keys: Collection[str]) -> dict[str, _Found]:
+def _projects(tx: Tx, org: Org, keys: Collection[str]) -> _Index:
     return _keyed(tx.conn.execute(_PROJECTS, _values(org, keys)).all(), "name")
 
 
-def _keyed(rows: Sequence[Row[Any]], label: str) -> dict[str, _Found]:
-    found: dict[str, _Found] = {}
+def _keyed(rows: Sequence[Row[Any]], label: str) -> _Index:
+    by_id: dict[str, _Found] = {}
+    by_name: dict[str, _Found] = {}
     for row in rows:
         name = getattr(row, label)
         item = _Found(row.id, name, getattr(row, "active", True))
-        # Ids are lowercase UUIDs, never equal to a folded name of another row.
-        found[row.id if row.by == "id" else fold(name)] = item
-    return found
+        if row.by == "id":
+            by_id[row.id] = item
+        else:
+            by_name[fold(name)] = item
+    return by_id, by_name
 
 
 class _Judge:
