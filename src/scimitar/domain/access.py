@@ -32,6 +32,7 @@ from scimitar.domain.errors import InvalidError, NotFoundError
 from scimitar.domain.models import Grant, GroupKind, Member, Org, Role
 from scimitar.domain.permissions import role_permissions
 from scimitar.storage.lists import in_list, list_value
+from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import (
     direct_assignments,
     group_grants,
@@ -147,24 +148,24 @@ def _grants_query() -> Any:
     )
 
 
-# Built once: SQLAlchemy then finds the compiled form in its cache instead of building and
-# hashing the statement on every call (that was most of a one-check decision).
-_GRANTS = _grants_query()
-_GRANTS_IN_PROJECTS = _GRANTS.where(in_list(projects.c.id, "project_ids"))
-_ROLES = select(roles).where(roles.c.org_id == bindparam("org_id"))
+# Prepared once (storage/prepared.py): building and executing them through SQLAlchemy
+# was most of a one-check decision.
+_GRANTS = Prepared(_grants_query())
+_GRANTS_IN_PROJECTS = Prepared(_grants_query().where(in_list(projects.c.id, "project_ids")))
+_ROLES = Prepared(select(roles).where(roles.c.org_id == bindparam("org_id")))
 
 
 def grants_reaching(
     tx: Tx, org: Org, member_ids: Collection[str], project_ids: Collection[str] | None = None
-) -> list[Row[Any]]:
+) -> list[Any]:
     """The grants reaching these members (in these projects), in one query: each row has
     `member_id`, `project_id`, `project`, `default_role_id`, `role_id`, `role`, `team`,
     `team_role`, `via`, `group_id`, `group_name`."""
     values = {"org_id": org.id, "member_ids": list_value(member_ids)}
     if project_ids is None:
-        return list(tx.conn.execute(_GRANTS, values))
+        return _GRANTS.all(driver(tx.conn), values)
     values["project_ids"] = list_value(project_ids)
-    return list(tx.conn.execute(_GRANTS_IN_PROJECTS, values))
+    return _GRANTS_IN_PROJECTS.all(driver(tx.conn), values)
 
 
 def org_roles(tx: Tx, org: Org) -> dict[str, Role]:
@@ -173,12 +174,12 @@ def org_roles(tx: Tx, org: Org) -> dict[str, Role]:
         row.id: Role(
             row.id, row.org_id, row.name, row.rank, role_permissions(row.rank, row.permissions)
         )
-        for row in tx.conn.execute(_ROLES, {"org_id": org.id})
+        for row in _ROLES.all(driver(tx.conn), {"org_id": org.id})
     }
 
 
 def fold_grants(
-    rows: Iterable[Row[Any]], role_by_id: dict[str, Role]
+    rows: Iterable[Any], role_by_id: dict[str, Role]
 ) -> dict[tuple[str, str], ProjectAccess]:
     """The effective access per (member id, project id) that these grant rows give: the
     strongest built-in role, custom roles, the union of permissions, teams and reasons."""

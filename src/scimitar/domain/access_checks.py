@@ -19,7 +19,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Row, Table, bindparam, literal, select, union_all
+from sqlalchemy import Column, Table, bindparam, literal, select, union_all
 from sqlalchemy.sql.elements import BindParameter
 
 from scimitar.domain import access
@@ -29,6 +29,7 @@ from scimitar.domain.errors import InvalidError
 from scimitar.domain.models import Org, Role
 from scimitar.domain.permissions import PERMISSIONS
 from scimitar.storage.lists import in_list, list_value
+from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import members, projects
 
 MAX_CHECKS = 1000
@@ -127,9 +128,11 @@ def _found_query(table: Table, label: Column[str], key: Column[str], *extra: Col
     return union_all(by_id, by_name)
 
 
-# Built once, so that SQLAlchemy's statement cache serves them (see access._GRANTS).
-_MEMBERS = _found_query(members, members.c.user_name, members.c.user_name_key, members.c.active)
-_PROJECTS = _found_query(projects, projects.c.name, projects.c.name_key)
+# Prepared once, as access._GRANTS.
+_MEMBERS = Prepared(
+    _found_query(members, members.c.user_name, members.c.user_name_key, members.c.active)
+)
+_PROJECTS = Prepared(_found_query(projects, projects.c.name, projects.c.name_key))
 
 
 def _values(org: Org, keys: Collection[str]) -> dict[str, Any]:
@@ -140,14 +143,14 @@ def _values(org: Org, keys: Collection[str]) -> dict[str, Any]:
 
 def _members(tx: Tx, org: Org, keys: Collection[str]) -> _Index:
     """The members named, keyed by id and by folded userName."""
-    return _keyed(tx.conn.execute(_MEMBERS, _values(org, keys)).all(), "user_name")
+    return _keyed(_MEMBERS.all(driver(tx.conn), _values(org, keys)), "user_name")
 
 
 def _projects(tx: Tx, org: Org, keys: Collection[str]) -> _Index:
-    return _keyed(tx.conn.execute(_PROJECTS, _values(org, keys)).all(), "name")
+    return _keyed(_PROJECTS.all(driver(tx.conn), _values(org, keys)), "name")
 
 
-def _keyed(rows: Sequence[Row[Any]], label: str) -> _Index:
+def _keyed(rows: Sequence[Any], label: str) -> _Index:
     by_id: dict[str, _Found] = {}
     by_name: dict[str, _Found] = {}
     for row in rows:
