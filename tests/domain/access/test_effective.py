@@ -27,7 +27,8 @@ def test_two_groups_with_different_roles_both_stand(tx: Tx) -> None:
 
 
 def test_custom_group_grants_and_custom_role_permissions(tx: Tx) -> None:
-    """A custom group's grant reaches its members; a custom role adds its permissions."""
+    """A custom group's grant reaches its members; a custom role adds its permissions to
+    those of the built-in role."""
     org = make_org(tx)
     project = structure.create_project(tx, org, "Checkout")
     billing = structure.create_role(tx, org, "Billing", ["billing.read"])
@@ -43,7 +44,8 @@ def test_custom_group_grants_and_custom_role_permissions(tx: Tx) -> None:
     group_store.add_members(tx, org, engineering, [member.id])
     [result] = effective.effective_access(tx, org, member)
     assert result.role == "Read-Only"
-    assert result.custom_roles == ["Billing"] and result.permissions == ["billing.read"]
+    assert result.custom_roles == ["Billing"]
+    assert result.permissions == ["billing.read", "project.read"]
     assert {r.via for r in result.reasons} == {"custom group"}
 
 
@@ -78,3 +80,21 @@ def test_no_grants_no_access(tx: Tx) -> None:
     assert effective.effective_access(tx, org, member)[0].role == "Admin"
     group_store.remove_grant(tx, org, custom, grant_id)
     assert effective.effective_access(tx, org, people.get_member(tx, org, member.id)) == []
+
+
+def test_permissions_are_the_union_of_every_grant(tx: Tx) -> None:
+    """Member via a team (the default role) and Admin directly: Admin's permissions."""
+    org = make_org(tx)
+    project = structure.create_project(tx, org, "Checkout")
+    team = structure.create_team(tx, org, project, "Web")
+    member = make_member(tx, org, "e@example.com")
+    effective.add_direct_assignment(
+        tx, org, member, Grant(project.id, team_id=team.id, team_role=TeamRole.MEMBER)
+    )
+    [result] = effective.effective_access(tx, org, member)
+    assert result.role == "Member"
+    assert result.permissions == ["project.read", "project.write"]
+    admin = structure.find_role(tx, org, "Admin")
+    effective.add_direct_assignment(tx, org, member, Grant(project.id, role_id=admin.id))
+    [result] = effective.effective_access(tx, org, member)
+    assert result.role == "Admin" and result.permissions == sorted(admin.permissions)

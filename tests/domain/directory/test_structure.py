@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from scimitar.domain.access.permissions import PERMISSIONS
 from scimitar.domain.context import Tx
 from scimitar.domain.directory import group_store, structure
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError, PolicyError
-from scimitar.domain.models import GroupKind
+from scimitar.domain.models import BUILTIN_ROLES, GroupKind
 from tests.domain.helpers import make_org
 
 
@@ -103,3 +104,11 @@ def test_unknown_default_role_is_refused(tx: Tx) -> None:
     org = make_org(tx)
     with pytest.raises(NotFoundError, match="No role named 'Boss'"):
         structure.create_project(tx, org, "X", default_role="Boss")
+
+
+def test_builtin_roles_carry_nested_permission_sets(tx: Tx) -> None:
+    """Read-Only ⊂ Member ⊂ Admin ⊂ Owner, strictly, and every permission is declared."""
+    org = make_org(tx)
+    sets = [set(structure.find_role(tx, org, n).permissions) for n in BUILTIN_ROLES]
+    owner, admin, member, read_only = sets
+    assert read_only < member < admin < owner and owner == set(PERMISSIONS)

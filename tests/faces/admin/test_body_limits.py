@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from scimitar.faces.admin.api import CHECKED_FIRST_BYTES
 from scimitar.faces.console import console
 from scimitar.faces.web import wire
 from tests.faces.admin.helpers import Site, raw_post
@@ -45,8 +46,10 @@ def test_a_chunked_body_over_the_cap_is_refused(site: Site, base: str) -> None:
         assert status == 413, path
 
 
-def test_a_body_is_not_read_for_a_bad_token(site: Site, base: str) -> None:
-    """Without a valid API token, the admin API answers 401 without reading the body."""
+def test_a_large_body_is_not_read_for_a_bad_token(site: Site, base: str) -> None:
+    """Without a valid API token, the admin API answers 401 without reading a large body
+    (one past CHECKED_FIRST_BYTES, or of undeclared length)."""
     headers = {"Authorization": "Bearer sat-wrong", "Content-Type": "application/json"}
+    large = str(CHECKED_FIRST_BYTES + 1)
     for path in ("/api/v1/webhooks", "/api/v1/projects"):
-        assert raw_post(base, path, {**headers, "Content-Length": "100"}) == 401, path
+        assert raw_post(base, path, {**headers, "Content-Length": large}) == 401, path

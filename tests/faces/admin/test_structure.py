@@ -41,13 +41,16 @@ def test_bad_project_input_changes_nothing(site: Site) -> None:
 
 
 def test_custom_roles(site: Site) -> None:
-    """Custom roles carry permissions; built-in and in-use roles cannot be deleted."""
+    """Custom roles carry permissions, built-in ones their declared sets; built-in and in-use
+    roles cannot be deleted."""
     role = site.api.post("/roles", {"name": "Flag Editor", "permissions": ["flags:write"]})
     assert role == {**role, "builtin": False, "permissions": ["flags:write"]}
     site.api.post("/roles", {"name": "flag editor"}, expect=409)
     site.api.post("/roles", {"name": "Bad", "permissions": "flags"}, expect=400)
     roles = {r["name"]: r for r in site.api.get("/roles")["roles"]}
     assert list(roles) == ["Owner", "Admin", "Member", "Read-Only", "Flag Editor"]
+    assert roles["Read-Only"]["permissions"] == ["project.read"]
+    assert roles["Member"]["permissions"] == ["project.read", "project.write"]
     site.api.delete(f"/roles/{roles['Admin']['id']}", expect=409)
     project = site.api.post("/projects", {"name": "Checkout", "default_role": "Flag Editor"})
     site.api.delete(f"/roles/{role['id']}", expect=409)

@@ -125,7 +125,8 @@ def test_owner_cannot_be_removed_from_the_console(console: Site) -> None:
 
 
 def test_structure_pages(console: Site) -> None:
-    """Projects, custom roles and teams are created, renamed and deleted from the console."""
+    """Projects, custom roles and teams are created, renamed and deleted from the console;
+    every role shows its permissions."""
     _post(console, "/console/projects", name="Checkout", default_role="Member")
     [project] = console.api.get("/projects")["projects"]
     _post(console, f"/console/projects/{project['id']}", name="Payments", default_role="Read-Only")
@@ -138,6 +139,7 @@ def test_structure_pages(console: Site) -> None:
     assert role["permissions"] == ["flags:read", "flags:write"]
     page = console.client.get("/console/projects").text
     assert "Flag Editor" in page and "flags:read, flags:write" in page
+    assert "project.read, project.write</td>" in page  # the built-in Member role's set
     assert "Its teams" in console.client.get(f"/console/projects/{project['id']}/delete").text
     _post(console, f"/console/teams/{project['teams'][0]['id']}/delete")
     _post(console, f"/console/roles/{role['id']}/delete")

@@ -9,19 +9,33 @@ their permissions. A team membership alone gives the project's default role.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, insert, literal, null, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain.access import changes
+from scimitar.domain.access.permissions import role_permissions
 from scimitar.domain.context import Tx, new_id
 from scimitar.domain.errors import InvalidError, NotFoundError
 from scimitar.domain.events import feed
-from scimitar.domain.models import Grant, GroupKind, Member, Org
+from scimitar.domain.models import Grant, GroupKind, Member, Org, Role
 from scimitar.domain.records import audit
 from scimitar.storage.engines import share_locked
+from scimitar.storage.lists import in_list, list_value
+from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import (
     direct_assignments,
     group_grants,
@@ -57,9 +71,12 @@ class ProjectAccess:
     reasons: list[Reason] = field(default_factory=list)
 
 
-def _grant_rows(member_id: str) -> Any:
+def _grant_rows() -> Any:
+    """Every grant reaching the members of the list parameter `member_ids`, one row each,
+    from the four sources."""
     role_groups = (
         select(
+            group_members.c.member_id,
             groups.c.project_id,
             groups.c.role_id,
             null().label("team_id"),
@@ -69,10 +86,13 @@ def _grant_rows(member_id: str) -> Any:
             groups.c.display_name.label("group_name"),
         )
         .join(group_members, group_members.c.group_id == groups.c.id)
-        .where(group_members.c.member_id == member_id, groups.c.kind == GroupKind.ROLE.value)
+        .where(
+            in_list(group_members.c.member_id, "member_ids"), groups.c.kind == GroupKind.ROLE.value
+        )
     )
     team_groups = (
         select(
+            group_members.c.member_id,
             groups.c.project_id,
             null().label("role_id"),
             groups.c.team_id,
@@ -82,10 +102,13 @@ def _grant_rows(member_id: str) -> Any:
             groups.c.display_name,
         )
         .join(group_members, group_members.c.group_id == groups.c.id)
-        .where(group_members.c.member_id == member_id, groups.c.kind == GroupKind.TEAM.value)
+        .where(
+            in_list(group_members.c.member_id, "member_ids"), groups.c.kind == GroupKind.TEAM.value
+        )
     )
     custom = (
         select(
+            group_members.c.member_id,
             group_grants.c.project_id,
             group_grants.c.role_id,
             group_grants.c.team_id,
@@ -96,9 +119,10 @@ def _grant_rows(member_id: str) -> Any:
         )
         .join(groups, groups.c.id == group_grants.c.group_id)
         .join(group_members, group_members.c.group_id == groups.c.id)
-        .where(group_members.c.member_id == member_id)
+        .where(in_list(group_members.c.member_id, "member_ids"))
     )
     direct = select(
+        direct_assignments.c.member_id,
         direct_assignments.c.project_id,
         direct_assignments.c.role_id,
         direct_assignments.c.team_id,
@@ -106,58 +130,97 @@ def _grant_rows(member_id: str) -> Any:
         literal("direct assignment"),
         null(),
         null(),
-    ).where(direct_assignments.c.member_id == member_id)
+    ).where(in_list(direct_assignments.c.member_id, "member_ids"))
     return union_all(role_groups, team_groups, custom, direct).subquery("grants")
 
 
-def effective_access(tx: Tx, org: Org, member: Member) -> list[ProjectAccess]:
-    """Per project the member can reach: role, permissions, teams, and every reason."""
-    grants = _grant_rows(member.id)
-    query = (
+def _grants_query() -> Any:
+    grants = _grant_rows()
+    return (
         select(
             grants,
             projects.c.name.label("project"),
             projects.c.default_role_id,
             roles.c.name.label("role"),
-            roles.c.rank,
-            roles.c.permissions,
             teams.c.name.label("team"),
         )
         .join(projects, projects.c.id == grants.c.project_id)
         .outerjoin(roles, roles.c.id == grants.c.role_id)
         .outerjoin(teams, teams.c.id == grants.c.team_id)
-        .where(projects.c.org_id == org.id)
+        .where(projects.c.org_id == bindparam("org_id"))
     )
-    rows = tx.conn.execute(query).all()
-    role_rows = {
-        row.id: row
-        for row in tx.conn.execute(
-            select(roles.c.id, roles.c.name, roles.c.rank, roles.c.permissions).where(
-                roles.c.org_id == org.id
-            )
+
+
+# Prepared once (storage/prepared.py): building and executing them through SQLAlchemy
+# was most of a one-check decision.
+_GRANTS = Prepared(_grants_query())
+_GRANTS_IN_PROJECTS = Prepared(_grants_query().where(in_list(projects.c.id, "project_ids")))
+_ROLES = Prepared(select(roles).where(roles.c.org_id == bindparam("org_id")))
+
+
+def grants_reaching(
+    tx: Tx, org: Org, member_ids: Collection[str], project_ids: Collection[str] | None = None
+) -> list[Any]:
+    """The grants reaching these members (in these projects), in one query: each row has
+    `member_id`, `project_id`, `project`, `default_role_id`, `role_id`, `role`, `team`,
+    `team_role`, `via`, `group_id`, `group_name`."""
+    values = {"org_id": org.id, "member_ids": list_value(member_ids)}
+    if project_ids is None:
+        return _GRANTS.all(driver(tx.conn), values)
+    values["project_ids"] = list_value(project_ids)
+    return _GRANTS_IN_PROJECTS.all(driver(tx.conn), values)
+
+
+def org_roles(tx: Tx, org: Org) -> dict[str, Role]:
+    """The org's roles by id, built-in permissions included."""
+    return {
+        row.id: Role(
+            row.id, row.org_id, row.name, row.rank, role_permissions(row.rank, row.permissions)
         )
+        for row in _ROLES.all(driver(tx.conn), {"org_id": org.id})
     }
-    result: dict[str, ProjectAccess] = {}
-    best_rank: dict[str, int] = {}
+
+
+def fold_grants(
+    rows: Iterable[Any], role_by_id: dict[str, Role]
+) -> dict[tuple[str, str], ProjectAccess]:
+    """The effective access per (member id, project id) that these grant rows give: the
+    strongest built-in role, custom roles, the union of permissions, teams and reasons."""
+    result: dict[tuple[str, str], ProjectAccess] = {}
+    best_rank: dict[tuple[str, str], int] = {}
+    permissions: dict[tuple[str, str], set[str]] = {}
     for row in rows:
-        access = result.setdefault(row.project_id, ProjectAccess(row.project_id, row.project))
+        key = (row.member_id, row.project_id)
+        access = result.get(key)
+        if access is None:
+            access = result[key] = ProjectAccess(row.project_id, row.project)
+            permissions[key] = set()
         access.reasons.append(
             Reason(row.via, row.group_id, row.group_name, row.role, row.team, row.team_role)
         )
-        role_row = role_rows.get(row.role_id) if row.role_id else role_rows[row.default_role_id]
+        # A team membership alone gives the project's default role.
+        role = role_by_id.get(row.role_id or row.default_role_id)
         if row.team is not None:
             current = access.teams.get(row.team)
             access.teams[row.team] = "Admin" if "Admin" in (current, row.team_role) else "Member"
-        if role_row is None:
+        if role is None:
             continue
-        if role_row.rank is None:
-            if role_row.name not in access.custom_roles:
-                access.custom_roles.append(role_row.name)
-            access.permissions = sorted({*access.permissions, *role_row.permissions})
-        elif role_row.rank > best_rank.get(row.project_id, 0):
-            best_rank[row.project_id] = role_row.rank
-            access.role = role_row.name
-    return sorted(result.values(), key=lambda a: a.project.lower())
+        permissions[key].update(role.permissions)
+        if role.rank is None:
+            if role.name not in access.custom_roles:
+                access.custom_roles.append(role.name)
+        elif role.rank > best_rank.get(key, 0):
+            best_rank[key] = role.rank
+            access.role = role.name
+    for key, access in result.items():
+        access.permissions = sorted(permissions[key])
+    return result
+
+
+def effective_access(tx: Tx, org: Org, member: Member) -> list[ProjectAccess]:
+    """Per project the member can reach: role, permissions, teams, and every reason."""
+    found = fold_grants(grants_reaching(tx, org, [member.id]), org_roles(tx, org))
+    return sorted(found.values(), key=lambda a: a.project.lower())
 
 
 GRANT_TARGET_GONE = "The project, role or team of this grant no longer exists"

@@ -14,6 +14,7 @@ from sqlalchemy import Row, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain.access import changes, effective
+from scimitar.domain.access.permissions import role_permissions
 from scimitar.domain.context import Tx, fold, new_id
 from scimitar.domain.directory import group_store
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError, PolicyError
@@ -57,7 +58,7 @@ def team_group_name(org: Org, project: Project, team: Team, team_role: TeamRole)
 
 
 def _role(row: Row[Any]) -> Role:
-    return Role(row.id, row.org_id, row.name, row.rank, tuple(row.permissions))
+    return Role(row.id, row.org_id, row.name, row.rank, role_permissions(row.rank, row.permissions))
 
 
 def _project(row: Row[Any]) -> Project:
@@ -81,7 +82,7 @@ def create_builtin_roles(tx: Tx, org: Org) -> None:
                 "name": name,
                 "name_key": fold(name),
                 "rank": rank,
-                "permissions": [],
+                "permissions": [],  # declared in domain/permissions.py, not stored
                 "created": tx.now,
             }
             for name, rank in BUILTIN_ROLES.items()

@@ -73,8 +73,10 @@ class AdminApi:
                 if endpoint.request is not None and not (
                     endpoint.body_optional and _no_body(request)
                 ):
-                    # A stranger's body is never read: the caller is checked first.
-                    await run_in_threadpool(self._authenticate, endpoint, credentials)
+                    if _large(request):
+                        # A stranger's large body is never read: the caller is checked
+                        # first (a small one is read, then checked in the one transaction).
+                        await run_in_threadpool(self._authenticate, endpoint, credentials)
                     call.body = await read_body(request)
                 status, body = await self._answer(request, endpoint, call, credentials)
             except ApiError as exc:
@@ -137,7 +139,8 @@ class AdminApi:
         session_to_touch: str | None = None
         operator_to_touch: str | None = None
         try:
-            with self.db.write() if endpoint.changes else self.db.read() as conn:
+            writes = endpoint.changes and not endpoint.reads_only
+            with self.db.write() if writes else self.db.read() as conn:
                 tx = Tx(conn, SYSTEM_ACTOR)
                 if endpoint.operator_handler is not None:
                     operator = authenticate_operator(tx, credentials)
@@ -190,3 +193,14 @@ def _no_body(request: Request) -> bool:
     """A request that sent no body at all (no type, nothing declared or streamed)."""
     headers = request.headers
     return "content-type" not in headers and headers.get("content-length", "0") == "0"
+
+
+#: A body this large (or of undeclared length) is read only once its sender is known.
+CHECKED_FIRST_BYTES = 262_144
+
+
+def _large(request: Request) -> bool:
+    declared = request.headers.get("content-length", "")
+    if not (declared.isascii() and declared.isdigit()):
+        return True
+    return int(declared) > CHECKED_FIRST_BYTES

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from scimitar.domain.context import Tx
 from scimitar.domain.identity.operators import OperatorToken
-from scimitar.faces.admin.schemas import Schema
+from scimitar.faces.admin.schemas import INTEGER, Schema
 from scimitar.faces.web.auth import Principal
 from scimitar.faces.web.wire import ApiCall, Reply
 
@@ -50,6 +50,8 @@ class Endpoint:
     operator_handler: OperatorHandler | None = None
     #: The body may be left out altogether (every field of it is optional).
     body_optional: bool = False
+    #: A POST that changes nothing (access checks): run in a read transaction.
+    reads_only: bool = False
 
     @property
     def name(self) -> str:
@@ -92,3 +94,9 @@ def operator_endpoint(
         operator_handler=handler,
         body_optional=body_optional,
     )
+
+
+#: The paging parameters of a list.
+LIMIT = Param("limit", "page size (1-200, default 50)", {**INTEGER, "minimum": 1, "maximum": 200})
+OFFSET = Param("offset", "items to skip (default 0)", {**INTEGER, "minimum": 0})
+PAGE = (LIMIT, OFFSET)

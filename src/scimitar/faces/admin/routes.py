@@ -4,6 +4,7 @@ both built from this table, so neither can list an endpoint the other lacks."""
 from __future__ import annotations
 
 from scimitar.faces.admin import (
+    access_api,
     events_api,
     groups_api,
     limits_api,
@@ -15,14 +16,12 @@ from scimitar.faces.admin import (
     structure_api,
     webhooks_api,
 )
-from scimitar.faces.admin.endpoint import Endpoint, Param, operator_endpoint
+from scimitar.faces.admin.endpoint import LIMIT, PAGE, Endpoint, Param
+from scimitar.faces.admin.operator_routes import OPERATOR_ENDPOINTS
 from scimitar.faces.admin.schemas import INTEGER, STRING, enum
 from scimitar.faces.web import lookups
 
-_LIMIT = Param("limit", "page size (1-200, default 50)", {**INTEGER, "minimum": 1, "maximum": 200})
-_OFFSET = Param("offset", "items to skip (default 0)", {**INTEGER, "minimum": 0})
 _BEFORE = Param("before", "cursor: only entries with a smaller id (the next_before)", INTEGER)
-_PAGE = (_LIMIT, _OFFSET)
 _AFTER = Param("after", "read events with a greater seq (the last seq seen; default 0)", INTEGER)
 _WAIT = Param(
     "wait",
@@ -32,78 +31,6 @@ _WAIT = Param(
 _TYPES = Param("types", "comma-separated event types to keep (default: all)", STRING)
 _FEED_LIMIT = Param("limit", "events per page (1-1000, default 100)", INTEGER)
 
-
-#: Tenants over HTTP (PRODUCT.md §6): operator token only.
-OPERATOR_ENDPOINTS: tuple[Endpoint, ...] = (
-    operator_endpoint(
-        "POST",
-        "/orgs",
-        platform_api.create_org,
-        "Create an organization with its built-in roles and Owner (as `scimitar org create`)",
-        "Tenant",
-        201,
-        request="TenantCreate",
-    ),
-    operator_endpoint(
-        "GET",
-        "/orgs",
-        platform_api.list_orgs,
-        "Organizations by slug",
-        "TenantList",
-        query=(Param("q", "text in the slug or name (case-insensitive)", STRING), *_PAGE),
-    ),
-    operator_endpoint("GET", "/orgs/{slug}", platform_api.get_tenant, "One organization", "Tenant"),
-    operator_endpoint(
-        "PATCH",
-        "/orgs/{slug}",
-        platform_api.update_tenant,
-        "Change an organization's settings",
-        "Tenant",
-        request="TenantPatch",
-    ),
-    operator_endpoint(
-        "DELETE",
-        "/orgs/{slug}",
-        platform_api.delete_tenant,
-        "Delete an organization and everything in it (recorded in the operator audit trail)",
-        None,
-        204,
-    ),
-    operator_endpoint(
-        "POST",
-        "/orgs/{slug}/api-tokens",
-        platform_api.create_org_api_token,
-        "An admin API token of the org for the host's backend; shown once",
-        "OrgApiTokenCreated",
-        201,
-        request="ApiTokenCreate",
-    ),
-    operator_endpoint(
-        "POST",
-        "/orgs/{slug}/setup-links",
-        platform_api.create_org_setup_link,
-        "A one-time link to the org's SCIM setup page, for its IT admin",
-        "SetupLinkCreated",
-        201,
-        request="SetupLinkCreate",
-        body_optional=True,
-    ),
-    operator_endpoint(
-        "GET",
-        "/orgs/{slug}/setup-links",
-        platform_api.list_org_setup_links,
-        "The org's setup links, newest first",
-        "SetupLinkList",
-    ),
-    operator_endpoint(
-        "DELETE",
-        "/orgs/{slug}/setup-links/{link_id}",
-        platform_api.revoke_org_setup_link,
-        "Revoke one of the org's setup links",
-        None,
-        204,
-    ),
-)
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/org", org_api.get_org, "The organization's settings", "org", "Org"),
@@ -271,7 +198,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             Param("q", "text in userName, names or emails (case-insensitive)", STRING),
             Param("status", "active or deactivated", enum("active", "deactivated")),
             Param("role", "org role", enum("Owner", "Admin", "Member")),
-            *_PAGE,
+            *PAGE,
         ),
     ),
     Endpoint(
@@ -391,6 +318,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         status=204,
     ),
     Endpoint(
+        "POST",
+        "/access/check",
+        access_api.check_access,
+        "Decide 1-1000 checks (member holds a role or a permission in a project), in order",
+        "access",
+        "AccessResults",
+        request="AccessChecks",
+        reads_only=True,
+    ),
+    Endpoint(
         "GET",
         "/teams",
         structure_api.list_teams,
@@ -428,7 +365,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         query=(
             Param("kind", "role, team or custom", enum("role", "team", "custom")),
             Param("q", "text in the group name (case-insensitive)", STRING),
-            *_PAGE,
+            *PAGE,
         ),
     ),
     Endpoint(
@@ -438,7 +375,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "One group with its grants and a page of its members",
         "groups",
         "GroupDetail",
-        query=_PAGE,
+        query=PAGE,
     ),
     Endpoint(
         "POST",
@@ -472,7 +409,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             Param("resource_type", "e.g. member, group, project", STRING),
             Param("resource_id", "one resource's history", STRING),
             _BEFORE,
-            _LIMIT,
+            LIMIT,
         ),
     ),
     Endpoint(
@@ -487,7 +424,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             Param("status", "status class", enum("2xx", "3xx", "4xx", "5xx")),
             Param("path", "text in the request path", STRING),
             _BEFORE,
-            _LIMIT,
+            LIMIT,
         ),
     ),
     Endpoint(

@@ -246,6 +246,42 @@ COMPONENTS: dict[str, Schema] = {
     "RoleCreate": closed(
         {"name": {**STRING, "maxLength": 100}, "permissions": STRINGS}, required=("name",)
     ),
+    "AccessChecks": closed(
+        {
+            "checks": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 1000,
+                "items": {
+                    **closed(
+                        {
+                            "member": {**STRING, "description": "member id or userName"},
+                            "project": {**STRING, "description": "project id or name"},
+                            "role": {**STRING, "description": "this role or a stronger one"},
+                            "permission": STRING,
+                        },
+                        required=("member", "project"),
+                    ),
+                    "description": "Either `role` or `permission`.",
+                },
+            }
+        }
+    ),
+    "AccessResults": closed(
+        {
+            "results": {
+                "type": "array",
+                "items": closed(
+                    {
+                        "allowed": BOOLEAN,
+                        "role": NULLABLE_STRING,
+                        "permissions": STRINGS,
+                        "reasons": STRINGS,
+                    }
+                ),
+            }
+        }
+    ),
     "Team": closed({"id": STRING, "project_id": STRING, "name": STRING}),
     "TeamList": closed({"teams": array_of("Team")}),
     "TeamCreate": closed({"project_id": STRING, "name": {**STRING, "maxLength": 100}}),

@@ -1,0 +1,283 @@
+"""POST /access/check: the host's access decisions, in order, in a bounded number of queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from scimitar.domain.models import Org
+from scimitar.storage.prepared import Prepared
+from tests.faces.admin.helpers import Api, Site, add_member, api_token, csrf_of, sign_in
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def _check(site: Site, *checks: dict[str, str], api: Api | None = None) -> list[dict[str, Any]]:
+    answer = (api or site.api).post("/access/check", {"checks": list(checks)}, expect=200)
+    results: list[dict[str, Any]] = answer["results"]
+    return results
+
+
+def _group_id(site: Site, name: str) -> str:
+    [group] = [g for g in site.api.get(f"/groups?q={name}")["groups"] if g["display_name"] == name]
+    return str(group["id"])
+
+
+def _join(site: Site, group_id: str, member_id: str, key: str | None = None) -> None:
+    body = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": member_id}]}],
+    }
+    answer = site.scim("PATCH", f"/Groups/{group_id}", key, body)
+    assert answer.status_code in (200, 204), answer.text
+
+
+def _roles(site: Site) -> dict[str, str]:
+    return {r["name"]: r["id"] for r in site.api.get("/roles")["roles"]}
+
+
+def test_role_hierarchy(site: Site) -> None:
+    """A role check passes for that built-in role or a weaker one, by id or userName."""
+    project = site.api.post("/projects", {"name": "Checkout"})
+    ada = add_member(site.db, site.org, "ada@example.com")
+    _join(site, _group_id(site, "Scimitar-Checkout-Admin"), ada.id)
+    results = _check(
+        site,
+        *(
+            {"member": "ADA@example.com", "project": "checkout", "role": role}
+            for role in ("Read-Only", "Member", "admin", "Owner")
+        ),
+        {"member": ada.id, "project": project["id"], "role": "Admin"},
+    )
+    assert [r["allowed"] for r in results] == [True, True, True, False, True]
+    assert {r["role"] for r in results} == {"Admin"}
+    assert results[0]["reasons"] == ["Admin in 'Checkout' via role group 'Scimitar-Checkout-Admin'"]
+    assert results[3]["reasons"][0] == (
+        "ada@example.com holds Admin in project 'Checkout', weaker than Owner"
+    )
+    assert results[0]["permissions"] == sorted(
+        next(r for r in site.api.get("/roles")["roles"] if r["name"] == "Admin")["permissions"]
+    )
+
+
+def test_permission_checks(site: Site) -> None:
+    """A permission check passes when a held role carries it; an unknown one is refused."""
+    site.api.post("/projects", {"name": "Checkout"})
+    ada = add_member(site.db, site.org, "ada@example.com")
+    _join(site, _group_id(site, "Scimitar-Checkout-Member"), ada.id)
+    ask = {"member": "ada@example.com", "project": "Checkout"}
+    wrote, deleted, unknown = _check(
+        site,
+        {**ask, "permission": "project.write"},
+        {**ask, "permission": "project.delete"},
+        {**ask, "permission": "flags:write"},
+    )
+    assert wrote["allowed"] and wrote["permissions"] == ["project.read", "project.write"]
+    assert not deleted["allowed"]
+    assert deleted["reasons"][0] == (
+        "ada@example.com does not hold permission 'project.delete' in project 'Checkout'"
+    )
+    assert not unknown["allowed"]
+    assert unknown["reasons"][0] == "No role in this organization carries permission 'flags:write'"
+
+
+def test_custom_roles_on_custom_groups(site: Site) -> None:
+    """A custom group's grant of a custom role: that role and its permissions pass, built-in
+    role checks do not."""
+    project = site.api.post("/projects", {"name": "Checkout"})
+    billing = site.api.post("/roles", {"name": "Billing", "permissions": ["billing.read"]})
+    bob = add_member(site.db, site.org, "bob@example.com")
+    group = site.scim(
+        "POST",
+        "/Groups",
+        body={"schemas": [GROUP], "displayName": "Finance", "members": [{"value": bob.id}]},
+    ).json()
+    site.api.post(
+        f"/groups/{group['id']}/grants", {"project_id": project["id"], "role_id": billing["id"]}
+    )
+    ask = {"member": "bob@example.com", "project": "Checkout"}
+    custom, perm, builtin, other = _check(
+        site,
+        {**ask, "role": "billing"},
+        {**ask, "permission": "billing.read"},
+        {**ask, "role": "Read-Only"},
+        {**ask, "role": "Nope"},
+    )
+    assert custom["allowed"] and perm["allowed"]
+    assert custom["role"] is None and custom["permissions"] == ["billing.read"]
+    assert custom["reasons"] == ["Billing in 'Checkout' via custom group 'Finance'"]
+    assert not builtin["allowed"]
+    assert builtin["reasons"][0] == "bob@example.com holds no built-in role in project 'Checkout'"
+    assert other["reasons"] == ["No role named 'Nope' in this organization", *custom["reasons"]]
+
+
+def test_team_membership_gives_the_default_role(site: Site) -> None:
+    """A team membership alone gives the project's default role."""
+    project = site.api.post("/projects", {"name": "Checkout", "default_role": "Read-Only"})
+    site.api.post("/teams", {"project_id": project["id"], "name": "Web"})
+    carol = add_member(site.db, site.org, "carol@example.com")
+    _join(site, _group_id(site, "Scimitar-Checkout-Web-Member"), carol.id)
+    ask = {"member": carol.id, "project": "Checkout"}
+    reader, member = _check(site, {**ask, "role": "Read-Only"}, {**ask, "role": "Member"})
+    assert reader["allowed"] and reader["role"] == "Read-Only"
+    assert reader["reasons"] == [
+        "the project's default role (team 'Web', Member) in 'Checkout' via team group "
+        "'Scimitar-Checkout-Web-Member'"
+    ]
+    assert not member["allowed"]
+
+
+def test_direct_assignment(site: Site) -> None:
+    """A console assignment counts like any grant; other projects stay closed."""
+    search = site.api.post("/projects", {"name": "Search"})
+    site.api.post("/projects", {"name": "Checkout"})
+    dave = add_member(site.db, site.org, "dave@example.com")
+    site.api.post(
+        f"/members/{dave.id}/assignments",
+        {"project_id": search["id"], "role_id": _roles(site)["Member"]},
+    )
+    here, elsewhere = _check(
+        site,
+        {"member": dave.id, "project": "Search", "role": "Member"},
+        {"member": dave.id, "project": "Checkout", "permission": "project.read"},
+    )
+    assert here["allowed"] and here["reasons"] == ["Member in 'Search' via direct assignment"]
+    assert not elsewhere["allowed"] and elsewhere["role"] is None
+    assert elsewhere["reasons"] == [
+        "dave@example.com does not hold permission 'project.read' in project 'Checkout'"
+    ]
+
+
+def test_inactive_and_unknown_are_refusals(site: Site) -> None:
+    """Unknown or deactivated member, unknown project: allowed false with a reason."""
+    site.api.post("/projects", {"name": "Checkout"})
+    eve = add_member(site.db, site.org, "eve@example.com")
+    _join(site, _group_id(site, "Scimitar-Checkout-Owner"), eve.id)
+    body = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
+    assert site.scim("PATCH", f"/Users/{eve.id}", body=body).status_code == 200
+    results = _check(
+        site,
+        {"member": "eve@example.com", "project": "Checkout", "role": "Read-Only"},
+        {"member": "nobody@example.com", "project": "Checkout", "role": "Read-Only"},
+        {"member": "owner@example.com", "project": "Nowhere", "role": "Read-Only"},
+    )
+    assert [r["allowed"] for r in results] == [False, False, False]
+    assert [r["reasons"] for r in results] == [
+        ["Member 'eve@example.com' is deactivated"],
+        ["No member 'nobody@example.com' in this organization"],
+        ["No project 'Nowhere' in this organization"],
+    ]
+
+
+def test_another_orgs_members_and_projects_are_never_visible(site: Site) -> None:
+    """Globex's member and project, by id or name, are unknown to acme's token, even when
+    they hold the role in globex."""
+    other = api_token(site.db, site.other)
+    other_api = Api(site.client, {"Authorization": f"Bearer {other}"})
+    project = other_api.post("/projects", {"name": "Rockets"})
+    gus = add_member(site.db, site.other, "gus@example.com")
+    groups = other_api.get("/groups?q=Rockets-Owner")["groups"]
+    _join(site, groups[0]["id"], gus.id, site.other_scim_key)
+    site.api.post("/projects", {"name": "Checkout"})
+    asks = [
+        {"member": gus.id, "project": "Checkout", "role": "Read-Only"},
+        {"member": "gus@example.com", "project": "Checkout", "role": "Read-Only"},
+        {"member": "owner@example.com", "project": project["id"], "role": "Read-Only"},
+        {"member": "owner@example.com", "project": "Rockets", "role": "Read-Only"},
+    ]
+    assert not any(r["allowed"] for r in _check(site, *asks))
+    check = {"member": gus.id, "project": project["id"], "role": "Owner"}
+    assert _check(site, check, api=other_api)[0]["allowed"]
+
+
+def test_a_console_session_may_check(site: Site) -> None:
+    """A signed-in Owner checks with the session cookie and the CSRF header."""
+    site.api.post("/projects", {"name": "Checkout"})
+    assert sign_in(site.client, "acme", "owner@example.com").status_code == 303
+    session_api = Api(site.client, {"X-CSRF-Token": csrf_of(site.client)})
+    check = {"member": "owner@example.com", "project": "Checkout", "role": "Read-Only"}
+    [result] = _check(site, check, api=session_api)
+    assert result["allowed"] is False
+    Api(site.client).post("/access/check", {"checks": [check]}, expect=403)
+
+
+def test_bad_requests_are_refused(site: Site) -> None:
+    """None or more than 1 000 checks, both or neither of role and permission, NUL: 422;
+    a body of the wrong shape: 400."""
+    check = {"member": "owner@example.com", "project": "x", "role": "Member"}
+    site.api.post("/access/check", {"checks": []}, expect=422)
+    site.api.post("/access/check", {"checks": [check] * 1001}, expect=422)
+    site.api.post("/access/check", {"checks": [{**check, "permission": "a"}]}, expect=422)
+    site.api.post("/access/check", {"checks": [{"member": "a", "project": "b"}]}, expect=422)
+    site.api.post("/access/check", {"checks": [{**check, "member": "a\x00"}]}, expect=422)
+    site.api.post("/access/check", {"checks": [{**check, "member": "a" * 2049}]}, expect=422)
+    site.api.post("/access/check", {"checks": check}, expect=400)
+    site.api.post("/access/check", {"checks": [{**check, "who": "x"}]}, expect=400)
+    site.api.post("/access/check", {"checks": [{**check, "role": 3}]}, expect=400)
+    site.api.post("/access/check", {"checks": [{"project": "x", "role": "Member"}]}, expect=400)
+    site.api.post("/access/check", {"checks": [check], "more": 1}, expect=400)
+
+
+@contextmanager
+def _statements(site: Site, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every statement run while inside: through SQLAlchemy (the engine's hook) and as a
+    prepared statement straight on the driver (`Prepared.all`)."""
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(args[2])
+
+    run_all = Prepared.all
+
+    def counted_all(self: Prepared, db: Any, values: Any = None) -> list[Any]:
+        seen.append(f"prepared {type(self.statement).__name__}")
+        return run_all(self, db, values)
+
+    event.listen(site.db.engine, "before_cursor_execute", count)
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(Prepared, "all", counted_all)
+            yield seen
+    finally:
+        event.remove(site.db.engine, "before_cursor_execute", count)
+
+
+def _people(site: Site, org: Org, count: int) -> list[str]:
+    return [add_member(site.db, org, f"p{i}@example.com").id for i in range(count)]
+
+
+def test_a_thousand_checks_in_order_with_the_same_number_of_queries(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1, 10 and 1 000 checks cost the same number of SQL statements; answers keep the
+    request's order."""
+    projects = [site.api.post("/projects", {"name": f"P{i}"})["id"] for i in range(3)]
+    people = _people(site, site.org, 20)
+    for index, person in enumerate(people[:10]):
+        _join(site, _group_id(site, f"Scimitar-P{index % 3}-Member"), person)
+    checks = [
+        {
+            "member": people[i % 20] if i % 2 else f"p{i % 20}@EXAMPLE.com",
+            "project": projects[i % 3] if i % 5 else f"p{i % 3}",
+            **({"role": "Member"} if i % 4 else {"permission": "project.write"}),
+        }
+        for i in range(1000)
+    ]
+    checks[500] = {"member": "nobody@example.com", "project": "P0", "role": "Member"}
+    _check(site, checks[0])  # the token's last_used is written once, on first use
+    counts = []
+    for size in (1, 10, 1000):
+        with _statements(site, monkeypatch) as seen:
+            results = _check(site, *checks[:size])
+        counts.append(len(seen))
+        assert len(results) == size
+    expected = [i != 500 and i % 20 < 10 and (i % 20) % 3 == i % 3 for i in range(len(checks))]
+    assert [r["allowed"] for r in results] == expected
+    assert results[500]["reasons"] == ["No member 'nobody@example.com' in this organization"]
+    # Three statements authenticate the token; four decide (roles, members, projects, grants).
+    assert counts[0] == counts[1] == counts[2] <= 7, counts
