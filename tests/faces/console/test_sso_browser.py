@@ -14,6 +14,7 @@ from scimitar.domain.directory import organizations
 from scimitar.domain.identity import oidc, sso
 from scimitar.domain.models import OrgRole
 from scimitar.storage.database import Database
+from tests.domain.events.helpers import sealer
 from tests.faces.admin.helpers import add_member
 from tests.faces.console.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _unavailable
 from tests.faces.scim.harness import live_server
@@ -60,6 +61,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     add_member(db, org, "member@example.com")
     with live_server(db) as base, IdP([base + sso.CALLBACK_PATH], ACCOUNTS).start() as idp:
         provider = oidc.discover(idp.issuer)
+        sealed_by = sealer(db)
         with db.write() as conn:
             sso.set_connection(
                 Tx(conn, CLI_ACTOR),
@@ -67,7 +69,7 @@ def server(tmp_path: Path) -> Iterator[str]:
                 provider,
                 client_id=CLIENT_ID,
                 client_secret=CLIENT_SECRET,
-                configured_secret_key=None,
+                sealer=sealed_by,
             )
         yield base
     db.dispose()

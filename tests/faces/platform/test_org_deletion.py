@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, insert, select
 
 from scimitar.domain.context import CLI_ACTOR, SYSTEM_ACTOR, Tx
 from scimitar.domain.directory import organizations, people
@@ -15,10 +15,13 @@ from scimitar.domain.events import deliveries, webhooks
 from scimitar.domain.events.addresses import AllowList
 from scimitar.domain.events.deliveries import Result, RetryPolicy
 from scimitar.domain.identity import credentials
+from scimitar.domain.identity.sealed_secrets import deployment_sealer
 from scimitar.storage.database import Database
 from scimitar.storage.tables import (
     metadata,
     operator_audit,
+    sso_connections,
+    sso_states,
     webhook_attempts,
     webhook_deliveries,
 )
@@ -54,14 +57,44 @@ def populate(platform: Platform, slug: str) -> dict[str, Any]:
     assignment = {"project_id": project["id"], "team_id": team["id"], "team_role": "Admin"}
     api.post(f"/members/{member['id']}/assignments", assignment)
     api.post("/roles", {"name": "Auditor", "permissions": ["audit.read"]})
+    sealer = deployment_sealer(db, None)
     with db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
         owner = people.find_member(tx, org, f"owner@{slug}.example")
         assert owner is not None
         credentials.set_password(tx, org, owner, "a long enough password")
         webhooks.create_endpoint(
-            tx, org, "http://127.0.0.1:9/hook", allow=AllowList.parse("127.0.0.1")
+            tx,
+            org,
+            "http://127.0.0.1:9/hook",
+            allow=AllowList.parse("127.0.0.1"),
+            sealer=sealer,
         )
+        # An SSO connection and a sign-in in flight (as the console writes them).
+        conn.execute(
+            insert(sso_connections).values(
+                org_id=org.id,
+                issuer="https://idp.example.com",
+                client_id="scimitar",
+                client_secret=sealer.seal("s3cret", context=f"sso:{org.id}"),
+                provider={"issuer": "https://idp.example.com"},
+                required=False,
+                created=tx.now,
+                last_modified=tx.now,
+            )
+        )
+        conn.execute(
+            insert(sso_states).values(
+                state_hash=f"{slug}-state".ljust(64, "0"),
+                org_id=org.id,
+                browser_hash="b" * 64,
+                nonce="n",
+                code_verifier="v" * 43,
+                test=False,
+                expires=tx.now + timedelta(minutes=10),
+            )
+        )
+    api.patch("/rate-limits", {"scim_per_second": 50})
     api.post("/projects", {"name": "Api"})  # an event after the endpoint: a delivery
     patch = {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],

@@ -79,13 +79,13 @@ def start(db_url: str) -> tuple[TestClient, Database]:
 
 
 @contextmanager
-def live_server(db: Database) -> Iterator[str]:
+def live_server(db: Database, **settings: Any) -> Iterator[str]:
     """A real uvicorn server on a free loopback port; yields its base URL."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    app = create_app(Settings(database_url=db.url, public_url=base), db=db)
+    app = create_app(Settings(database_url=db.url, public_url=base, **settings), db=db)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
