@@ -11,11 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scimitar.domain.context import Tx
-from scimitar.domain.errors import DomainError
+from scimitar.domain.errors import DomainError, from_refusal
 from scimitar.domain.models import Org
 from scimitar.faces.admin import wire
 from scimitar.faces.admin.auth import Credentials, authenticate, credentials_of
 from scimitar.faces.admin.wire import ApiError, JsonResponse, error_response, from_domain
+from scimitar.storage.limits import ValueRefused
 
 PREFIX = "/api/v1"
 MAX_BODY = 65_536
@@ -57,6 +58,9 @@ def guarded(handler: Handler) -> Handler:
             return error_response(exc)
         except DomainError as exc:
             return error_response(from_domain(exc))
+        except ValueRefused as exc:
+            refused = from_refusal(exc, request.path_params.values())
+            return error_response(from_domain(refused))
 
     return run
 

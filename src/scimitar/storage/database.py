@@ -34,6 +34,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from scimitar.storage.filters import SQLITE_FOLD, sqlite_fold
+from scimitar.storage.limits import guard_engine
 
 log = logging.getLogger("scimitar")
 
@@ -117,8 +118,9 @@ class Database:
             event.listen(engine, "begin", _sqlite_on_begin)
             if self._background_checkpoints:
                 event.listen(engine, "connect", _no_checkpoint_on_commit)
+            guard_engine(engine)
             return engine
-        return create_engine(
+        engine = create_engine(
             self.url,
             # An unreachable server fails a request in seconds, not after the TCP timeout.
             connect_args={"connect_timeout": 10},
@@ -127,6 +129,8 @@ class Database:
             pool_pre_ping=True,
             **json_options,
         )
+        guard_engine(engine)
+        return engine
 
     @contextmanager
     def write(self, *, rollback: bool = False) -> Iterator[Connection]:

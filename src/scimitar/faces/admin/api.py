@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from scimitar.config import Settings
 from scimitar.domain import keys, sessions
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
-from scimitar.domain.errors import DomainError
+from scimitar.domain.errors import DomainError, from_refusal
 from scimitar.faces.admin import openapi
 from scimitar.faces.admin.auth import Credentials, authenticate, credentials_of
 from scimitar.faces.admin.routes import ENDPOINTS, PREFIX, Endpoint
@@ -33,6 +33,7 @@ from scimitar.faces.admin.wire import (
     read_body,
 )
 from scimitar.storage.database import Database
+from scimitar.storage.limits import ValueRefused
 
 
 class AdminApi:
@@ -87,6 +88,8 @@ class AdminApi:
                 reply = endpoint.handler(call, tx, who)
         except DomainError as exc:
             raise from_domain(exc) from None
+        except ValueRefused as exc:
+            raise from_domain(from_refusal(exc, call.params.values())) from None
         if token_to_touch is not None or session_to_touch is not None:
             with self.db.write() as conn:
                 tx = Tx(conn, SYSTEM_ACTOR)

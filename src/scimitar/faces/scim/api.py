@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 from scimitar.config import Settings
 from scimitar.domain import events, keys, sessions
 from scimitar.domain.context import Actor, ActorKind, Tx
-from scimitar.domain.errors import AuthError, DomainError
+from scimitar.domain.errors import AuthError, DomainError, from_refusal
 from scimitar.domain.models import Org
 from scimitar.domain.provisioning_log import BatchedLog, Entry, record_request
 from scimitar.faces.scim import discovery, groups_api, users_api
@@ -44,6 +44,7 @@ from scimitar.faces.scim.wire import (
 from scimitar.protocol import errors
 from scimitar.protocol.errors import ScimError
 from scimitar.storage.database import BUSY, Database, database_busy
+from scimitar.storage.limits import ValueRefused
 
 MAX_LOGGED_BODY = 8192
 _SECRET_WORDS = re.compile(rb"password|secret|token", re.IGNORECASE)
@@ -325,6 +326,9 @@ class ScimApi:
             return Outcome(error.status, error), org_id, key_id
         except ScimError as exc:
             return Outcome(exc.status, exc), org_id, key_id
+        except ValueRefused as exc:
+            refused = to_scim_error(from_refusal(exc, call.params.values()))
+            return Outcome(refused.status, refused), org_id, key_id
         except OperationalError as exc:
             if not database_busy(exc):
                 raise
