@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scimitar.domain.context import Tx
-from scimitar.domain.errors import DomainError, from_refusal
+from scimitar.domain.errors import DomainError
 from scimitar.domain.models import Org
 from scimitar.faces.admin import wire
 from scimitar.faces.admin.auth import Credentials, authenticate, credentials_of
-from scimitar.faces.admin.wire import ApiError, JsonResponse, error_response, from_domain
+from scimitar.faces.admin.wire import ApiError, JsonResponse, error_response, from_domain, refused
 from scimitar.storage.limits import ValueRefused
 
 PREFIX = "/api/v1"
@@ -59,8 +59,7 @@ def guarded(handler: Handler) -> Handler:
         except DomainError as exc:
             return error_response(from_domain(exc))
         except ValueRefused as exc:
-            refused = from_refusal(exc, request.path_params.values())
-            return error_response(from_domain(refused))
+            return error_response(refused(exc, request.path_params.values()))
 
     return run
 

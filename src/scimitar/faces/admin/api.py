@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from scimitar.config import Settings
 from scimitar.domain import keys, sessions
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
-from scimitar.domain.errors import DomainError, from_refusal
+from scimitar.domain.errors import DomainError
 from scimitar.faces.admin import openapi
 from scimitar.faces.admin.auth import Credentials, authenticate, credentials_of
 from scimitar.faces.admin.routes import ENDPOINTS, PREFIX, Endpoint
@@ -31,6 +31,7 @@ from scimitar.faces.admin.wire import (
     error_response,
     from_domain,
     read_body,
+    refused,
 )
 from scimitar.storage.database import Database
 from scimitar.storage.limits import ValueRefused
@@ -89,7 +90,7 @@ class AdminApi:
         except DomainError as exc:
             raise from_domain(exc) from None
         except ValueRefused as exc:
-            raise from_domain(from_refusal(exc, call.params.values())) from None
+            raise refused(exc, call.params.values()) from None
         if token_to_touch is not None or session_to_touch is not None:
             with self.db.write() as conn:
                 tx = Tx(conn, SYSTEM_ACTOR)

@@ -16,6 +16,10 @@ _ERRORS = {
     "403": "Not an Owner or Admin of the organization, an Owner-only action, or no CSRF header",
     "404": "Not found in this organization",
 }
+_BODY_ERRORS = {
+    "413": "The body is larger than the endpoint takes",
+    "415": "The body is not sent as application/json",
+}
 _CHANGE_ERRORS = {
     "409": "A name is taken (`conflict`) or a rule forbids the change (`policy`)",
     "422": "A value is not acceptable (`invalid`)",
@@ -44,7 +48,11 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     success: dict[str, Any] = {"description": endpoint.summary}
     if endpoint.response is not None:
         success["content"] = {"application/json": {"schema": ref(endpoint.response)}}
-    errors = {**_ERRORS, **(_CHANGE_ERRORS if endpoint.changes else {})}
+    errors = {
+        **_ERRORS,
+        **(_CHANGE_ERRORS if endpoint.changes else {}),
+        **(_BODY_ERRORS if endpoint.request is not None else {}),
+    }
     operation: dict[str, Any] = {
         "operationId": endpoint.name,
         "summary": endpoint.summary,
