@@ -47,6 +47,18 @@ def _user(user_name: str, **more: Any) -> dict[str, Any]:
 def scim_cases() -> list[Case]:
     """Paths are below /scim; `{user}` and `{group}` are an existing user and group."""
     cases = [
+        Case("filter escaped NUL", "GET", '/Users?filter=userName eq "%5Cu0000"', None, 400),
+        Case("filter escaped surrogate", "GET", '/Users?filter=title co "%5Cud800"', None, 400),
+        Case(
+            "filter escaped NUL in brackets",
+            "GET",
+            '/Users?filter=emails[type eq "%5Cu0000"]',
+            None,
+            400,
+        ),
+        Case(
+            "search escaped NUL", "POST", "/Users/.search", {"filter": 'userName eq "\\u0000"'}, 400
+        ),
         Case("filter NUL", "GET", '/Users?filter=userName eq "%00"', None, 400),
         Case("filter NUL co", "GET", '/Users?filter=userName co "a%00"', None, 400),
         Case("filter NUL emails", "GET", '/Users?filter=emails.value eq "%00"', None, 400),

@@ -62,6 +62,15 @@ def _route_path(scope: Scope) -> str:
     return path[len(root) :] if root and path.startswith(root + "/") else path
 
 
+def _refusal(refused: ValueRefused, call: Call) -> ScimError:
+    """A value no database takes (`storage.limits`): looked up by a filter, an invalid
+    filter; else as every face answers it (an id in the path: not found; sent: invalid)."""
+    body_filter = call.body.get("filter") if isinstance(call.body, dict) else None
+    if not refused.writing and (call.query.get("filter") or body_filter):
+        return errors.InvalidFilter(f"The filter compares with a value that {refused.reason}")
+    return to_scim_error(from_refusal(refused, call.params.values()))
+
+
 class ScimRoute(BaseRoute):
     """`/scim/…` and `/scim/v2/…`, dispatched by `ScimApi` in one dictionary lookup rather
     than by matching two dozen path patterns twice over (once per prefix)."""
@@ -327,7 +336,7 @@ class ScimApi:
         except ScimError as exc:
             return Outcome(exc.status, exc), org_id, key_id
         except ValueRefused as exc:
-            refused = to_scim_error(from_refusal(exc, call.params.values()))
+            refused = _refusal(exc, call)
             return Outcome(refused.status, refused), org_id, key_id
         except OperationalError as exc:
             if not database_busy(exc):
