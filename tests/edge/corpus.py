@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from scimitar.storage.limits import text_limit
-from scimitar.storage.tables import groups, member_emails, members, projects, roles, teams
+from scimitar.storage.tables import (
+    api_tokens,
+    groups,
+    member_emails,
+    members,
+    orgs,
+    projects,
+    roles,
+    teams,
+)
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -144,6 +153,13 @@ def scim_cases() -> list[Case]:
             400,
         ),
         Case(
+            "familyName long",
+            "POST",
+            "/Users",
+            _user("fam@example.com", name={"familyName": over(members.c.family_name_key)}),
+            400,
+        ),
+        Case(
             "email long",
             "POST",
             "/Users",
@@ -268,6 +284,8 @@ def admin_cases() -> list[Case]:
             422,
         ),
         Case("org name NUL", "PATCH", "/org", {"name": NUL}, 422),
+        Case("org name long", "PATCH", "/org", {"name": over(orgs.c.name)}, 422),
+        Case("token name long", "POST", "/api-tokens", {"name": over(api_tokens.c.name)}, 422),
         Case("org prefix NUL", "PATCH", "/org", {"group_prefix": NUL}, 422),
         Case("token name NUL", "POST", "/api-tokens", {"name": NUL}, 422),
         Case(

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
 from sqlalchemy import Column, Engine, String, Table, event
 from sqlalchemy.engine import Connection, ExecutionContext
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -123,17 +124,40 @@ def check_parameters(
     against that column. `columns` names the column a lookup's parameter is compared with
     (for the error's wording)."""
     limits = _limits(table) if table is not None else {}
-    table_name = table.name if table is not None else ""
     for row in rows:
         for name, value in row.items():
-            if value is None or isinstance(value, bool | int | float):
-                continue
-            if name in limits:
-                label = public_name(table_name, name)
-                check_value(value, label, limit=limits[name], writing=True)
-            else:  # compared with, not written (an UPDATE's WHERE, a SELECT)
-                label = public_name("", (columns or {}).get(name, name))
-                check_value(value, label, limit=None, writing=False)
+            if not _plainly_storable(value, limits.get(name)):
+                _check_slowly(table, name, value, limits, columns)
+
+
+def _plainly_storable(value: Any, limit: int | None) -> bool:
+    """The common case, cheaply: nothing in `value` to refuse (False: look closely)."""
+    kind = value.__class__
+    if value is None or kind is bool or kind is int or kind is float:
+        return True
+    if kind is str:
+        return value.isascii() and "\x00" not in value and (limit is None or len(value) <= limit)
+    if kind is dict or kind is list:
+        try:  # what the JSON column will store; NUL shows as an escape
+            return b"\\u0000" not in orjson.dumps(value)
+        except orjson.JSONEncodeError:  # e.g. a lone surrogate
+            return False
+    return True  # datetimes, bytes: nothing a database refuses
+
+
+def _check_slowly(
+    table: Table | None,
+    name: str,
+    value: Any,
+    limits: Mapping[str, int | None],
+    columns: Mapping[str, str] | None,
+) -> None:
+    if name in limits:
+        assert table is not None
+        check_value(value, public_name(table.name, name), limit=limits[name], writing=True)
+    else:  # compared with, not written (an UPDATE's WHERE, a SELECT)
+        label = public_name("", (columns or {}).get(name, name))
+        check_value(value, label, limit=None, writing=False)
 
 
 _LIMITS: dict[Table, dict[str, int | None]] = {}
