@@ -44,6 +44,8 @@ class Case:
     path: str
     body: Any
     status: int
+    #: The SCIM error's `scimType`, where the case is about which one.
+    scim_type: str | None = None
 
     def __str__(self) -> str:
         return self.name
@@ -56,8 +58,22 @@ def _user(user_name: str, **more: Any) -> dict[str, Any]:
 def scim_cases() -> list[Case]:
     """Paths are below /scim; `{user}` and `{group}` are an existing user and group."""
     cases = [
-        Case("filter escaped NUL", "GET", '/Users?filter=userName eq "%5Cu0000"', None, 400),
-        Case("filter escaped surrogate", "GET", '/Users?filter=title co "%5Cud800"', None, 400),
+        Case(
+            "filter escaped NUL",
+            "GET",
+            '/Users?filter=userName eq "%5Cu0000"',
+            None,
+            400,
+            "invalidFilter",
+        ),
+        Case(
+            "filter escaped surrogate",
+            "GET",
+            '/Users?filter=title co "%5Cud800"',
+            None,
+            400,
+            "invalidFilter",
+        ),
         Case(
             "filter escaped NUL in brackets",
             "GET",
@@ -68,12 +84,42 @@ def scim_cases() -> list[Case]:
         Case(
             "search escaped NUL", "POST", "/Users/.search", {"filter": 'userName eq "\\u0000"'}, 400
         ),
-        Case("filter NUL", "GET", '/Users?filter=userName eq "%00"', None, 400),
-        Case("filter NUL co", "GET", '/Users?filter=userName co "a%00"', None, 400),
-        Case("filter NUL emails", "GET", '/Users?filter=emails.value eq "%00"', None, 400),
-        Case("group filter NUL", "GET", '/Groups?filter=displayName eq "%00"', None, 400),
-        Case("filter NUL externalId", "GET", '/Users?filter=externalId eq "%00"', None, 400),
-        Case("search NUL", "POST", "/Users/.search", {"filter": f'userName eq "{NUL}"'}, 400),
+        Case("filter NUL", "GET", '/Users?filter=userName eq "%00"', None, 400, "invalidFilter"),
+        Case(
+            "filter NUL co", "GET", '/Users?filter=userName co "a%00"', None, 400, "invalidFilter"
+        ),
+        Case(
+            "filter NUL emails",
+            "GET",
+            '/Users?filter=emails.value eq "%00"',
+            None,
+            400,
+            "invalidFilter",
+        ),
+        Case(
+            "group filter NUL",
+            "GET",
+            '/Groups?filter=displayName eq "%00"',
+            None,
+            400,
+            "invalidFilter",
+        ),
+        Case(
+            "filter NUL externalId",
+            "GET",
+            '/Users?filter=externalId eq "%00"',
+            None,
+            400,
+            "invalidFilter",
+        ),
+        Case(
+            "search NUL",
+            "POST",
+            "/Users/.search",
+            {"filter": f'userName eq "{NUL}"'},
+            400,
+            "invalidFilter",
+        ),
         Case(
             "search lone surrogate",
             "POST",
@@ -100,12 +146,40 @@ def scim_cases() -> list[Case]:
         Case("user id NUL delete", "DELETE", "/Users/%00", None, 404),
         Case("group id NUL", "GET", "/Groups/%00", None, 404),
         Case("user id long", "GET", "/Users/" + "x" * 5000, None, 404),
-        Case("userName NUL", "POST", "/Users", _user(f"a{NUL}@example.com"), 400),
+        Case("userName NUL", "POST", "/Users", _user(f"a{NUL}@example.com"), 400, "invalidValue"),
         Case("userName lone surrogate", "POST", "/Users", _user(f"a{LONE}@example.com"), 400),
-        Case("externalId NUL", "POST", "/Users", _user("e@example.com", externalId=f"e{NUL}"), 400),
-        Case("displayName NUL", "POST", "/Users", _user("d@example.com", displayName=NUL), 400),
-        Case("title NUL", "POST", "/Users", _user("t@example.com", title=f"x{NUL}"), 400),
-        Case("name NUL", "POST", "/Users", _user("n@example.com", name={"givenName": NUL}), 400),
+        Case(
+            "externalId NUL",
+            "POST",
+            "/Users",
+            _user("e@example.com", externalId=f"e{NUL}"),
+            400,
+            "invalidValue",
+        ),
+        Case(
+            "displayName NUL",
+            "POST",
+            "/Users",
+            _user("d@example.com", displayName=NUL),
+            400,
+            "invalidValue",
+        ),
+        Case(
+            "title NUL",
+            "POST",
+            "/Users",
+            _user("t@example.com", title=f"x{NUL}"),
+            400,
+            "invalidValue",
+        ),
+        Case(
+            "name NUL",
+            "POST",
+            "/Users",
+            _user("n@example.com", name={"givenName": NUL}),
+            400,
+            "invalidValue",
+        ),
         Case(
             "email NUL",
             "POST",
@@ -218,7 +292,14 @@ def scim_cases() -> list[Case]:
             },
             400,
         ),
-        Case("put NUL", "PUT", "/Users/{user}", _user("victim@example.com", nickName=NUL), 400),
+        Case(
+            "put NUL",
+            "PUT",
+            "/Users/{user}",
+            _user("victim@example.com", nickName=NUL),
+            400,
+            "invalidValue",
+        ),
         Case("huge number", "POST", "/Users", _user("h@example.com", x=10**30), 201),
         Case("huge float", "POST", "/Users", _user("f@example.com", active=1e308), 400),
         Case("userName number", "POST", "/Users", {"schemas": [USER], "userName": 12}, 400),

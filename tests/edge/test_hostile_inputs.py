@@ -61,6 +61,8 @@ def _check(case: Case, response: Any, scim: bool) -> None:
         body = response.json()
         if scim:
             assert body["status"] == str(response.status_code) and body["detail"]
+            if case.scim_type is not None:
+                assert body.get("scimType") == case.scim_type, body
         else:
             assert body["error"]["code"] and body["error"]["detail"]
 
