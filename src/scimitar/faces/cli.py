@@ -25,6 +25,7 @@ from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.errors import DomainError
 from scimitar.domain.models import Org
 from scimitar.storage.database import Database, DatabaseUrlError
+from scimitar.storage.limits import ValueRefused
 
 
 class CliError(Exception):
@@ -364,7 +365,7 @@ def main(argv: Sequence[str] | None = None, *, exit: Callable[[int], Any] = sys.
     args = _parser().parse_args(argv)
     try:
         Cli(args).run()
-    except (DomainError, CliError) as exc:
+    except (DomainError, CliError, ValueRefused) as exc:
         print(f"scimitar: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         exit(1)
     except DatabaseUrlError as exc:
