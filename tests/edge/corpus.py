@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scimitar.storage.limits import text_limit
+from scimitar.storage.limits import INDEXED_BYTES, text_limit
 from scimitar.storage.tables import (
     api_tokens,
     groups,
@@ -28,6 +28,11 @@ NUL = "\x00"
 LONE = "\ud800"
 #: Strings that are odd but storable: stored and answered alike.
 ODD = ["e\u0301", "\u202etxet", "\ufeff", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "\U0010ffff", "\u00a0", "١٢٣", "ﬀ"]
+
+
+def cjk(count: int) -> str:
+    """`count` CJK characters (3 bytes each in UTF-8) that do not compress."""
+    return "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(count))
 
 
 def over(column: Any) -> str:
@@ -240,7 +245,34 @@ def scim_cases() -> list[Case]:
             _user("w@example.com", emails=[{"value": over(member_emails.c.value)}]),
             400,
         ),
-        Case("userName at limit multibyte", "POST", "/Users", _user("€" * 2048), 201),
+        # Indexed text holds at most INDEXED_BYTES of UTF-8 (PostgreSQL's btree entries);
+        # incompressible CJK text, as the index would really hold it.
+        Case(
+            "userName multibyte within bytes", "POST", "/Users", _user(cjk(INDEXED_BYTES // 3)), 201
+        ),
+        Case("userName multibyte over bytes", "POST", "/Users", _user(cjk(900)), 400),
+        Case("userName euro over bytes", "POST", "/Users", _user("€" * 2048), 400),
+        Case(
+            "externalId multibyte over bytes",
+            "POST",
+            "/Users",
+            _user("cjk@example.com", externalId=cjk(1000)),
+            400,
+        ),
+        Case(
+            "displayName multibyte over bytes",
+            "POST",
+            "/Users",
+            _user("cjd@example.com", displayName=cjk(1000)),
+            400,
+        ),
+        Case(
+            "group displayName multibyte over bytes",
+            "POST",
+            "/Groups",
+            {"displayName": cjk(700)},
+            400,
+        ),
         Case("group displayName NUL", "POST", "/Groups", {"displayName": f"g{NUL}"}, 400),
         Case(
             "group displayName long",

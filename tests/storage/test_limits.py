@@ -9,8 +9,9 @@ from sqlalchemy import String, insert, select
 from scimitar.domain import members
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.storage.database import Database
-from scimitar.storage.limits import ValueRefused, storable, text_limit
-from scimitar.storage.tables import member_emails, metadata, orgs
+from scimitar.storage.limits import INDEXED_BYTES, ValueRefused, byte_limit, storable, text_limit
+from scimitar.storage.tables import groups, member_emails, metadata, orgs
+from scimitar.storage.tables import members as members_table
 from tests.scim.harness import make_org
 
 
@@ -55,3 +56,11 @@ def test_a_value_longer_than_its_column_is_refused(db: Database) -> None:
 def test_storable_replaces_what_cannot_be_stored() -> None:
     """Logs keep refused requests: refused characters become U+FFFD, cut to the limit."""
     assert storable("a\x00b\ud800", 3) == "a\ufffdb"
+
+
+def test_indexed_text_is_limited_in_bytes_too() -> None:
+    """Columns an index covers hold at most INDEXED_BYTES of UTF-8 (PostgreSQL's btree)."""
+    assert byte_limit(members_table.c.user_name_key) == INDEXED_BYTES
+    assert byte_limit(groups.c.display_name_key) == INDEXED_BYTES
+    assert byte_limit(members_table.c.user_name) is None  # not indexed: characters only
+    assert byte_limit(member_emails.c.type) is None

@@ -72,6 +72,30 @@ def text_limit(column: Column[Any]) -> int | None:
     return kind.length if isinstance(kind, String) else None
 
 
+#: The most UTF-8 bytes an indexed text column holds. A PostgreSQL btree entry is at most
+#: 2 704 bytes (a third of a page): 900 CJK characters in a userName (2 700 bytes, well
+#: under its 2 048 characters) failed there and were stored by SQLite. 2 048 bytes leave
+#: room for the index's other columns (an org id) and its overhead.
+INDEXED_BYTES = 2048
+
+
+def byte_limit(column: Column[Any]) -> int | None:
+    """The most UTF-8 bytes `column` holds: INDEXED_BYTES if an index or a unique
+    constraint of its table covers it (None: no limit but its length in characters)."""
+    if not isinstance(column.type, String) or column.table is None:
+        return None
+    return INDEXED_BYTES if column.key in _indexed(column.table) else None
+
+
+def _indexed(table: Any) -> set[str]:
+    names: set[str] = set()
+    for index in table.indexes:
+        names |= {c.key for c in index.columns}
+    for constraint in table.constraints:
+        names |= {c.key for c in getattr(constraint, "columns", ())}
+    return names
+
+
 def public_name(table: str, column: str) -> str:
     """The name a column's value goes by in the APIs (`user_name_key` → `userName`)."""
     base = _KEY_SUFFIX.sub("", column)
@@ -100,7 +124,9 @@ def _refused_in(value: Any, path: str) -> tuple[str, str] | None:
     return None
 
 
-def check_value(value: Any, name: str, *, limit: int | None, writing: bool) -> None:
+def check_value(
+    value: Any, name: str, *, limit: int | None, writing: bool, byte_limit: int | None = None
+) -> None:
     """Refuse `value` (called `name`) if a database would: `ValueRefused`."""
     if value is None or isinstance(value, bool | int | float):
         return
@@ -112,6 +138,9 @@ def check_value(value: Any, name: str, *, limit: int | None, writing: bool) -> N
         raise ValueRefused(named, f"contains {describe_character(char)}", writing=writing)
     if limit is not None and writing and isinstance(value, str) and len(value) > limit:
         raise ValueRefused(name, f"is longer than {limit} characters", writing=writing)
+    too_big = byte_limit is not None and isinstance(value, str) and len(value.encode()) > byte_limit
+    if writing and too_big:
+        raise ValueRefused(name, f"is longer than {byte_limit} bytes in UTF-8", writing=writing)
 
 
 def check_parameters(
@@ -126,7 +155,7 @@ def check_parameters(
     limits = _limits(table) if table is not None else {}
     for row in rows:
         for name, value in row.items():
-            if not _plainly_storable(value, limits.get(name)):
+            if not _plainly_storable(value, limits.get(name, _UNBOUNDED)[2]):
                 _check_slowly(table, name, value, limits, columns)
 
 
@@ -149,25 +178,36 @@ def _check_slowly(
     table: Table | None,
     name: str,
     value: Any,
-    limits: Mapping[str, int | None],
+    limits: Mapping[str, _Limit],
     columns: Mapping[str, str] | None,
 ) -> None:
     if name in limits:
         assert table is not None
-        check_value(value, public_name(table.name, name), limit=limits[name], writing=True)
+        characters, size, _ = limits[name]
+        label = public_name(table.name, name)
+        check_value(value, label, limit=characters, writing=True, byte_limit=size)
     else:  # compared with, not written (an UPDATE's WHERE, a SELECT)
         label = public_name("", (columns or {}).get(name, name))
         check_value(value, label, limit=None, writing=False)
 
 
-_LIMITS: dict[Table, dict[str, int | None]] = {}
+#: Per column: characters, UTF-8 bytes, and the most characters an ASCII value may have.
+_Limit = tuple[int | None, int | None, int | None]
+_UNBOUNDED: _Limit = (None, None, None)
+_LIMITS: dict[Table, dict[str, _Limit]] = {}
 
 
-def _limits(table: Table) -> dict[str, int | None]:
+def _limits(table: Table) -> dict[str, _Limit]:
     found = _LIMITS.get(table)
     if found is None:
-        found = _LIMITS[table] = {column.key: text_limit(column) for column in table.c}
+        found = _LIMITS[table] = {column.key: _limit(column) for column in table.c}
     return found
+
+
+def _limit(column: Column[Any]) -> _Limit:
+    characters, size = text_limit(column), byte_limit(column)
+    bounds = [bound for bound in (characters, size) if bound is not None]
+    return characters, size, min(bounds) if bounds else None
 
 
 def written_table(statement: Any) -> Table | None:
