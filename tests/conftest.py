@@ -68,6 +68,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     url: str = request.getfixturevalue("pg_url")
     yield url
+    empty_postgresql(url)
+
+
+def empty_postgresql(url: str) -> None:
+    """Empty every table of a test database (for the next test)."""
     engine = create_engine(url)
     with engine.begin() as conn:
         names = ", ".join(

@@ -13,6 +13,10 @@ CLI to one line on stderr.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from scimitar.storage.limits import ValueRefused, refused_character
+
 
 class DomainError(Exception):
     """Base of every error raised by a domain operation."""
@@ -40,3 +44,12 @@ class PolicyError(DomainError):
 
 class AuthError(DomainError):
     """Raised when a credential is missing, unknown or deactivated."""
+
+
+def from_refusal(error: ValueRefused, path_values: Iterable[str] = ()) -> DomainError:
+    """A value no database takes (`storage.limits`), as a domain error on every face and
+    engine alike: looked up by an id in the path, nothing has it (not found); anything else
+    sent is invalid."""
+    if not error.writing and any(refused_character(value) for value in path_values):
+        return NotFoundError("Nothing has that id")
+    return InvalidError(error.detail)

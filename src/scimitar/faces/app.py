@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,30 +18,10 @@ from scimitar.domain.records.provisioning import BatchedLog
 from scimitar.faces.admin.api import AdminApi
 from scimitar.faces.console.console import Console
 from scimitar.faces.scim.api import ScimApi
-from scimitar.faces.scim.wire import ScimResponse
-from scimitar.protocol.schema import ERROR
+from scimitar.faces.web.failures import AnswerFailures, http_error
 from scimitar.runtime.metrics import Metrics, RequestMetrics
 from scimitar.runtime.rate_limits import limiter_for
-from scimitar.storage.database import Database, unavailable
-
-log = logging.getLogger("scimitar")
-
-
-async def server_error(request: Request, exc: Exception) -> Response:
-    """A bug must still answer in the client's format, never as a plain-text page; a
-    database busy past its timeout, or a statement stopped at the time limit, is a 503 to
-    retry, in every face."""
-    retry = unavailable(exc)
-    if retry is not None:
-        log.warning("%s on %s %s", retry, request.method, request.url.path)
-        status, detail = 503, retry
-    else:
-        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        status, detail = 500, "Internal server error"
-    if request.url.path.startswith("/scim"):
-        body = {"schemas": [ERROR], "status": str(status), "detail": detail}
-        return ScimResponse(body, status_code=status)
-    return JSONResponse({"detail": detail}, status_code=status)
+from scimitar.storage.database import Database
 
 
 class _TrailingSlash:
@@ -103,9 +83,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         lifespan=lifespan,
         middleware=[
             Middleware(RequestMetrics, metrics=metrics, log_requests=settings.access_log),
+            Middleware(AnswerFailures),
             Middleware(_TrailingSlash),
         ],
-        exception_handlers={Exception: server_error},
+        exception_handlers={HTTPException: http_error},
     )
     app.state.settings = settings
     app.state.db = database

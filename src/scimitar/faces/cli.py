@@ -28,6 +28,7 @@ from scimitar.domain.identity import credentials, keys, operators, sealed_secret
 from scimitar.domain.identity.sealing import Sealer, SealError
 from scimitar.domain.models import Org
 from scimitar.storage.database import Database, DatabaseUrlError
+from scimitar.storage.limits import ValueRefused
 
 
 class CliError(Exception):
@@ -452,7 +453,7 @@ def main(argv: Sequence[str] | None = None, *, exit: Callable[[int], Any] = sys.
     args = _parser().parse_args(argv)
     try:
         Cli(args).run()
-    except (DomainError, CliError) as exc:
+    except (DomainError, CliError, ValueRefused) as exc:
         print(f"scimitar: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         exit(1)
     except (DatabaseUrlError, SettingsError) as exc:

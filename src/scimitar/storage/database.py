@@ -34,6 +34,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from scimitar.storage.folding import SQLITE_FOLD, sqlite_fold
+from scimitar.storage.limits import guard_engine
 from scimitar.storage.statement_limits import (
     TOO_SLOW,
     TimedConnection,
@@ -145,12 +146,13 @@ class Database:
             event.listen(engine, "begin", _sqlite_on_begin)
             if self._background_checkpoints:
                 event.listen(engine, "connect", _no_checkpoint_on_commit)
+            guard_engine(engine)
             return engine
         pg_args: dict[str, Any] = {"connect_timeout": 10}
         if limit:
             # Set once per connection, at connect: no statement of a request pays for it.
             pg_args["options"] = f"-c statement_timeout={limit}"
-        return create_engine(
+        engine = create_engine(
             self.url,
             # An unreachable server fails a request in seconds, not after the TCP timeout.
             connect_args=pg_args,
@@ -159,6 +161,8 @@ class Database:
             pool_pre_ping=True,
             **json_options,
         )
+        guard_engine(engine)
+        return engine
 
     @contextmanager
     def write(self, *, rollback: bool = False) -> Iterator[Connection]:

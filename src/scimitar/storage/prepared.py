@@ -23,6 +23,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from scimitar.storage.limits import check_parameters, written_table
+
 Converter = Callable[[Any], Any]
 
 
@@ -53,6 +55,7 @@ class _Compiled:
         "results",
         "row",
         "sql",
+        "table",
     )
 
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
@@ -63,6 +66,8 @@ class _Compiled:
         self.names: list[str] = list(
             compiled.positiontup if compiled.positional else compiled.binds  # type: ignore[arg-type]
         )
+        #: The table an INSERT or UPDATE writes: its columns' limits apply (`storage.limits`).
+        self.table = written_table(statement)
         self.binds: dict[str, Converter] = {}
         self.defaults: dict[str, Any] = {}
         for name in self.names:
@@ -84,6 +89,7 @@ class _Compiled:
         self.row: Any = namedtuple("Row", names, rename=True) if names else None
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        check_parameters(self.table, (values,))
         defaults = self.defaults
         converted = []
         for name, convert in self.plan:

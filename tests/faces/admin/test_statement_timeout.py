@@ -39,7 +39,8 @@ def test_a_write_held_past_the_limit_is_503_with_the_api_body(db_url: str) -> No
             holder.execute("SELECT 1 FROM event_counters WHERE org_id = %s FOR UPDATE", [org.id])
             cut = client.post("/api/v1/projects", json={"name": "Held"}, headers=auth)
             assert cut.status_code == 503, cut.text
-            assert "statement time limit" in cut.json()["detail"]
+            assert "statement time limit" in cut.json()["error"]["detail"]
+            assert cut.json()["error"]["code"] == "unavailable"
             holder.rollback()
             made = client.post("/api/v1/projects", json={"name": "Held"}, headers=auth)
             assert made.status_code == 201, made.text

@@ -54,7 +54,8 @@ def test_the_admin_api_answers_503_too(tmp_path: Path, monkeypatch: pytest.Monke
         other.execute("BEGIN IMMEDIATE")
         try:
             busy = quiet.post("/api/v1/projects", json={"name": "Held"}, headers=auth)
-            assert busy.status_code == 503 and "retry" in busy.json()["detail"]
+            assert busy.status_code == 503 and "retry" in busy.json()["error"]["detail"]
+            assert busy.json()["error"]["code"] == "unavailable"
         finally:
             other.execute("ROLLBACK")
             other.close()

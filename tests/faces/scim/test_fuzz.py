@@ -1,14 +1,17 @@
 """No input may produce a 500: hypothesis throws malformed filters, paths, bodies and
-headers at /scim and only 4xx (or a success) may come back, always as a SCIM body."""
+headers at /scim, on SQLite and on PostgreSQL, and only 4xx (or a success) may come back,
+always as a SCIM body."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import ENGINES, empty_postgresql
 from tests.faces.scim.harness import Scim, make_org, start
 
 FILTER_WORDS = [
@@ -104,14 +107,18 @@ operations = st.lists(
 )
 
 
-@pytest.fixture(scope="module")
-def fuzz_scim(tmp_path_factory: pytest.TempPathFactory, sqlite_template: object) -> Iterator[Scim]:
-    """One SQLite-backed app for the whole module (hypothesis runs many examples)."""
-    import shutil
-
-    path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
-    shutil.copy(str(sqlite_template), path)
-    client, db = start(f"sqlite:///{path}")
+@pytest.fixture(scope="module", params=ENGINES)
+def fuzz_scim(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Scim]:
+    """One app per engine for the whole module (hypothesis runs many examples)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
+        shutil.copy(str(request.getfixturevalue("sqlite_template")), path)
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    client, db = start(url)
     with client:
         org, key = make_org(db)
         scim = Scim(client, db, org, key)
@@ -120,6 +127,8 @@ def fuzz_scim(tmp_path_factory: pytest.TempPathFactory, sqlite_template: object)
         scim.client.headers.update({"X-User": user["id"], "X-Group": group["id"]})
         yield scim
     db.dispose()
+    if request.param != "sqlite":
+        empty_postgresql(url)
 
 
 def check(response: object) -> None:

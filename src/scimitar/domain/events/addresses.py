@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import unicodedata
 from dataclasses import dataclass, field
 
 from scimitar.domain.errors import InvalidError
@@ -94,7 +95,7 @@ def refuse_internal_host(host: str, allow: AllowList) -> None:
     """A host that is an internal IP address (in any spelling) or a `localhost` name is
     refused (`InvalidError`) unless allowed. Other names are resolved, and checked, only at
     delivery: what they resolve to can change."""
-    host = host.rstrip(".").lower()
+    host = wire_host(host)
     address = _literal_address(host)
     if address is None:
         loopback = ipaddress.IPv4Address("127.0.0.1")
@@ -107,6 +108,18 @@ def refuse_internal_host(host: str, allow: AllowList) -> None:
         return
     if is_internal(address) and not allow.allows(host, address):
         raise InvalidError(f"url points at {refused(address)}")
+
+
+def wire_host(host: str) -> str:
+    """The host as the resolver reads it: each label NFKC-normalized and IDNA-encoded, as
+    delivery encodes it (`①②⑦.0.0.1` and `１２７．０．０．１` are 127.0.0.1, `ⓛⓞⓒⓐⓛⓗⓞⓢⓣ`
+    is localhost); lower-cased, without a final dot."""
+    host = host.rstrip(".")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:  # not a valid name: refused elsewhere; still read as it normalizes
+        host = unicodedata.normalize("NFKC", host)
+    return host.rstrip(".").lower()
 
 
 def _literal_address(host: str) -> IPAddress | None:

@@ -25,6 +25,7 @@ from sqlalchemy import func, insert, select, update
 from scimitar.domain.context import Tx, new_id, utc
 from scimitar.domain.events import feed
 from scimitar.storage.engines import claimable
+from scimitar.storage.limits import storable
 from scimitar.storage.tables import (
     event_counters,
     webhook_attempts,
@@ -215,8 +216,9 @@ def record(tx: Tx, job: Job, result: Result, policy: RetryPolicy) -> bool:
             at=tx.now,
             status=result.status,
             latency_ms=result.latency_ms,
-            error=result.error[:EXCERPT] if result.error else None,
-            response_excerpt=(result.response_excerpt or "")[:EXCERPT] or None,
+            # What a receiver answered is kept as far as a database can store it.
+            error=storable(result.error, EXCERPT) if result.error else None,
+            response_excerpt=storable(result.response_excerpt or "", EXCERPT) or None,
         )
     )
     return True

@@ -14,6 +14,7 @@ from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.identity.keys import touch_scim_key_if_stale
 from scimitar.domain.models import Org
 from scimitar.storage.database import Database
+from scimitar.storage.limits import storable, text_limit
 from scimitar.storage.prepared import driver, prepared_insert
 from scimitar.storage.tables import provisioning_log
 
@@ -92,22 +93,25 @@ class Entry:
     changes: list[dict[str, Any]] | None = None
 
     def row(self) -> dict[str, Any]:
-        """The entry's columns, cut to what they hold."""
+        """The entry's columns, cut to what they hold and with what no database stores
+        replaced: the log records a refused request too."""
         return {
             "org_id": self.org_id,
             "at": self.at,
-            "method": self.method,
-            "path": self.path[:2000],
+            "method": storable(self.method, _METHOD_LIMIT),
+            "path": storable(self.path, 2000),
             "status": self.status,
             "latency_ms": self.latency_ms,
-            "user_agent": (self.user_agent or "")[:300] or None,
-            "detail": self.detail,
-            "request_body": self.request_body,
+            "user_agent": storable(self.user_agent or "", _USER_AGENT_LIMIT) or None,
+            "detail": None if self.detail is None else storable(self.detail),
+            "request_body": None if self.request_body is None else storable(self.request_body),
             "dry_run": self.dry_run,
             "changes": self.changes,
         }
 
 
+_METHOD_LIMIT = text_limit(provisioning_log.c.method)
+_USER_AGENT_LIMIT = text_limit(provisioning_log.c.user_agent)
 _INSERT_ENTRIES = prepared_insert(provisioning_log, exclude={"id"})
 
 

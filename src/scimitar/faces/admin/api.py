@@ -39,9 +39,11 @@ from scimitar.faces.web.wire import (
     error_response,
     from_domain,
     read_body,
+    refused,
 )
 from scimitar.runtime.rate_limits import Face, Limiter, RateLimited
 from scimitar.storage.database import Database
+from scimitar.storage.limits import ValueRefused
 
 
 class AdminApi:
@@ -163,6 +165,8 @@ class AdminApi:
                     reply = endpoint.handler(call, tx, who)
         except DomainError as exc:
             raise from_domain(exc) from None
+        except ValueRefused as exc:
+            raise refused(exc, call.params.values()) from None
         return self._touched(
             reply, api_token=token_to_touch, session=session_to_touch, operator=operator_to_touch
         )

@@ -25,6 +25,10 @@ _OPERATOR_ERRORS = {
     "403": "Not an operator token: an org's API token, console session or SCIM key",
     "404": "No organization with this slug (or nothing with this id in it)",
 }
+_BODY_ERRORS = {
+    "413": "The body is larger than the endpoint takes",
+    "415": "The body is not sent as application/json",
+}
 _CHANGE_ERRORS = {
     "409": "A name is taken (`conflict`) or a rule forbids the change (`policy`)",
     "422": "A value is not acceptable (`invalid`)",
@@ -57,7 +61,11 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     if endpoint.response is not None:
         success["content"] = {"application/json": {"schema": ref(endpoint.response)}}
     base = _OPERATOR_ERRORS if endpoint.operator else _ERRORS
-    errors = {**base, **(_CHANGE_ERRORS if endpoint.changes else {})}
+    errors = {
+        **base,
+        **(_CHANGE_ERRORS if endpoint.changes else {}),
+        **(_BODY_ERRORS if endpoint.request is not None else {}),
+    }
     operation: dict[str, Any] = {
         "operationId": endpoint.name,
         "summary": endpoint.summary,

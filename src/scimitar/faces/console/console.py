@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from scimitar.config import Settings
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
-from scimitar.domain.errors import AuthError, DomainError
+from scimitar.domain.errors import AuthError, DomainError, from_refusal
 from scimitar.domain.identity import sessions
 from scimitar.faces.console import (
     event_pages,
@@ -42,6 +42,7 @@ from scimitar.faces.web.auth import SESSION_COOKIE, SETUP_COOKIE
 from scimitar.faces.web.views import member_view, org_view
 from scimitar.faces.web.wire import BodyTooLarge, from_domain, read_limited
 from scimitar.storage.database import Database
+from scimitar.storage.limits import ValueRefused
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_FIELD = 10_000
@@ -298,6 +299,9 @@ class Console:
             return Redirect(f"{signin.SIGN_IN_PATH}?reason={exc.reason}")
         except DomainError as exc:
             return Render("error.html", {"message": exc.detail}, from_domain(exc).status)
+        except ValueRefused as exc:
+            refused = from_refusal(exc, data.params.values())
+            return Render("error.html", {"message": refused.detail}, from_domain(refused).status)
 
     def act(self, action: Action) -> Endpoint:
         async def endpoint(request: Request) -> Response:
@@ -331,6 +335,8 @@ class Console:
         except DomainError as exc:
             # Rolled back: show the page again, as it is now, with the reason.
             return self._refused(action.page, data, exc)
+        except ValueRefused as exc:
+            return self._refused(action.page, data, from_refusal(exc, data.params.values()))
 
     def _refused(self, page: Page, data: _RequestData, error: DomainError) -> Outcome:
         try:

@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from scimitar.config import Settings
 from scimitar.domain.context import Actor, ActorKind, Tx
-from scimitar.domain.errors import AuthError, DomainError
+from scimitar.domain.errors import AuthError, DomainError, from_refusal
 from scimitar.domain.events import feed
 from scimitar.domain.events.rehearsal import rehearse
 from scimitar.domain.identity import keys, sessions
@@ -48,6 +48,7 @@ from scimitar.protocol.errors import ScimError
 from scimitar.protocol.listing import list_response
 from scimitar.runtime.rate_limits import Face, Limiter, RateLimited
 from scimitar.storage.database import Database, unavailable
+from scimitar.storage.limits import ValueRefused
 
 MAX_LOGGED_BODY = 8192
 _SECRET_WORDS = re.compile(rb"password|secret|token", re.IGNORECASE)
@@ -63,6 +64,15 @@ def _route_path(scope: Scope) -> str:
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root + "/") else path
+
+
+def _refusal(refused: ValueRefused, call: Call) -> ScimError:
+    """A value no database takes (`storage.limits`): looked up by a filter, an invalid
+    filter; else as every face answers it (an id in the path: not found; sent: invalid)."""
+    body_filter = call.body.get("filter") if isinstance(call.body, dict) else None
+    if not refused.writing and (call.query.get("filter") or body_filter):
+        return errors.InvalidFilter(f"The filter compares with a value that {refused.reason}")
+    return to_scim_error(from_refusal(refused, call.params.values()))
 
 
 class ScimRoute(BaseRoute):
@@ -339,6 +349,9 @@ class ScimApi:
             return Outcome(error.status, error), org_id, key_id
         except ScimError as exc:
             return Outcome(exc.status, exc), org_id, key_id
+        except ValueRefused as exc:
+            refused = _refusal(exc, call)
+            return Outcome(refused.status, refused), org_id, key_id
         except OperationalError as exc:
             detail = unavailable(exc)  # busy, or stopped at the statement time limit
             if detail is None:

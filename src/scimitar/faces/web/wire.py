@@ -18,6 +18,7 @@ API token on an Owner-only action, a missing CSRF header).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +33,10 @@ from scimitar.domain.errors import (
     InvalidError,
     NotFoundError,
     PolicyError,
+    from_refusal,
 )
 from scimitar.domain.identity.sealing import Sealer
+from scimitar.storage.limits import ValueRefused
 
 MAX_BODY = 1_048_576
 #: What a handler returns: the HTTP status and the JSON body (None for 204).
@@ -82,6 +85,15 @@ def from_domain(error: DomainError) -> ApiError:
     if isinstance(error, InvalidError):
         return ApiError(422, "invalid", error.detail)
     return bad_request(error.detail)
+
+
+def refused(error: ValueRefused, path_values: Iterable[str]) -> ApiError:
+    """A value no database takes (`storage.limits`): one to store is `invalid` (422), an id
+    in the path names nothing (404), any other value looked up cannot be read (400)."""
+    found = from_refusal(error, path_values)
+    if isinstance(found, InvalidError) and not error.writing:
+        return bad_request(error.detail)
+    return from_domain(found)
 
 
 def error_response(error: ApiError) -> JsonResponse:
