@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 
+from scimitar.domain.events.addresses import AllowList
 from scimitar.domain.identity.sealed_secrets import deployment_sealer
 from scimitar.domain.identity.sealing import Sealer
 from scimitar.storage.database import DEFAULT_STATEMENT_TIMEOUT_MS, DEFAULT_URL, Database
@@ -35,6 +36,13 @@ class Settings:
     api_rate_limit: int | None = None
     #: Where every process counts rate limits (`SCIMITAR_REDIS_URL`); see `rate_limits`.
     redis_url: str | None = None
+    #: Hosts or CIDRs (comma-separated) webhooks may reach although they resolve to
+    #: loopback or private addresses (`SCIMITAR_WEBHOOK_ALLOWED_HOSTS`).
+    webhook_allowed_hosts: str = ""
+    #: Per-attempt timeout, first retry delay (doubling), and when to give up.
+    webhook_timeout: float = 10.0
+    webhook_backoff_seconds: float = 30.0
+    webhook_retry_hours: float = 72.0
     #: Seals secrets at rest; set by `with_sealer` once the database is at hand (the key may
     #: be the one generated and stored there).
     sealer_: Sealer | None = field(default=None, compare=False, repr=False)
@@ -44,6 +52,11 @@ class Settings:
         if self.sealer_ is None:
             raise RuntimeError("Settings.with_sealer(db) must run before secrets are sealed")
         return self.sealer_
+
+    @property
+    def webhook_hosts(self) -> AllowList:
+        """The internal hosts webhooks may reach (checked at creation and delivery)."""
+        return AllowList.parse(self.webhook_allowed_hosts)
 
     def with_sealer(self, db: Database) -> Settings:
         """These settings with the deployment's `Sealer` (which seals any clear value left)."""
@@ -96,11 +109,30 @@ class Settings:
             scim_rate_limit=_rate("SCIMITAR_SCIM_RATE_LIMIT"),
             api_rate_limit=_rate("SCIMITAR_API_RATE_LIMIT"),
             redis_url=os.environ.get("SCIMITAR_REDIS_URL") or None,
+            webhook_allowed_hosts=os.environ.get("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", ""),
+            webhook_timeout=_number("SCIMITAR_WEBHOOK_TIMEOUT", cls.webhook_timeout),
+            webhook_backoff_seconds=_number(
+                "SCIMITAR_WEBHOOK_BACKOFF_SECONDS", cls.webhook_backoff_seconds
+            ),
+            webhook_retry_hours=_number("SCIMITAR_WEBHOOK_RETRY_HOURS", cls.webhook_retry_hours),
         )
 
 
 class SettingsError(ValueError):
     """A setting of the environment that cannot be used (the message names it)."""
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number") from None
+    if not value > 0:
+        raise SettingsError(f"{name} must be more than 0")
+    return value
 
 
 def _rate(name: str) -> int | None:

@@ -84,6 +84,14 @@ def test_the_domain_never_asks_which_engine_it_runs_on() -> None:
             assert "sqlalchemy.dialects" not in text, module
 
 
+def test_configuration_is_read_in_config_only() -> None:
+    """The domain and storage never read the environment: config.py does, once, and
+    passes settings down."""
+    for module, path in _modules():
+        if module.startswith(("scimitar.domain", "scimitar.storage")):
+            assert "os.environ" not in path.read_text(), module
+
+
 def test_the_domain_shows_its_concepts() -> None:
     """The domain is sub-packages named for its concepts, with a handful of loose modules."""
     loose = {p.stem for p in (SRC / "domain").glob("*.py")} - {"__init__"}

@@ -184,10 +184,12 @@ class Cli:
         )
 
     def cmd_worker(self) -> None:
-        from scimitar.runtime.worker import DeliveryWorker
+        from scimitar.runtime.worker import DeliveryWorker, WorkerSettings
 
         _configure_logging(self.settings)
-        worker = DeliveryWorker(self.db, sealer=self.settings.sealer)
+        worker = DeliveryWorker(
+            self.db, WorkerSettings.from_settings(self.settings), sealer=self.settings.sealer
+        )
         signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
         try:
             worker.run()
@@ -385,12 +387,16 @@ def _serve(
     settings = dataclasses.replace(settings, public_url=public_url)
     with _metrics_directory(processes):
         from scimitar.faces.app import create_app
-        from scimitar.runtime.worker import DeliveryWorker
+        from scimitar.runtime.worker import DeliveryWorker, WorkerSettings
 
         # The webhook worker runs beside the server by default, so one process is a whole
         # deployment; `--no-worker` leaves delivery to separate `scimitar worker` processes.
         deliverer = (
-            DeliveryWorker(Database(settings.database_url), sealer=settings.sealer).start()
+            DeliveryWorker(
+                Database(settings.database_url),
+                WorkerSettings.from_settings(settings),
+                sealer=settings.sealer,
+            ).start()
             if worker
             else None
         )

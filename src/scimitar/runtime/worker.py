@@ -8,7 +8,6 @@ can share one database: claims skip rows another worker holds (domain.deliveries
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -16,9 +15,10 @@ from datetime import timedelta
 
 import orjson
 
+from scimitar.config import Settings
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.events import deliveries
-from scimitar.domain.events.addresses import AllowList, allowed_hosts_from_env
+from scimitar.domain.events.addresses import AllowList
 from scimitar.domain.events.deliveries import Job, Result, RetryPolicy
 from scimitar.domain.identity.sealed_secrets import webhook_context
 from scimitar.domain.identity.sealing import Sealer, is_sealed
@@ -45,22 +45,18 @@ class WorkerSettings:
     timeout: float = 10.0
 
     @classmethod
-    def from_env(cls) -> WorkerSettings:
-        """`SCIMITAR_WEBHOOK_ALLOWED_HOSTS` (hosts or CIDRs, comma-separated),
-        `SCIMITAR_WEBHOOK_BACKOFF_SECONDS` (first retry delay, default 30),
-        `SCIMITAR_WEBHOOK_RETRY_HOURS` (give up after, default 72),
-        `SCIMITAR_WEBHOOK_TIMEOUT` (seconds, default 10)."""
-        env = os.environ
-        base = float(env.get("SCIMITAR_WEBHOOK_BACKOFF_SECONDS", "30"))
+    def from_settings(cls, settings: Settings) -> WorkerSettings:
+        """The worker's share of the deployment's settings (`config.Settings`)."""
+        base = timedelta(seconds=settings.webhook_backoff_seconds)
         retry = RetryPolicy(
-            base=timedelta(seconds=base),
-            cap=max(timedelta(hours=6), timedelta(seconds=base)),
-            give_up_after=timedelta(hours=float(env.get("SCIMITAR_WEBHOOK_RETRY_HOURS", "72"))),
+            base=base,
+            cap=max(timedelta(hours=6), base),
+            give_up_after=timedelta(hours=settings.webhook_retry_hours),
         )
         return cls(
-            allowed_hosts=allowed_hosts_from_env(),
+            allowed_hosts=settings.webhook_hosts,
             retry=retry,
-            timeout=float(env.get("SCIMITAR_WEBHOOK_TIMEOUT", "10")),
+            timeout=settings.webhook_timeout,
         )
 
 
@@ -88,12 +84,10 @@ def request_of(job: Job, sealer: Sealer) -> tuple[bytes, dict[str, str]]:
 
 
 class DeliveryWorker:
-    def __init__(
-        self, db: Database, settings: WorkerSettings | None = None, *, sealer: Sealer
-    ) -> None:
+    def __init__(self, db: Database, settings: WorkerSettings, *, sealer: Sealer) -> None:
         self.db = db
         self.sealer = sealer
-        self.settings = settings or WorkerSettings.from_env()
+        self.settings = settings
         self.sender = Sender(self.settings.allowed_hosts, timeout=self.settings.timeout)
         self.pool = ThreadPoolExecutor(self.settings.concurrency, "webhook-send")
         self._stop = threading.Event()

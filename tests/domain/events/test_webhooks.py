@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import update
+from starlette.testclient import TestClient
 
 from scimitar import webhooks as signing
+from scimitar.config import Settings
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.directory import group_store
 from scimitar.domain.events import deliveries, webhooks
@@ -20,6 +22,7 @@ from scimitar.domain.events.addresses import AllowList
 from scimitar.domain.events.deliveries import RetryPolicy
 from scimitar.domain.identity import keys
 from scimitar.domain.models import GroupKind, Org
+from scimitar.faces.app import create_app
 from scimitar.runtime.worker import DeliveryWorker, WorkerSettings
 from scimitar.storage.database import Database
 from scimitar.storage.tables import webhook_endpoints
@@ -74,6 +77,12 @@ class Hooks:
     api: Api
     db: Database
     org: Org
+
+    def allowing(self, hosts: str) -> Api:
+        """The same org's API on a server whose SCIMITAR_WEBHOOK_ALLOWED_HOSTS is `hosts`."""
+        settings = Settings(database_url=self.db.url, webhook_allowed_hosts=hosts)
+        client = TestClient(create_app(settings, db=self.db), raise_server_exceptions=True)
+        return Api(client, self.api.headers)
 
 
 @pytest.fixture
@@ -198,11 +207,10 @@ def test_a_held_lease_keeps_other_workers_off(db: Database, org: Org, hook: Rece
 
 
 def test_webhooks_api_manages_endpoints_and_resends(
-    hooks: Hooks, monkeypatch: pytest.MonkeyPatch
+    hooks: Hooks,
 ) -> None:
     """POST → 201 with the secret once; GET lists without it; PATCH; re-send; DELETE."""
-    monkeypatch.setenv("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")  # the receiver
-    api, db, org = hooks.api, hooks.db, hooks.org
+    api, db, org = hooks.allowing("127.0.0.1"), hooks.db, hooks.org  # the receiver
     with receiver() as hook:
         api.post("/webhooks", {"url": "ftp://x"}, expect=422)
         body = api.post("/webhooks", {"url": hook.url, "events": ["member.*"]})
@@ -319,21 +327,17 @@ def test_verify_refuses_a_timestamp_that_is_not_ascii_digits() -> None:
         "http://api.localhost/x",
     ],
 )
-def test_internal_addresses_are_refused_when_the_endpoint_is_made(
-    hooks: Hooks, url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_internal_addresses_are_refused_when_the_endpoint_is_made(hooks: Hooks, url: str) -> None:
     """An IP literal that is not global, or a localhost name, is 422 at creation and on
     PATCH (delivery would refuse it every time); allowed hosts pass; other names are only
     resolved at delivery."""
-    monkeypatch.delenv("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", raising=False)
     api = hooks.api
     refused = api.post("/webhooks", {"url": url}, expect=422)
     assert "SCIMITAR_WEBHOOK_ALLOWED_HOSTS" in refused["error"]["detail"]
     fine = api.post("/webhooks", {"url": "https://hooks.example.com/x"})
     api.patch(f"/webhooks/{fine['id']}", {"url": url}, expect=422)
     host = url.split("//")[1].split("/")[0].rsplit(":", 1)[0].strip("[]")
-    monkeypatch.setenv("SCIMITAR_WEBHOOK_ALLOWED_HOSTS", f"{host},::1/128")
-    api.post("/webhooks", {"url": url})
+    hooks.allowing(f"{host},::1/128").post("/webhooks", {"url": url})
 
 
 def test_webhooks_api_reads_bodies_as_the_admin_api_does(hooks: Hooks) -> None:

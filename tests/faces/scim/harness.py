@@ -72,9 +72,9 @@ def make_org(db: Database, slug: str = "acme", domains: tuple[str, ...] = ()) ->
     return org, key
 
 
-def start(db_url: str) -> tuple[TestClient, Database]:
+def start(db_url: str, **settings: Any) -> tuple[TestClient, Database]:
     db = Database(db_url)
-    app = create_app(Settings(database_url=db_url, public_url=PUBLIC_URL), db=db)
+    app = create_app(Settings(database_url=db_url, public_url=PUBLIC_URL, **settings), db=db)
     return TestClient(app, raise_server_exceptions=True), db
 
 

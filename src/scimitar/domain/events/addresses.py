@@ -8,7 +8,6 @@ a name resolves to)."""
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 import unicodedata
 from dataclasses import dataclass, field
@@ -80,10 +79,6 @@ def is_internal(address: IPAddress) -> bool:
         or address.is_reserved  # e.g. IPv4-compatible ::127.0.0.1, which 3.11 calls global
         or any(address in network for network in _NOT_GLOBAL)
     )
-
-
-def allowed_hosts_from_env() -> AllowList:
-    return AllowList.parse(os.environ.get(ALLOWED_HOSTS, ""))
 
 
 def refused(address: IPAddress) -> str:

@@ -138,11 +138,10 @@ def check_url(url: str) -> str:
     return url
 
 
-def check_reachable_url(url: str, allow: AllowList | None) -> str:
+def check_reachable_url(url: str, allow: AllowList) -> str:
     """`check_url`, and a host that is not an internal address in any spelling (unless
     allowed): refused when the endpoint is made, rather than at every delivery."""
     url = check_url(url)
-    allow = allow if allow is not None else addresses.allowed_hosts_from_env()
     addresses.refuse_internal_host(urlsplit(url).hostname or "", allow)
     return url
 
@@ -186,8 +185,9 @@ def create_endpoint(
     allow: AllowList | None = None,
 ) -> tuple[Endpoint, str]:
     """A new endpoint and its signing secret (shown once; stored sealed). It receives the
-    events committed after it. `allow` defaults to `SCIMITAR_WEBHOOK_ALLOWED_HOSTS`."""
-    url = check_reachable_url(url, allow)
+    events committed after it. `allow`: the internal hosts it may reach
+    (`SCIMITAR_WEBHOOK_ALLOWED_HOSTS`, read in `config`); none when not given."""
+    url = check_reachable_url(url, allow or AllowList())
     types = check_event_types(event_types)
     count = len(list_endpoints(tx, org))
     if count >= MAX_ENDPOINTS:
@@ -246,7 +246,7 @@ def update_endpoint(
     events committed while it was disabled are not delivered (the feed still has them)."""
     values: dict[str, Any] = {}
     if url is not None:
-        values["url"] = check_reachable_url(url, allow)
+        values["url"] = check_reachable_url(url, allow or AllowList())
     if event_types is not None:
         values["event_types"] = list(check_event_types(event_types))
     if enabled is not None and enabled != endpoint.enabled:

@@ -69,6 +69,7 @@ class AdminApi:
                 dict(request.query_params),
                 self.settings.public_url,
                 sealer=self.settings.sealer,
+                webhook_hosts=self.settings.webhook_hosts,
             )
             credentials = credentials_of(request)
             try:

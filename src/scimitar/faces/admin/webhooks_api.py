@@ -18,7 +18,12 @@ def create_webhook(call: ApiCall, tx: Tx, who: Principal) -> Reply:
         raise InvalidError("url is required")
     assert call.sealer is not None
     endpoint, secret = webhooks.create_endpoint(
-        tx, who.org, body["url"], body.get("events", ["*"]), sealer=call.sealer
+        tx,
+        who.org,
+        body["url"],
+        body.get("events", ["*"]),
+        sealer=call.sealer,
+        allow=call.webhook_hosts,
     )
     return 201, {**endpoint.to_json(), "secret": secret}
 
@@ -38,7 +43,13 @@ def update_webhook(call: ApiCall, tx: Tx, who: Principal) -> Reply:
         raise bad_request("enabled must be true or false")
     endpoint = webhooks.get_endpoint(tx, who.org, call.params["endpoint_id"])
     updated = webhooks.update_endpoint(
-        tx, who.org, endpoint, url=body.get("url"), event_types=body.get("events"), enabled=enabled
+        tx,
+        who.org,
+        endpoint,
+        url=body.get("url"),
+        event_types=body.get("events"),
+        enabled=enabled,
+        allow=call.webhook_hosts,
     )
     return 200, updated.to_json()
 

@@ -273,6 +273,7 @@ class Console:
             request.form,
             self.settings.public_url,
             self.settings.sealer,
+            self.settings.webhook_hosts,
         )
         tx.actor = view.principal.actor
         return view

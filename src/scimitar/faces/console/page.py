@@ -14,6 +14,7 @@ from typing import Any
 
 from scimitar.domain.context import Tx
 from scimitar.domain.errors import InvalidError
+from scimitar.domain.events.addresses import AllowList
 from scimitar.domain.identity.sealing import Sealer
 from scimitar.domain.identity.sessions import Session
 from scimitar.faces.web.auth import Principal, console_actor
@@ -61,6 +62,8 @@ class View:
     public_url: str
     #: Seals the secrets a page stores (webhook signing secrets, OIDC client secrets).
     sealer: Sealer
+    #: The internal hosts webhooks may reach (`SCIMITAR_WEBHOOK_ALLOWED_HOSTS`).
+    webhook_hosts: AllowList
 
     @property
     def principal(self) -> Principal:

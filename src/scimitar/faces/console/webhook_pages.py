@@ -86,7 +86,12 @@ def event_types(raw: str) -> list[str]:
 def create_webhook(view: View, tx: Tx) -> Outcome:
     url = view.field("url", required="Enter the URL that receives the deliveries").strip()
     endpoint, secret = webhooks.create_endpoint(
-        tx, view.session.org, url, event_types(view.field("events")), sealer=view.sealer
+        tx,
+        view.session.org,
+        url,
+        event_types(view.field("events")),
+        sealer=view.sealer,
+        allow=view.webhook_hosts,
     )
     # The secret is in this answer only: never put in a URL or shown by a later page.
     context = {**load_webhooks(view, tx), "new_secret": secret}

@@ -35,6 +35,7 @@ from scimitar.domain.errors import (
     PolicyError,
     from_refusal,
 )
+from scimitar.domain.events.addresses import AllowList
 from scimitar.domain.identity.sealing import Sealer
 from scimitar.storage.limits import ValueRefused
 
@@ -154,6 +155,8 @@ class ApiCall:
     deadline: float | None = None
     #: Seals the secrets a request stores (webhook signing secrets, OIDC client secrets).
     sealer: Sealer | None = None
+    #: The internal hosts webhooks may reach (`SCIMITAR_WEBHOOK_ALLOWED_HOSTS`).
+    webhook_hosts: AllowList = field(default_factory=AllowList)
 
     def fields(self, allowed: tuple[str, ...]) -> dict[str, Any]:
         """The body as an object with only known fields (a typo is an error, not a no-op)."""
