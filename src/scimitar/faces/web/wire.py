@@ -13,7 +13,11 @@ Every error is `{"error": {"code": ..., "detail": ...}}`. Domain errors map as:
 
 400 `bad_request` is for a body or query the API cannot read at all (not JSON, wrong type,
 unknown field); 403 `forbidden` for a credential that is valid but not allowed (a Member, an
-API token on an Owner-only action, a missing CSRF header).
+API token on an Owner-only action, a missing CSRF header, a credential of another kind).
+The rest of the wire's statuses: 404 `not_found` and 405 `method_not_allowed` for a path or
+method no endpoint takes, 413 `too_large`, 415 `unsupported_media_type`, 429
+`rate_limited` (with `Retry-After`), 500 `internal`, 503 `unavailable` (a busy database or
+a statement stopped at the time limit; `faces/web/failures.py`).
 """
 
 from __future__ import annotations
