@@ -28,6 +28,15 @@ from scimitar.storage.tables import api_tokens, orgs, scim_keys
 
 SCIM_KEY_PREFIX = "scim-"
 API_TOKEN_PREFIX = "sat-"
+#: Each credential kind is refused where it does not belong, saying which one does.
+WRONG_FOR_SCIM = (
+    "This is an admin API token (sat-…); the SCIM API takes the organization's SCIM key "
+    "(scim-…, from the console's SCIM setup page or `scimitar scim-key generate`)"
+)
+WRONG_FOR_ADMIN_API = (
+    "This is a SCIM key (scim-…), for the identity provider at /scim; the admin API takes an "
+    "admin API token (sat-…, from the console's Settings or `scimitar api-token create`)"
+)
 #: `last_used` is written at most this often, so that reads stay reads.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
@@ -169,6 +178,8 @@ _KEY_AND_ORG = Prepared(
 
 def authenticate_scim_key(tx: Tx, key: str) -> tuple[Org, KeyInfo]:
     """The org a SCIM key belongs to; `AuthError` if it is unknown or deactivated."""
+    if key.startswith(API_TOKEN_PREFIX):
+        raise AuthError(WRONG_FOR_SCIM)
     if not key.startswith(SCIM_KEY_PREFIX) or len(key) > 200:
         raise AuthError("Invalid SCIM key")
     digest = hash_secret(key)
@@ -273,6 +284,8 @@ def revoke_api_token(tx: Tx, org: Org, token_id: str) -> None:
 
 
 def authenticate_api_token(tx: Tx, token: str) -> tuple[str, TokenInfo]:
+    if token.startswith(SCIM_KEY_PREFIX):
+        raise AuthError(WRONG_FOR_ADMIN_API)
     if not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
         raise AuthError("Invalid API token")
     digest = hash_secret(token)

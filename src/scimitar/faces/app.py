@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scimitar.config import Settings
 from scimitar.domain.provisioning_log import BatchedLog
-from scimitar.faces import events_api
+from scimitar.faces import events_api, wayfinding
 from scimitar.faces.admin.api import AdminApi
 from scimitar.faces.console.console import Console
 from scimitar.faces.metrics import Metrics, RequestMetrics
@@ -81,15 +81,18 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         if db is None:
             database.dispose()
 
+    console = Console(database, settings)
     routes: list[BaseRoute] = [
+        *wayfinding.routes(),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics.endpoint),
         *ScimApi(database, settings, request_log).routes(),
         *events_api.routes(database, settings),
         *AdminApi(database, settings).routes(),
-        *Console(database, settings).routes(),
+        *console.routes(),
     ]
+    unknown = wayfinding.handler(console.not_found_page)
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -97,7 +100,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             Middleware(RequestMetrics, metrics=metrics, log_requests=settings.access_log),
             Middleware(_TrailingSlash),
         ],
-        exception_handlers={Exception: server_error},
+        exception_handlers={Exception: server_error, 404: unknown, 405: unknown},
     )
     app.state.settings = settings
     app.state.db = database

@@ -125,6 +125,10 @@ class Console:
             return RedirectResponse(outcome.url(), status_code=303, headers=SECURITY_HEADERS)
         return self.html(outcome.template, outcome.context, outcome.status)
 
+    def not_found_page(self, status: int, detail: str) -> Response:
+        """An unknown console URL (404) or a form posted where none is taken (405)."""
+        return self.html("not_found.html", {"status": status, "detail": detail}, status)
+
     @staticmethod
     def frame(view: View, section: str) -> dict[str, Any]:
         """What every signed-in page shows: org, user, CSRF token, navigation, notice."""
