@@ -69,9 +69,9 @@ def handler(console_page: ConsolePage) -> Callable[[Request, Exception], Respons
             detail = f"Nothing at {path}"
         if path == PREFIX or path.startswith(PREFIX + "/"):
             code = "method_not_allowed" if status == 405 else "not_found"
-            response = error_response(ApiError(status, code, detail))
-            response.headers.update(headers)
-            return response
+            api_error = error_response(ApiError(status, code, detail))
+            api_error.headers.update(headers)
+            return api_error
         if path == "/scim" or path.startswith("/scim/"):
             body = {"schemas": [ERROR], "status": str(status), "detail": detail}
             return ScimResponse(body, status_code=status, headers=headers)
