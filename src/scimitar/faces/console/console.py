@@ -32,6 +32,7 @@ from scimitar.faces.console import (
     group_pages,
     log_pages,
     member_pages,
+    once,
     setup_pages,
     signin,
     structure_pages,
@@ -267,7 +268,10 @@ class Console:
     def show(self, page: Page) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             data = _RequestData.of(request, {})
-            return self.respond(await run_in_threadpool(self._show, page, data))
+            response = self.respond(await run_in_threadpool(self._show, page, data))
+            if data.sealed is not None:  # shown now, or never: a reload finds nothing
+                once.clear_cookie(response, secure=self.secure)
+            return response
 
         return endpoint
 
@@ -276,6 +280,11 @@ class Console:
             with self.db.read() as conn:
                 tx = Tx(conn, SYSTEM_ACTOR)
                 view = self._view(tx, data)
+                if data.sealed is not None and data.token and view.arg(once.SHOWN):
+                    secret = self.secret()
+                    view.revealed = once.unseal(
+                        secret, data.token, view.arg(once.SHOWN), data.sealed
+                    )
                 context = {**self.frame(view, page.section), **page.load(view, tx)}
                 touch = view.session.needs_touch(tx.now)
             if touch and data.token:  # a page view keeps the session alive (once a minute)
@@ -293,7 +302,14 @@ class Console:
                 # Without a session the form would be refused anyway: do not read it.
                 return self.respond(Redirect(f"{signin.SIGN_IN_PATH}?reason=ended"))
             data = _RequestData.of(request, await self._form(request))
-            return self.respond(await run_in_threadpool(self._act, action, data))
+            outcome = await run_in_threadpool(self._act, action, data)
+            response = self.respond(outcome)
+            if isinstance(outcome, Redirect) and outcome.reveal is not None and data.token:
+                kind, value = outcome.reveal
+                secret = await run_in_threadpool(self.secret)
+                sealed = once.seal(secret, data.token, kind, value)
+                once.set_cookie(response, sealed, secure=self.secure)
+            return response
 
         return endpoint
 
@@ -346,12 +362,15 @@ class _RequestData:
         self.params = params
         self.query = query
         self.form = form
+        self.sealed: str | None = None
 
     @classmethod
     def of(cls, request: Request, form: dict[str, str]) -> _RequestData:
-        return cls(
+        data = cls(
             request.cookies.get(SESSION_COOKIE),
             dict(request.path_params),
             dict(request.query_params),
             form,
         )
+        data.sealed = request.cookies.get(once.COOKIE)
+        return data
