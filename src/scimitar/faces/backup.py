@@ -1,6 +1,8 @@
 """`scimitar backup PATH`: a consistent copy of a SQLite database taken while servers keep
-running, through SQLite's online backup API (pages copied in steps; writers are not
-stopped). PostgreSQL has its own tool for this: `pg_dump` (see docs/deployment.md)."""
+running, through SQLite's online backup API. The copy is made in one step, inside one read
+transaction: in WAL mode a reader blocks no writer, and a copy made in several steps would
+start over each time another process writes. PostgreSQL has its own tool for this:
+`pg_dump` (see docs/deployment.md)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,6 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from scimitar.storage.database import Database
-
-#: Pages copied per step; between steps other connections may write.
-PAGES_PER_STEP = 1024
-
 
 class BackupError(Exception):
     """A backup that cannot be made (nothing is written)."""
@@ -38,7 +36,7 @@ def backup(db: Database, path: str) -> None:
     source = sqlite3.connect(source_file)
     copy = sqlite3.connect(partial)
     try:
-        source.backup(copy, pages=PAGES_PER_STEP)
+        source.backup(copy)
         check = copy.execute("PRAGMA integrity_check").fetchone()
         if check != ("ok",):
             raise BackupError(f"The copy failed its integrity check: {check}")
