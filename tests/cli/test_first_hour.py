@@ -190,3 +190,14 @@ def test_forwarded_headers_are_believed_only_from_a_trusted_proxy(tmp_path: Path
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
+
+
+def test_readme_lists_every_command() -> None:
+    """The README's CLI table has a row for every command and action `--help` lists."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = re.findall(r"^\| `scimitar ([a-z-]+(?: [a-z-]+)?)", readme, re.MULTILINE)
+    documented = set(rows)
+    commands = _commands(_parser())
+    leaves = [name for name in commands if not any(n.startswith(name + " ") for n in commands)]
+    missing = [name for name in leaves if name not in documented]
+    assert missing == []
