@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from scimitar.storage.database import Database
 
+
 class BackupError(Exception):
     """A backup that cannot be made (nothing is written)."""
 
