@@ -151,7 +151,10 @@ class Console:
             self._secret = sessions.deployment_secret(self.db, None, "console")
         return self._secret
 
-    async def home(self, _request: Request) -> Response:
+    async def home(self, request: Request) -> Response:
+        if not request.cookies.get(SESSION_COOKIE):
+            # A first visit: straight to sign-in, not told that a session has ended.
+            return RedirectResponse(signin.SIGN_IN_PATH, status_code=303)
         return RedirectResponse("/console/scim", status_code=303)
 
     def _sign_in_page(
