@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
 import re
 import shlex
 import signal
 import socket
 import sqlite3
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -120,9 +122,12 @@ def test_demo_prints_a_curl_that_works_and_the_way_into_the_console(tmp_path: Pa
     )
     try:
         assert demo.stdout is not None
-        lines = {}
-        while len(lines) < 5:
-            label, _, value = demo.stdout.readline().partition(":")
+        printed: queue.Queue[str] = queue.Queue()
+        reader = threading.Thread(target=lambda: [printed.put(x) for x in demo.stdout], daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        lines: dict[str, str] = {}
+        while "Password" not in lines:  # the last line; a demo that never prints it fails
+            label, _, value = printed.get(timeout=60).partition(":")
             lines[label.strip()] = value.strip()
         assert lines["Console"].startswith(f"http://127.0.0.1:{port}/console")
         curl = shlex.split(lines["Try"])
