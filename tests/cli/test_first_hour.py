@@ -123,8 +123,8 @@ def test_demo_prints_a_curl_that_works_and_the_way_into_the_console(tmp_path: Pa
     try:
         assert demo.stdout is not None
         printed: queue.Queue[str] = queue.Queue()
-        reader = threading.Thread(target=lambda: [printed.put(x) for x in demo.stdout], daemon=True)  # type: ignore[union-attr]
-        reader.start()
+        stdout = demo.stdout
+        threading.Thread(target=lambda: [printed.put(x) for x in stdout], daemon=True).start()
         lines: dict[str, str] = {}
         while "Password" not in lines:  # the last line; a demo that never prints it fails
             label, _, value = printed.get(timeout=60).partition(":")
