@@ -81,24 +81,23 @@ class Attribute:
         return self._by_key.get(name.lower())
 
     def to_scim(self) -> dict[str, Any]:
+        """Every characteristic RFC 7643 §7 lists, on every attribute: strict clients
+        (Microsoft's validator) read `caseExact` and `uniqueness` on complex ones too."""
         doc: dict[str, Any] = {
             "name": self.name,
             "type": self.type.value,
             "multiValued": self.multi_valued,
             "description": self.description,
             "required": self.required,
+            "canonicalValues": list(self.canonical_values),
+            "caseExact": self.case_exact,
             "mutability": self.mutability.value,
             "returned": self.returned.value,
+            "uniqueness": self.uniqueness.value,
         }
-        if self.type in (AttrType.STRING, AttrType.REFERENCE, AttrType.BINARY):
-            doc["caseExact"] = self.case_exact
-        if self.type is not AttrType.COMPLEX:
-            doc["uniqueness"] = self.uniqueness.value
-        if self.canonical_values:
-            doc["canonicalValues"] = list(self.canonical_values)
-        if self.reference_types:
+        if self.type is AttrType.REFERENCE or self.reference_types:
             doc["referenceTypes"] = list(self.reference_types)
-        if self.sub_attributes:
+        if self.type is AttrType.COMPLEX:
             doc["subAttributes"] = [sub.to_scim() for sub in self.sub_attributes]
         return doc
 

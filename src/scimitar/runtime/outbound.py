@@ -12,7 +12,9 @@ Redirects are never followed; resolving, connecting and reading all have short t
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -110,10 +112,14 @@ class Sender:
         self.allow = allow
         self.timeout = timeout
         self.resolver = Resolver(timeout=min(timeout, 5.0))
+        # No proxy settings from the environment (trust_env), but the standard variable
+        # naming a CA bundle is honoured: receivers behind a private CA (docs/deployment.md).
+        ca_file = os.environ.get("SSL_CERT_FILE")
         self.client = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             follow_redirects=False,
             trust_env=False,
+            verify=ssl.create_default_context(cafile=ca_file) if ca_file else True,
         )
 
     @property

@@ -49,6 +49,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: `SCIMITAR_STATEMENT_TIMEOUT_MS` when unset: longer than any bounded statement takes.
 DEFAULT_STATEMENT_TIMEOUT_MS = 5_000
 _WRITE = "scimitar_write"
+#: The advisory lock key `migrate` holds on PostgreSQL (any constant unique to Scimitar).
+MIGRATION_LOCK = 0x5C1_3172
 _TRANSACTION_STATE = "scimitar_transaction"
 
 
@@ -226,10 +228,20 @@ class Database:
         """Bring the schema to the newest migration (safe to call on every start)."""
         if self.is_sqlite:
             _ensure_sqlite_directory(self.url)
-        with self.engine.begin() as conn, without_statement_limit(conn):
-            config = _alembic_config()
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        # Processes starting at once (`serve` ×N, the worker, an upgrade) migrate one at a
+        # time; the others then find the schema current. PostgreSQL: a transaction-scoped
+        # advisory lock (the DDL commits with it); SQLite: the writer lock, and an immediate
+        # transaction for a process that cannot use the lock file.
+        with self._writer_lock, self.engine.connect() as conn:
+            conn = conn.execution_options(**{_WRITE: True})
+            with conn.begin(), without_statement_limit(conn):
+                if not self.is_sqlite:
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
+                config = _alembic_config()
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
         if self._background_checkpoints and self._checkpointer is None:
             self._checkpointer = _Checkpointer(self.engine)
 

@@ -196,3 +196,80 @@ def test_bad_input_shows_a_message_in_the_browser(
     _shoot(page, "projects-error")
     assert page.locator("section.project").count() == 1
     page.close()
+
+
+def _lines(page: Any, selector: str) -> list[int]:
+    """How many lines each element matching `selector` takes (1 = it did not wrap)."""
+    script = """els => els.map(e => {
+        const rects = Array.from(e.getClientRects());
+        return new Set(rects.map(r => Math.round(r.top))).size;
+    })"""
+    return list(page.eval_on_selector_all(selector, script))
+
+
+def test_first_hour_from_the_readme(browser: Any, server: tuple[str, Database]) -> None:
+    """The README's first hour: open `/`, sign in, generate a key, reload the page; the key
+    is not generated again and still works over SCIM; the event history reads as names, on
+    one line per header, time and event name."""
+    base, _db = server
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(base + "/")
+    page.wait_for_url(f"{base}/console/sign-in")
+    assert "session has ended" not in page.inner_text("main")
+    page.fill("input[name=org]", "acme")
+    page.fill("input[name=email]", "owner@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/console/scim")
+    assert page.is_visible("#public-url-warning")  # the live server's URL is 127.0.0.1
+
+    page.click("text=Generate key")
+    page.wait_for_url(f"{base}/console/scim?shown=scim-key")
+    key = page.input_value("#scim-key")
+    page.reload()
+    assert page.locator("#scim-key").count() == 0
+    assert page.is_visible("#key-already-shown") and page.locator("[role=alert]").count() == 0
+    assert page.inner_text("#key-status") == "Enabled"
+    _shoot(page, "scim-setup-reloaded")
+
+    scim = httpx.Client(base_url=f"{base}/scim", headers={"Authorization": f"Bearer {key}"})
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    user = scim.post(
+        "/Users",
+        json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", enterprise],
+            "userName": "grace@example.com",
+            "displayName": "Grace Hopper",
+            enterprise: {"department": "Compilers"},
+        },
+    )
+    assert user.status_code == 201, user.text
+    user_id = user.json()["id"]
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": f"{enterprise}:costCenter", "value": "42"}],
+    }
+    assert scim.patch(f"/Users/{user_id}", json=patch).status_code == 200
+    group = scim.post(
+        "/Groups",
+        json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Scimitar-Checkout-Member",
+            "members": [{"value": user_id}],
+        },
+    )
+    assert group.status_code in (201, 409), group.text
+    scim.close()
+
+    page.goto(f"{base}/console/members/{user_id}/events")
+    table = page.inner_text("table.events")
+    assert "Grace Hopper" in table and user_id not in table
+    assert set(_lines(page, "table.events th")) == {1}
+    assert set(_lines(page, "table.events .event-type")) == {1}
+    assert set(_lines(page, "table.events time")) == {1}
+    overflowing = page.eval_on_selector_all(
+        "table.events td", "els => els.filter(e => e.scrollWidth > e.clientWidth).length"
+    )
+    assert overflowing == 0
+    _shoot(page, "member-events")
+    page.close()

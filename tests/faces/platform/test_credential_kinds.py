@@ -21,10 +21,10 @@ def test_operator_token_is_not_a_scim_key(platform: Platform) -> None:
     assert response.status_code == 401
     body = response.json()
     assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
-    assert "operator token is not a SCIM key" in body["detail"]
+    assert "operator token (sop-…) is not a SCIM key" in body["detail"]
     api_token = platform.site.scim("GET", "/Users", key=platform.site.token)
     assert api_token.status_code == 401
-    assert "admin API token is not a SCIM key" in api_token.json()["detail"]
+    assert "admin API token (sat-…) is not a SCIM key" in api_token.json()["detail"]
 
 
 def test_operator_token_is_refused_by_every_org_endpoint(platform: Platform) -> None:

@@ -31,6 +31,11 @@ SCIM_KEY_PREFIX = "scim-"
 API_TOKEN_PREFIX = "sat-"
 #: The host platform's operator tokens (domain/operators.py), named here to refuse them.
 OPERATOR_TOKEN_PREFIX = "sop-"
+#: Each credential kind is refused where it does not belong, saying which one does.
+WRONG_FOR_ADMIN_API = (
+    "A SCIM key is for /scim only (the identity provider's); the admin API takes an admin "
+    "API token (sat-…, from the console's Settings or `scimitar api-token create`)"
+)
 #: `last_used` is written at most this often, so that reads stay reads.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
@@ -179,11 +184,14 @@ _KEY_AND_ORG = Prepared(
 
 def _not_a_scim_key(credential: str) -> str:
     """Why a credential that is not a SCIM key is refused, naming what it looks like."""
-    expected = "/scim takes the organization's SCIM key (scim-…), generated in the console"
+    expected = (
+        "/scim takes the organization's SCIM key (scim-…, from the console's SCIM setup page "
+        "or `scimitar scim-key generate`)"
+    )
     if credential.startswith(OPERATOR_TOKEN_PREFIX):
-        return f"An operator token is not a SCIM key: {expected}"
+        return f"An operator token (sop-…) is not a SCIM key: {expected}"
     if credential.startswith(API_TOKEN_PREFIX):
-        return f"An admin API token is not a SCIM key: {expected}"
+        return f"An admin API token (sat-…) is not a SCIM key: {expected}"
     return "Invalid SCIM key"
 
 
@@ -295,9 +303,7 @@ def revoke_api_token(tx: Tx, org: Org, token_id: str) -> None:
 
 def authenticate_api_token(tx: Tx, token: str) -> tuple[str, TokenInfo]:
     if token.startswith(SCIM_KEY_PREFIX):
-        raise AuthError(
-            "A SCIM key is for /scim only: the admin API takes an admin API token (sat-…)"
-        )
+        raise AuthError(WRONG_FOR_ADMIN_API)
     if not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
         raise AuthError("Invalid API token")
     digest = hash_secret(token)

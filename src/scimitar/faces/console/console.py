@@ -29,6 +29,7 @@ from scimitar.faces.console import (
     group_pages,
     log_pages,
     member_pages,
+    once,
     setup_pages,
     signin,
     sso_pages,
@@ -134,6 +135,10 @@ class Console:
             return RedirectResponse(outcome.url(), status_code=303, headers=SECURITY_HEADERS)
         return self.html(outcome.template, outcome.context, outcome.status)
 
+    def not_found_page(self, status: int, detail: str) -> Response:
+        """An unknown console URL (404) or a form posted where none is taken (405)."""
+        return self.html("not_found.html", {"status": status, "detail": detail}, status)
+
     @staticmethod
     def frame(view: View, section: str) -> dict[str, Any]:
         """What every signed-in page shows: org, user, CSRF token, navigation, notice."""
@@ -155,7 +160,10 @@ class Console:
             self._secret = sessions.deployment_secret(self.db, None, "console")
         return self._secret
 
-    async def home(self, _request: Request) -> Response:
+    async def home(self, request: Request) -> Response:
+        if not request.cookies.get(SESSION_COOKIE):
+            # A first visit: straight to sign-in, not told that a session has ended.
+            return RedirectResponse(signin.SIGN_IN_PATH, status_code=303)
         return RedirectResponse("/console/scim", status_code=303)
 
     def _sign_in_page(
@@ -281,7 +289,10 @@ class Console:
     def show(self, page: Page) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             data = _RequestData.of(request, {})
-            return self.respond(await run_in_threadpool(self._show, page, data))
+            response = self.respond(await run_in_threadpool(self._show, page, data))
+            if data.sealed is not None:  # shown now, or never: a reload finds nothing
+                once.clear_cookie(response, secure=self.secure)
+            return response
 
         return endpoint
 
@@ -290,6 +301,11 @@ class Console:
             with self.db.read() as conn:
                 tx = Tx(conn, SYSTEM_ACTOR)
                 view = self._view(tx, data)
+                if data.sealed is not None and data.token and view.arg(once.SHOWN):
+                    secret = self.secret()
+                    view.revealed = once.unseal(
+                        secret, data.token, view.arg(once.SHOWN), data.sealed
+                    )
                 context = {**self.frame(view, page.section), **page.load(view, tx)}
                 touch = view.session.needs_touch(tx.now)
             if touch and data.token:  # a page view keeps the session alive (once a minute)
@@ -311,7 +327,14 @@ class Console:
                 reason = "setup-only" if request.cookies.get(SETUP_COOKIE) else "ended"
                 return self.respond(Redirect(f"{signin.SIGN_IN_PATH}?reason={reason}"))
             data = _RequestData.of(request, await self._form(request))
-            return self.respond(await run_in_threadpool(self._act, action, data))
+            outcome = await run_in_threadpool(self._act, action, data)
+            response = self.respond(outcome)
+            if isinstance(outcome, Redirect) and outcome.reveal is not None and data.token:
+                kind, value = outcome.reveal
+                secret = await run_in_threadpool(self.secret)
+                sealed = once.seal(secret, data.token, kind, value)
+                once.set_cookie(response, sealed, secure=self.secure)
+            return response
 
         return endpoint
 
@@ -373,13 +396,16 @@ class _RequestData:
         self.form = form
         #: The browser holds a setup link's session (the SCIM setup page only).
         self.setup = setup
+        self.sealed: str | None = None
 
     @classmethod
     def of(cls, request: Request, form: dict[str, str]) -> _RequestData:
-        return cls(
+        data = cls(
             request.cookies.get(SESSION_COOKIE),
             dict(request.path_params),
             dict(request.query_params),
             form,
             bool(request.cookies.get(SETUP_COOKIE)),
         )
+        data.sealed = request.cookies.get(once.COOKIE)
+        return data

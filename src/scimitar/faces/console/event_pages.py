@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from scimitar.domain.context import Tx
-from scimitar.domain.directory import people
+from scimitar.domain.directory import names, people
 from scimitar.domain.errors import NotFoundError
 from scimitar.domain.events import feed
 from scimitar.domain.events.feed import Event
 from scimitar.domain.records import provisioning
 from scimitar.faces.console.page import Page, View, pager
+from scimitar.faces.console.readable import readable_request
 from scimitar.faces.web.views import iso, member_view, request_view
 
 #: How many of a member's events the console reads (the newest are shown first).
@@ -52,7 +53,16 @@ def _resource(kind: str | None, resource_id: str | None) -> dict[str, Any]:
         href = f"/console/members/{resource_id}"
     elif kind == "group" and resource_id:
         href = f"/console/groups/{resource_id}"
-    return {"type": kind, "id": resource_id, "href": href}
+    return {"type": kind, "id": resource_id, "href": href, "name": None}
+
+
+def with_names(tx: Tx, view: View, shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each event's resource named as a person reads it (the id stays in the link)."""
+    refs = [(e["resource"]["type"], e["resource"]["id"]) for e in shown]
+    known = names.names_of(tx, view.session.org.id, refs)
+    for event, ref in zip(shown, refs, strict=True):
+        event["resource"]["name"] = known.get(ref)
+    return shown
 
 
 def member_events(tx: Tx, view: View, member_id: str) -> list[dict[str, Any]]:
@@ -64,7 +74,10 @@ def member_events(tx: Tx, view: View, member_id: str) -> list[dict[str, Any]]:
 def recent_member_events(tx: Tx, view: View, member_id: str) -> dict[str, Any]:
     """What the member page shows: the newest few, and whether there are more."""
     found = member_events(tx, view, member_id)
-    return {"events": found[:HISTORY_SHOWN], "more": len(found) > HISTORY_SHOWN}
+    return {
+        "events": with_names(tx, view, found[:HISTORY_SHOWN]),
+        "more": len(found) > HISTORY_SHOWN,
+    }
 
 
 def load_member_events(view: View, tx: Tx) -> dict[str, Any]:
@@ -74,7 +87,7 @@ def load_member_events(view: View, tx: Tx) -> dict[str, Any]:
     pages = pager(len(found), view.page_number(), EVENTS_PER_PAGE)
     return {
         "member": member_view(member),
-        "events": found[pages["offset"] : pages["offset"] + EVENTS_PER_PAGE],
+        "events": with_names(tx, view, found[pages["offset"] : pages["offset"] + EVENTS_PER_PAGE]),
         "pager": pages,
         "limit": HISTORY_LIMIT,
     }
@@ -99,7 +112,11 @@ def load_entry_events(view: View, tx: Tx) -> dict[str, Any]:
         produced = [would_be_view(s) for s in entry.changes or []]
     else:
         produced = [event_view(e) for e in feed.events_of_request(tx, org, entry_id)]
-    return {"entry": request_view(entry), "dry_run": entry.dry_run, "events": produced}
+    return {
+        "entry": readable_request(request_view(entry)),
+        "dry_run": entry.dry_run,
+        "events": with_names(tx, view, produced),
+    }
 
 
 PAGES = [

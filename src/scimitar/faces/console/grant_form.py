@@ -14,7 +14,8 @@ from scimitar.domain.models import Grant, Org, TeamRole
 
 def grant_options(tx: Tx, org: Org) -> list[tuple[str, str]]:
     """(value, label) of every grant this org can give, grouped by project."""
-    roles = structure.list_roles(tx, org)
+    # Weakest first, so that the form's default gives the least access (never Owner).
+    roles = sorted(structure.list_roles(tx, org), key=lambda r: (r.rank is None, r.rank or 0))
     teams = structure.list_teams(tx, org)
     options: list[tuple[str, str]] = []
     for project in structure.list_projects(tx, org):
@@ -25,7 +26,7 @@ def grant_options(tx: Tx, org: Org) -> list[tuple[str, str]]:
                     f"team:{project.id}:{team.id}:{team_role.value}",
                     f"{project.name} — team {team.name} ({team_role.value})",
                 )
-                for team_role in TeamRole
+                for team_role in (TeamRole.MEMBER, TeamRole.ADMIN)
             ]
     return options
 

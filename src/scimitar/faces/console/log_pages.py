@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from scimitar.domain.context import Tx
-from scimitar.domain.directory import listings
+from scimitar.domain.directory import listings, names
 from scimitar.faces.console.page import PER_PAGE, Page, View
+from scimitar.faces.console.readable import readable_request
 from scimitar.faces.web.lookups import ACTOR_KINDS, METHODS
 from scimitar.faces.web.views import audit_view, cursor_page, request_view
 
@@ -30,8 +31,14 @@ def load_audit(view: View, tx: Tx) -> dict[str, Any]:
         before=_before(view),
         limit=PER_PAGE + 1,
     )
+    shown = [audit_view(e) for e in entries]
+    known = names.names_of(
+        tx, view.session.org.id, [(e["resource_type"], e["resource_id"]) for e in shown]
+    )
+    for entry in shown:
+        entry["resource_name"] = known.get((entry["resource_type"], entry["resource_id"]))
     return {
-        "page": cursor_page([audit_view(e) for e in entries], PER_PAGE),
+        "page": cursor_page(shown, PER_PAGE),
         "actor_kinds": ACTOR_KINDS,
         "filters": {
             key: view.arg(key) for key in ("action", "actor_kind", "resource_type", "resource_id")
@@ -52,7 +59,7 @@ def load_provisioning(view: View, tx: Tx) -> dict[str, Any]:
         limit=PER_PAGE + 1,
     )
     return {
-        "page": cursor_page([request_view(e) for e in entries], PER_PAGE),
+        "page": cursor_page([readable_request(request_view(e)) for e in entries], PER_PAGE),
         "methods": METHODS,
         "status_classes": STATUS_CLASSES,
         "filters": {key: view.arg(key) for key in ("method", "status", "path")},

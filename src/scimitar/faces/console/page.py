@@ -1,8 +1,9 @@
 """What a console page or action receives and returns (no Starlette objects cross threads).
 
 A page is a template and a loader that builds its context in a read transaction. An action
-changes something in a write transaction and answers with a redirect (Post/Redirect/Get)
-or, when the result must be shown once (a new key), with a page. When the domain refuses
+changes something in a write transaction and answers with a redirect (Post/Redirect/Get),
+so that a reload never repeats it; a secret to be shown once (a new key) goes with the
+redirect in a sealed cookie (see `once`). When the domain refuses
 an action, the transaction is rolled back and its page is shown again with the reason.
 """
 
@@ -64,6 +65,8 @@ class View:
     sealer: Sealer
     #: The internal hosts webhooks may reach (`SCIMITAR_WEBHOOK_ALLOWED_HOSTS`).
     webhook_hosts: AllowList
+    #: A secret sealed by the action that redirected here, opened for this page (`once`).
+    revealed: str | None = None
 
     @property
     def principal(self) -> Principal:
@@ -78,6 +81,13 @@ class View:
         if required is not None and not value.strip():
             raise InvalidError(required)
         return value
+
+    def secret_shown(self, kind: str) -> tuple[str | None, bool]:
+        """The secret of `kind` an action redirected here to show once, and whether it was
+        already shown (the page is reloaded: the secret is gone for good)."""
+        if self.arg("shown") != kind:
+            return None, False
+        return self.revealed, self.revealed is None
 
     def page_number(self) -> int:
         raw = self.arg("page")
@@ -97,12 +107,18 @@ class Render:
 class Redirect:
     path: str
     notice: str | None = None
+    #: A secret to show once on the page redirected to, as (kind, value): it travels in a
+    #: sealed cookie (`once`), never in the URL, which carries only `shown=kind`.
+    reveal: tuple[str, str] | None = None
 
     def url(self) -> str:
-        if self.notice is None:
+        params = [f"notice={self.notice}"] if self.notice else []
+        if self.reveal is not None:
+            params.append(f"shown={self.reveal[0]}")
+        if not params:
             return self.path
         joiner = "&" if "?" in self.path else "?"
-        return f"{self.path}{joiner}notice={self.notice}"
+        return self.path + joiner + "&".join(params)
 
 
 Outcome = Render | Redirect

@@ -23,6 +23,7 @@ from scimitar.domain.errors import AuthError, DomainError
 from scimitar.domain.identity import keys, setup_portal
 from scimitar.domain.identity.setup_portal import LinkState, SetupSession
 from scimitar.faces.console import signin
+from scimitar.faces.console.public_url import loopback_warning
 from scimitar.faces.console.setup_pages import SCIM_KEY_EXPLAINED
 from scimitar.faces.web.auth import SETUP_COOKIE
 from scimitar.faces.web.views import org_view, scim_key_view
@@ -163,8 +164,10 @@ class SetupLinkPages:
             "scim_actions": SETUP_PATH,
             "key": status,
             "new_key": new_key,
+            "key_already_shown": False,
             "key_explained": SCIM_KEY_EXPLAINED,
             "public_url": public_url,
+            "public_url_warning": loopback_warning(public_url),
         }
 
     async def page(self, request: Request) -> Response:

@@ -8,7 +8,9 @@ from scimitar.domain.context import Tx
 from scimitar.domain.directory import organizations, people
 from scimitar.domain.errors import InvalidError, PolicyError
 from scimitar.domain.identity import keys, rate_limit_settings, setup_portal
+from scimitar.faces.console import once
 from scimitar.faces.console.page import Action, Outcome, Page, Redirect, Render, View
+from scimitar.faces.console.public_url import loopback_warning
 from scimitar.faces.web.views import scim_key_view, setup_link_url, setup_link_view, token_view
 
 SCIM_KEY_EXPLAINED = (
@@ -19,28 +21,31 @@ SCIM_KEY_EXPLAINED = (
 
 def load_scim(view: View, tx: Tx) -> dict[str, Any]:
     status = scim_key_view(keys.scim_key_status(tx, view.session.org), view.public_url + "/scim")
+    new_key, already_shown = view.secret_shown(once.SCIM_KEY)
     return {
         "key": status,
-        "new_key": None,
+        "new_key": new_key,
+        "key_already_shown": already_shown,
         "key_explained": SCIM_KEY_EXPLAINED,
         "public_url": view.public_url,
+        "public_url_warning": loopback_warning(view.public_url),
     }
 
 
 SCIM = Page("scim.html", load_scim, "scim")
 
 
-def _show_new_key(view: View, tx: Tx, key: str) -> Outcome:
-    # The key is in this answer only: it is never stored, logged or put in a URL.
-    return Render(SCIM.template, {**load_scim(view, tx), "new_key": key})
+def _show_new_key(key: str) -> Outcome:
+    # The key goes to the page in a sealed cookie: never stored, logged or put in a URL.
+    return Redirect("/console/scim", reveal=(once.SCIM_KEY, key))
 
 
 def generate_key(view: View, tx: Tx) -> Outcome:
-    return _show_new_key(view, tx, keys.generate_scim_key(tx, view.session.org))
+    return _show_new_key(keys.generate_scim_key(tx, view.session.org))
 
 
 def regenerate_key(view: View, tx: Tx) -> Outcome:
-    return _show_new_key(view, tx, keys.regenerate_scim_key(tx, view.session.org))
+    return _show_new_key(keys.regenerate_scim_key(tx, view.session.org))
 
 
 def deactivate_key(view: View, tx: Tx) -> Outcome:
@@ -52,9 +57,11 @@ def load_settings(view: View, tx: Tx) -> dict[str, Any]:
     tokens = [token_view(t) for t in keys.list_api_tokens(tx, view.session.org)]
     links = [setup_link_view(link, tx) for link in setup_portal.list_links(tx, view.session.org)]
     limits = rate_limit_settings.get_rate_limits(tx, view.session.org)
+    new_token, already_shown = view.secret_shown(once.API_TOKEN)
     return {
         "tokens": tokens,
-        "new_token": None,
+        "new_token": new_token,
+        "token_already_shown": already_shown,
         "is_owner": view.principal.is_owner,
         "setup_links": links,
         "new_setup_link": None,
@@ -103,7 +110,7 @@ def save_rate_limits(view: View, tx: Tx) -> Outcome:
 def create_token(view: View, tx: Tx) -> Outcome:
     name = view.field("name", required="Give the token a name, e.g. the system that uses it")
     token, _ = keys.create_api_token(tx, view.session.org, name)
-    return Render(SETTINGS.template, {**load_settings(view, tx), "new_token": token})
+    return Redirect("/console/settings", reveal=(once.API_TOKEN, token))
 
 
 def revoke_token(view: View, tx: Tx) -> Outcome:

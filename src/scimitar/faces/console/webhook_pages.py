@@ -1,6 +1,6 @@
 """Webhooks: the org's endpoints (create, enable/disable, delete) and each endpoint's
-delivery log with re-send. A new endpoint's signing secret is shown once, in the answer
-to its creation."""
+delivery log with re-send. A new endpoint's signing secret is shown once, on the page its
+creation redirects to."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from scimitar.domain.context import Tx
 from scimitar.domain.errors import InvalidError
 from scimitar.domain.events import feed, webhooks
 from scimitar.domain.events.webhooks import Delivery, Endpoint
-from scimitar.faces.console.page import Action, Outcome, Page, Redirect, Render, View
+from scimitar.faces.console import once
+from scimitar.faces.console.page import Action, Outcome, Page, Redirect, View
 from scimitar.faces.web.views import iso
 
 SECRET_EXPLAINED = (
@@ -46,11 +47,14 @@ def delivery_view(delivery: Delivery, event: feed.Event | None) -> dict[str, Any
 
 
 def load_webhooks(view: View, tx: Tx) -> dict[str, Any]:
-    endpoints = webhooks.list_endpoints(tx, view.session.org)
+    endpoints = [endpoint_view(e) for e in webhooks.list_endpoints(tx, view.session.org)]
+    new_secret, already_shown = view.secret_shown(once.WEBHOOK_SECRET)
+    made = view.arg("endpoint")
     return {
-        "endpoints": [endpoint_view(e) for e in endpoints],
-        "new_secret": None,
-        "new_endpoint": None,
+        "endpoints": endpoints,
+        "new_secret": new_secret,
+        "secret_already_shown": already_shown,
+        "new_endpoint": next((e for e in endpoints if e["id"] == made), None),
         "secret_explained": SECRET_EXPLAINED,
     }
 
@@ -93,9 +97,9 @@ def create_webhook(view: View, tx: Tx) -> Outcome:
         sealer=view.sealer,
         allow=view.webhook_hosts,
     )
-    # The secret is in this answer only: never put in a URL or shown by a later page.
-    context = {**load_webhooks(view, tx), "new_secret": secret}
-    return Render(WEBHOOKS.template, {**context, "new_endpoint": endpoint_view(endpoint)})
+    # The secret goes to the page in a sealed cookie, shown once: never put in a URL.
+    path = f"/console/webhooks?endpoint={endpoint.id}"
+    return Redirect(path, reveal=(once.WEBHOOK_SECRET, secret))
 
 
 def set_enabled(view: View, tx: Tx) -> Outcome:

@@ -17,7 +17,7 @@ API token on an Owner-only action, a missing CSRF header, a credential of anothe
 The rest of the wire's statuses: 404 `not_found` and 405 `method_not_allowed` for a path or
 method no endpoint takes, 413 `too_large`, 415 `unsupported_media_type`, 429
 `rate_limited` (with `Retry-After`), 500 `internal`, 503 `unavailable` (a busy database or
-a statement stopped at the time limit; `faces/web/failures.py`).
+a statement stopped at the time limit; `faces/app/failures.py`).
 """
 
 from __future__ import annotations

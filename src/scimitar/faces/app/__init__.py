@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,9 +15,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from scimitar.config import Settings
 from scimitar.domain.records.provisioning import BatchedLog
 from scimitar.faces.admin.api import AdminApi
+from scimitar.faces.app import wayfinding
+from scimitar.faces.app.failures import AnswerFailures
 from scimitar.faces.console.console import Console
 from scimitar.faces.scim.api import ScimApi
-from scimitar.faces.web.failures import AnswerFailures, http_error
 from scimitar.runtime.metrics import Metrics, RequestMetrics
 from scimitar.runtime.rate_limits import limiter_for
 from scimitar.storage.database import Database
@@ -70,14 +70,17 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         if db is None:
             database.dispose()
 
+    console = Console(database, settings)
     routes: list[BaseRoute] = [
+        *wayfinding.routes(),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics.endpoint),
         *ScimApi(database, settings, request_log, limiter).routes(),
         *AdminApi(database, settings, limiter).routes(),
-        *Console(database, settings).routes(),
+        *console.routes(),
     ]
+    unknown = wayfinding.handler(console.not_found_page)
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
@@ -86,7 +89,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             Middleware(AnswerFailures),
             Middleware(_TrailingSlash),
         ],
-        exception_handlers={HTTPException: http_error},
+        exception_handlers={404: unknown, 405: unknown},
     )
     app.state.settings = settings
     app.state.db = database

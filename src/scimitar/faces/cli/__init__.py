@@ -11,6 +11,7 @@ import getpass
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -27,8 +28,11 @@ from scimitar.domain.errors import DomainError
 from scimitar.domain.identity import credentials, keys, operators, sealed_secrets
 from scimitar.domain.identity.sealing import Sealer, SealError
 from scimitar.domain.models import Org
+from scimitar.faces.cli import backup, demo
 from scimitar.storage.database import Database, DatabaseUrlError
 from scimitar.storage.limits import ValueRefused
+
+FORWARDED_ALLOW_IPS = "SCIMITAR_FORWARDED_ALLOW_IPS"
 
 
 class CliError(Exception):
@@ -36,7 +40,11 @@ class CliError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scimitar", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="scimitar",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--database-url", help="default: $SCIMITAR_DATABASE_URL or sqlite:///scimitar.db"
     )
@@ -46,106 +54,158 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--database-url", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", parents=[common], help="run the HTTP server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--public-url", help="default: $SCIMITAR_PUBLIC_URL or http://HOST:PORT")
-    serve.add_argument("--no-worker", action="store_true", help="deliver no webhooks here")
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help, description=help)
+
+    def actions(name: str, help: str) -> Any:
+        return command(name, help).add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    def action(group: Any, name: str, help: str) -> argparse.ArgumentParser:
+        made: argparse.ArgumentParser = group.add_parser(
+            name, parents=[common], help=help, description=help
+        )
+        return made
+
+    def org_option(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--org", required=True, metavar="SLUG", help="the organization's slug")
+
+    serve = command("serve", "run the HTTP server (SCIM API, admin API, console, /healthz)")
+    _listen_options(serve)
+    serve.add_argument(
+        "--public-url",
+        help="the URL clients reach; default: $SCIMITAR_PUBLIC_URL or http://HOST:PORT",
+    )
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="deliver no webhooks in this process (run `scimitar worker` instead)",
+    )
     serve.add_argument(
         "--workers",
         type=int,
         default=1,
         help="server processes sharing the port (default 1; use the number of cores)",
     )
-    sub.add_parser(
-        "worker", parents=[common], help="deliver webhooks (any number of workers may run)"
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get(FORWARDED_ALLOW_IPS) or None,
+        metavar="IPS",
+        help="addresses of the reverse proxy whose X-Forwarded-For/-Proto headers are "
+        f"believed (comma-separated, or *); default: ${FORWARDED_ALLOW_IPS}, else none",
     )
+    command("worker", "deliver webhooks in a process of its own (any number may run)")
 
-    demo = sub.add_parser(
-        "demo", parents=[common], help="create the demo org 'acme' (if missing) and serve"
-    )
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
+    demo = command("demo", "create the demo org 'acme' (if missing), print a fresh SCIM key, serve")
+    _listen_options(demo)
     demo.add_argument("--no-serve", action="store_true", help="set up and print, do not serve")
 
-    org = sub.add_parser("org", parents=[common], help="organizations").add_subparsers(
-        dest="action", required=True
+    backup = command(
+        "backup", "copy a SQLite database while it is in use (PostgreSQL: use pg_dump)"
     )
-    create = org.add_parser("create", parents=[common])
-    create.add_argument("--name", required=True)
-    create.add_argument("--slug")
-    create.add_argument("--domain", action="append", default=[], dest="domains")
-    create.add_argument("--owner-email", required=True)
+    backup.add_argument("path", metavar="PATH", help="the file to write (must not exist)")
+
+    org = actions("org", "create and list organizations")
+    create = action(org, "create", "an organization, its built-in roles and its Owner")
+    create.add_argument("--name", required=True, help="the organization's display name")
+    create.add_argument("--slug", help="its short name in URLs and commands (default: from --name)")
+    create.add_argument(
+        "--domain",
+        action="append",
+        default=[],
+        dest="domains",
+        metavar="DOMAIN",
+        help="an email domain members may have (repeat for several; none: any)",
+    )
+    create.add_argument("--owner-email", required=True, help="the Owner's email (and userName)")
     create.add_argument("--owner-name", help='the Owner\'s "Given Family" name (optional)')
-    create.add_argument("--group-prefix", default="Scimitar")
-    org.add_parser("list", parents=[common])
-
-    key = sub.add_parser("scim-key", parents=[common], help="SCIM keys").add_subparsers(
-        dest="action", required=True
+    create.add_argument(
+        "--group-prefix", default="Scimitar", help="first part of managed group names"
     )
-    for action in ("generate", "deactivate", "regenerate"):
-        key.add_parser(action, parents=[common]).add_argument("--org", required=True)
+    action(org, "list", "slug, name and allowed domains of every organization")
 
-    project = sub.add_parser("project", parents=[common]).add_subparsers(
-        dest="action", required=True
+    key = actions("scim-key", "the organization's SCIM key (one active at a time)")
+    for name, help in (
+        ("generate", "print a new SCIM key (refused while one is active)"),
+        ("deactivate", "stop the current key at once"),
+        ("regenerate", "deactivate the current key and print a new one"),
+    ):
+        org_option(action(key, name, help))
+
+    project = actions("project", "projects (each gets one role group per role)")
+    create = action(project, "create", "a project and its role groups")
+    org_option(create)
+    create.add_argument("--name", required=True, help="the project's name")
+    create.add_argument(
+        "--default-role",
+        default="Member",
+        metavar="ROLE",
+        help="the role a team membership alone gives (default Member)",
     )
-    create = project.add_parser("create", parents=[common])
-    create.add_argument("--org", required=True)
-    create.add_argument("--name", required=True)
-    create.add_argument("--default-role", default="Member")
 
-    team = sub.add_parser("team", parents=[common]).add_subparsers(dest="action", required=True)
-    create = team.add_parser("create", parents=[common])
-    create.add_argument("--org", required=True)
-    create.add_argument("--project", required=True)
-    create.add_argument("--name", required=True)
+    team = actions("team", "teams within a project")
+    create = action(team, "create", "a team and its Admin and Member team groups")
+    org_option(create)
+    create.add_argument("--project", required=True, help="the project's name")
+    create.add_argument("--name", required=True, help="the team's name")
 
-    role = sub.add_parser("role", parents=[common]).add_subparsers(dest="action", required=True)
-    create = role.add_parser("create", parents=[common])
-    create.add_argument("--org", required=True)
-    create.add_argument("--name", required=True)
-    create.add_argument("--permission", action="append", default=[], dest="permissions")
-
-    admin = sub.add_parser("admin", parents=[common]).add_subparsers(dest="action", required=True)
-    password = admin.add_parser("set-password", parents=[common])
-    password.add_argument("--org", required=True)
-    password.add_argument("--email", required=True)
-    password.add_argument("--password")
-
-    token = sub.add_parser("api-token", parents=[common]).add_subparsers(
-        dest="action", required=True
+    role = actions("role", "custom roles (every project gains a role group for each)")
+    create = action(role, "create", "a custom role with permissions")
+    org_option(create)
+    create.add_argument("--name", required=True, help="the role's name")
+    create.add_argument(
+        "--permission",
+        action="append",
+        default=[],
+        dest="permissions",
+        metavar="PERMISSION",
+        help="a permission the role grants, e.g. billing.read (repeat for several)",
     )
-    create = token.add_parser("create", parents=[common])
-    create.add_argument("--org", required=True)
-    create.add_argument("--name", default="api")
 
-    operator = sub.add_parser(
-        "operator-token", parents=[common], help="the host platform's operator tokens"
-    ).add_subparsers(dest="action", required=True)
-    operator.add_parser("create", parents=[common]).add_argument("--name", default="operator")
-    operator.add_parser("list", parents=[common])
-    operator.add_parser("revoke", parents=[common]).add_argument("id")
-    sub.add_parser(
-        "operator-audit", parents=[common], help="what operators did (newest first)"
-    ).add_argument("--limit", type=int, default=100)
-    sealed = sub.add_parser(
-        "secrets", parents=[common], help="secrets sealed at rest (webhook signing secrets)"
-    ).add_subparsers(dest="action", required=True)
-    reseal = sealed.add_parser(
-        "reseal", parents=[common], help="seal every stored secret under the current key"
+    admin = actions("admin", "console access for Owners and Admins")
+    password = action(admin, "set-password", "give an Owner or Admin a console password")
+    org_option(password)
+    password.add_argument("--email", required=True, help="the member's email (userName)")
+    password.add_argument(
+        "--password", help="the password (default: prompt, or read a line from stdin)"
     )
+
+    token = actions("api-token", "admin API tokens")
+    create = action(token, "create", "print a new admin API token (sat-…)")
+    org_option(create)
+    create.add_argument("--name", default="api", help="what uses the token (default 'api')")
+
+    member = actions("member", "list and remove members")
+    org_option(action(member, "list", "userName, org role, state and id of every member"))
+    remove = action(member, "remove", "remove a member (the IdP's next import unassigns them)")
+    org_option(remove)
+    remove.add_argument("--email", required=True, help="the member's email (userName)")
+
+    operator = actions("operator-token", "the host platform's operator tokens (sop-…)")
+    create = action(operator, "create", "print a new operator token (sop-…)")
+    create.add_argument(
+        "--name", default="operator", help="what uses the token (default 'operator')"
+    )
+    action(operator, "list", "id, name, created and last use of every operator token")
+    revoke = action(operator, "revoke", "stop an operator token at once")
+    revoke.add_argument("id", help="the token's id (from `operator-token list`)")
+    audit = command("operator-audit", "what operators did to organizations, newest first")
+    audit.add_argument("--limit", type=int, default=100, help="entries to print (default 100)")
+
+    sealed = actions("secrets", "secrets sealed at rest (webhook and OIDC client secrets)")
+    reseal = action(sealed, "reseal", "seal every stored secret under the current key")
     reseal.add_argument(
         "--previous-key-env",
         metavar="VAR",
         help="environment variable holding the SCIMITAR_SECRET_KEY being replaced",
     )
-
-    member = sub.add_parser("member", parents=[common]).add_subparsers(dest="action", required=True)
-    member.add_parser("list", parents=[common]).add_argument("--org", required=True)
-    remove = member.add_parser("remove", parents=[common])
-    remove.add_argument("--org", required=True)
-    remove.add_argument("--email", required=True)
     return parser
+
+
+def _listen_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
 
 
 class Cli:
@@ -181,6 +241,7 @@ class Cli:
             public,
             worker=not self.args.no_worker,
             processes=self.args.workers,
+            forwarded_allow_ips=self.args.forwarded_allow_ips,
         )
 
     def cmd_worker(self) -> None:
@@ -200,28 +261,25 @@ class Cli:
 
     def cmd_demo(self) -> None:
         public = f"http://{self.args.host}:{self.args.port}"
+        listening = None
         if not self.args.no_serve:
             _configure_logging(self.settings)  # a bad SCIMITAR_LOG_FORMAT stops it here
+            # Before the key changes: a taken port must leave the running demo's key working.
+            listening = demo.listen(self.args.host, self.args.port)
         with self.tx() as tx:
             try:
-                org = organizations.get_org_by_slug(tx, "acme")
+                org = organizations.get_org_by_slug(tx, demo.SLUG)
             except DomainError:
-                org = organizations.create_org(
-                    tx,
-                    name="Acme",
-                    slug="acme",
-                    domains=["example.com"],
-                    owner_email="owner@example.com",
-                    owner_name="Olivia Owner",
-                )
-                structure.create_project(tx, org, "Checkout")
+                org = demo.create_org(tx)
             key = keys.regenerate_scim_key(tx, org)
-        print(f"SCIM base URL: {public}/scim")
-        print(f"SCIM key:      {key}")
-        print("Try:          curl -H 'Authorization: Bearer <key>' " + f"{public}/scim/Users")
+        print(demo.welcome(public, key, self.args.database_url))
         sys.stdout.flush()
-        if not self.args.no_serve:
-            _serve(self.settings, self.args.host, self.args.port, public)
+        if listening is not None:
+            _serve(self.settings, self.args.host, self.args.port, public, listening=listening)
+
+    def cmd_backup(self) -> None:
+        backup.backup(self.db, self.args.path)
+        print(f"backed up to {self.args.path}", file=sys.stderr)
 
     def cmd_org(self) -> None:
         if self.args.action == "list":
@@ -258,19 +316,19 @@ class Cli:
             project = structure.create_project(
                 tx, self.org(tx), self.args.name, default_role=self.args.default_role
             )
-        print(project.id)
+        print(f"created project {project.name!r} (id {project.id})")
 
     def cmd_team(self) -> None:
         with self.tx() as tx:
             org = self.org(tx)
             project = structure.find_project(tx, org, self.args.project)
             team = structure.create_team(tx, org, project, self.args.name)
-        print(team.id)
+        print(f"created team {team.name!r} in {project.name!r} (id {team.id})")
 
     def cmd_role(self) -> None:
         with self.tx() as tx:
             role = structure.create_role(tx, self.org(tx), self.args.name, self.args.permissions)
-        print(role.id)
+        print(f"created role {role.name!r} (id {role.id})")
 
     def cmd_admin(self) -> None:
         password = self.args.password
@@ -380,7 +438,11 @@ def _serve(
     *,
     worker: bool = True,
     processes: int = 1,
+    forwarded_allow_ips: str | None = None,
+    listening: socket.socket | None = None,
 ) -> None:
+    """Serve until stopped; `listening` is a socket already bound (the demo binds first).
+    Forwarded headers are believed only from `forwarded_allow_ips` (none by default)."""
     import uvicorn
 
     logging_config = _configure_logging(settings)
@@ -401,9 +463,21 @@ def _serve(
             else None
         )
         try:
+            trusted = forwarded_allow_ips or ""
             if processes == 1:
-                app = create_app(settings)
-                uvicorn.run(app, host=host, port=port, log_config=logging_config, access_log=False)
+                config = uvicorn.Config(
+                    create_app(settings),
+                    host=host,
+                    port=port,
+                    log_config=logging_config,
+                    access_log=False,
+                    proxy_headers=bool(trusted),
+                    forwarded_allow_ips=trusted,
+                )
+                server = uvicorn.Server(config)
+                server.run(sockets=[listening] if listening else None)
+                if not server.started:
+                    raise SystemExit(3)  # uvicorn has logged why (as `uvicorn.run` does)
             else:
                 # Each process builds its own app from the environment (the database is
                 # already migrated: Cli did it); they share nothing but the database.
@@ -416,6 +490,8 @@ def _serve(
                     port=port,
                     log_config=logging_config,
                     access_log=False,
+                    proxy_headers=bool(trusted),
+                    forwarded_allow_ips=trusted,
                 )
         finally:
             if deliverer is not None:
@@ -459,7 +535,7 @@ def main(argv: Sequence[str] | None = None, *, exit: Callable[[int], Any] = sys.
     args = _parser().parse_args(argv)
     try:
         Cli(args).run()
-    except (DomainError, CliError, ValueRefused) as exc:
+    except (DomainError, CliError, ValueRefused, backup.BackupError, demo.PortTaken) as exc:
         print(f"scimitar: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         exit(1)
     except (DatabaseUrlError, SettingsError) as exc:
@@ -469,7 +545,3 @@ def main(argv: Sequence[str] | None = None, *, exit: Callable[[int], Any] = sys.
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         print(f"scimitar: database error: {reason}", file=sys.stderr)
         exit(1)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,5 @@
+"""`python -m scimitar.faces.cli`: the `scimitar` command."""
+
+from scimitar.faces.cli import main
+
+main()
