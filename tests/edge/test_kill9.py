@@ -19,6 +19,10 @@ from scimitar.storage.database import Database
 from tests.domain.helpers import make_org
 from tests.processes import start_serve
 
+#: Four clients as fast as they go, then a read of every create: no per-key rate limit (it
+#: would answer 429, and this test is about durability, not limits).
+UNLIMITED = {**os.environ, "SCIMITAR_SCIM_RATE_LIMIT": "0"}
+
 KILLS = 3
 LOAD_SECONDS = 2.0
 CLIENTS = 4
@@ -62,7 +66,7 @@ def test_acknowledged_creates_survive_kill_9(db: Database) -> None:
         token, _ = keys.create_api_token(tx, org, "durability")
     acknowledged: dict[str, str] = {}
     for kill in range(KILLS):
-        server, base = start_serve(db.url)
+        server, base = start_serve(db.url, env=UNLIMITED)
         stop = threading.Event()
         clients = [
             threading.Thread(target=_creates, args=(base, key, f"k{kill}c{c}", acknowledged, stop))
@@ -77,7 +81,7 @@ def test_acknowledged_creates_survive_kill_9(db: Database) -> None:
         for client in clients:
             client.join(timeout=30)
     assert len(acknowledged) > 20 * KILLS  # the server was under load when it died
-    server, base = start_serve(db.url)
+    server, base = start_serve(db.url, env=UNLIMITED)
     try:
         headers = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url=base, headers=headers) as client:
