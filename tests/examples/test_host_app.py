@@ -124,6 +124,7 @@ def story(db: Database) -> Iterator[Story]:
 def test_sign_up_creates_the_org_with_its_owner_and_a_setup_link_that_opens(story: Story) -> None:
     """Sign-up creates the org with the admin as Owner and returns a setup link that opens."""
     tenant, setup_link = story.sign_up()
+    assert tenant.slug == "acme-corp"
     with Client(story.base, story.operator_token) as operator:
         assert operator.get_tenant(tenant.slug)["name"] == "Acme Corp"
     with Client(story.base, tenant.api_token) as scimitar:
