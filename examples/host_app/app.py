@@ -30,7 +30,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from scimitar.client import AsyncClient, Conflict, Event, Invalid, ScimitarError
+from scimitar.client import (
+    AsyncClient,
+    Conflict,
+    ConnectionFailed,
+    Event,
+    Invalid,
+    RateLimited,
+    ScimitarError,
+    ServerError,
+)
 from scimitar.webhooks import SIGNATURE_HEADER, verify
 
 #: The events that can change who someone is or what they may do.
@@ -233,6 +242,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await host.sync(tenant)
         return Response(status_code=204)
 
+    async def scimitar_failed(request: Request, error: Exception) -> Response:
+        # Fail closed: without an answer from Scimitar, nobody is let in.
+        if isinstance(error, ConnectionFailed | ServerError | RateLimited):
+            return JSONResponse({"error": "Please try again in a moment."}, 503)
+        return JSONResponse({"error": "Scimitar refused the request."}, 502)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         loop = None
@@ -253,6 +268,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/webhooks/scimitar", webhook, methods=["POST"]),
         ],
         lifespan=lifespan,
+        exception_handlers={ScimitarError: scimitar_failed},
     )
     app.state.host = host
     return app

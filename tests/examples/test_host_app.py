@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -103,22 +104,40 @@ def create_operator_token(database_url: str) -> str:
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
 
 
+@dataclass
+class Scimitar:
+    """`scimitar serve` in its own process, and an operator token made with the CLI."""
+
+    server: subprocess.Popen[bytes]
+    base: str
+    operator_token: str
+
+    def stop(self) -> None:
+        if self.server.poll() is None:
+            os.killpg(self.server.pid, signal.SIGTERM)
+            self.server.wait(timeout=30)
+
+    def host_app(self, **settings: Any) -> TestClient:
+        options = {"public_url": "https://host-app.example", "sync_seconds": 0, **settings}
+        # host-app.example never resolves: the worker's delivery attempts fail quietly
+        return TestClient(create_app(Settings(self.base, self.operator_token, **options)))
+
+
 @pytest.fixture
-def story(db: Database) -> Iterator[Story]:
+def scimitar(db: Database) -> Iterator[Scimitar]:
     server, base = start_serve(db.url)
+    live = Scimitar(server, base, "")
     try:
-        operator_token = create_operator_token(db.url)
-        settings = Settings(
-            scimitar_url=base,
-            operator_token=operator_token,
-            public_url="https://host-app.example",  # never resolves: the worker's tries fail
-            sync_seconds=0,
-        )
-        with TestClient(create_app(settings)) as app:
-            yield Story(base, operator_token, app)
+        live.operator_token = create_operator_token(db.url)
+        yield live
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        live.stop()
+
+
+@pytest.fixture
+def story(scimitar: Scimitar) -> Iterator[Story]:
+    with scimitar.host_app() as app:
+        yield Story(scimitar.base, scimitar.operator_token, app)
 
 
 def test_sign_up_creates_the_org_with_its_owner_and_a_setup_link_that_opens(story: Story) -> None:
@@ -153,6 +172,30 @@ def test_the_settings_route_admits_a_project_admin_and_refuses_everyone_else(
     assert story.settings_page(tenant, "eve@elsewhere.example") == 403
     assert story.settings_page(tenant, "ada@acme.example", project="Billing") == 403
     assert story.app.get("/projects/Web/settings").status_code == 401
+
+
+def test_the_settings_route_fails_closed_when_scimitar_is_down(scimitar: Scimitar) -> None:
+    """Without an answer from Scimitar the guarded route is 503, never let through."""
+    with scimitar.host_app() as app:
+        story = Story(scimitar.base, scimitar.operator_token, app)
+        tenant, _ = story.sign_up()
+        idp = connect_idp(scimitar.base, tenant)
+        idp.add_to_group("Scimitar-Web-Admin", idp.create_user("ada@acme.example"))
+        assert story.settings_page(tenant, "ada@acme.example") == 200
+        scimitar.stop()
+        assert story.settings_page(tenant, "ada@acme.example", project="Other") == 503
+
+
+def test_the_background_task_follows_the_feed_unasked(scimitar: Scimitar) -> None:
+    """With HOST_APP_SYNC_SECONDS set, a new user reaches the cache without POST /sync."""
+    with scimitar.host_app(sync_seconds=0.2) as app:
+        story = Story(scimitar.base, scimitar.operator_token, app)
+        tenant, _ = story.sign_up()
+        connect_idp(scimitar.base, tenant).create_user("new@acme.example")
+        deadline = time.monotonic() + 30
+        while "new@acme.example" not in tenant.members:
+            assert time.monotonic() < deadline, "the background task did not sync"
+            time.sleep(0.1)
 
 
 def test_the_feed_keeps_the_cache_fresh_from_its_checkpoint(story: Story) -> None:
