@@ -43,7 +43,7 @@ from scimitar.client import (
 from scimitar.webhooks import SIGNATURE_HEADER, verify
 
 #: The events that can change who someone is or what they may do.
-WATCHED = ["member.*", "access.changed"]
+WATCHED = ["member.*", "access.changed", "project.renamed", "project.deleted"]
 #: The events that carry a member's whole SCIM document (userName, active).
 MEMBER_STATES = {
     "member.created",
@@ -90,6 +90,7 @@ class Tenant:
     webhook_secret: str | None = None
     last_seq: int = 0  # the feed's checkpoint: the seq of the last event applied
     members: dict[str, CachedMember] = field(default_factory=dict)  # by lower-cased userName
+    user_names: dict[str, str] = field(default_factory=dict)  # member id → key in `members`
     decisions: dict[tuple[str, str], tuple[bool, float]] = field(default_factory=dict)
 
 
@@ -135,7 +136,7 @@ class HostApp:
             page = await self.scimitar(tenant).list_members(q=email, limit=10)
             for found in page["members"]:
                 if found["user_name"].lower() == key:
-                    tenant.members[key] = CachedMember(found["id"], found["active"])
+                    remember(tenant, key, CachedMember(found["id"], found["active"]))
         return tenant.members.get(key)
 
     async def allowed(self, tenant: Tenant, member: CachedMember, project: str) -> bool:
@@ -171,23 +172,38 @@ class HostApp:
             await asyncio.sleep(self.settings.sync_seconds)
 
 
+def remember(tenant: Tenant, user_name: str, member: CachedMember) -> None:
+    """Cache a member under its (lower-cased) userName, forgetting a previous userName."""
+    forget_member(tenant, member.id)
+    tenant.members[user_name] = member
+    tenant.user_names[member.id] = user_name
+
+
+def forget_member(tenant: Tenant, member_id: str) -> None:
+    previous = tenant.user_names.pop(member_id, None)
+    if previous is not None:
+        tenant.members.pop(previous, None)
+
+
+def forget_decisions(tenant: Tenant, member_id: str) -> None:
+    for decision in [k for k in tenant.decisions if k[0] == member_id]:
+        del tenant.decisions[decision]
+
+
 def apply(tenant: Tenant, event: Event) -> None:
-    data = event["data"]
-    if event["type"] == "access.changed":
-        member_id = str(data["member_id"])
-        for decision in [k for k in tenant.decisions if k[0] == member_id]:
-            del tenant.decisions[decision]
-        return
-    if event["type"] not in MEMBER_STATES:  # org roles and assignments: not cached here
-        return
-    user_name = str(data["userName"]).lower()
-    if event["type"] == "member.removed":
-        tenant.members.pop(user_name, None)
-    else:
-        tenant.members[user_name] = CachedMember(str(data["id"]), bool(data.get("active", True)))
-    if event["type"] in ("member.deactivated", "member.removed"):
-        for decision in [k for k in tenant.decisions if k[0] == data["id"]]:
-            del tenant.decisions[decision]
+    data, kind = event["data"], event["type"]
+    if kind == "access.changed":
+        forget_decisions(tenant, str(data["member_id"]))
+    elif kind.startswith("project."):  # decisions are cached by project name
+        tenant.decisions.clear()
+    elif kind in MEMBER_STATES:  # (org roles and assignments are not cached here)
+        member = CachedMember(str(data["id"]), bool(data.get("active", True)))
+        if kind == "member.removed":
+            forget_member(tenant, member.id)
+        else:
+            remember(tenant, str(data["userName"]).lower(), member)
+        if kind in ("member.deactivated", "member.removed"):
+            forget_decisions(tenant, member.id)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -233,9 +249,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"error": "Not an event."}, 400)
         tenant = next((t for t in host.tenants.values() if t.org_id == org_id), None)
         header = request.headers.get(SIGNATURE_HEADER, "")
-        if tenant is None or not tenant.webhook_secret:
-            return JSONResponse({"error": "Unknown organization."}, 400)
-        if not verify(body, header, tenant.webhook_secret):
+        secret = tenant.webhook_secret if tenant else None
+        if tenant is None or not secret or not verify(body, header, secret):
             return JSONResponse({"error": "Bad signature."}, 400)
         # A delivery is a nudge: the feed is the ordered source, so read it from the
         # checkpoint (this also makes repeated deliveries harmless).

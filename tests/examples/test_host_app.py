@@ -83,12 +83,15 @@ class Idp:
         )
         assert answer.status_code in (200, 204), answer.text
 
-    def deactivate(self, user_id: str) -> None:
-        operation = {"op": "replace", "value": {"active": False}}
+    def replace(self, user_id: str, attributes: dict[str, object]) -> None:
+        operation = {"op": "replace", "value": attributes}
         answer = self.http.patch(
             f"/Users/{user_id}", json={"schemas": [PATCH], "Operations": [operation]}
         )
         assert answer.status_code == 200, answer.text
+
+    def delete(self, user_id: str) -> None:
+        assert self.http.delete(f"/Users/{user_id}").status_code == 204
 
 
 def connect_idp(base: str, tenant: Tenant) -> Idp:
@@ -200,7 +203,7 @@ def test_the_background_task_follows_the_feed_unasked(scimitar: Scimitar) -> Non
 
 def test_the_feed_keeps_the_cache_fresh_from_its_checkpoint(story: Story) -> None:
     """POST /sync applies the feed from the last seq: a new user appears, a deactivated
-    admin loses the cached decision and the route at once."""
+    admin loses the cached decision and the route at once, renames and deletions follow."""
     tenant, _ = story.sign_up()
     idp = connect_idp(story.base, tenant)
     assert story.app.post("/sync").status_code == 200
@@ -211,7 +214,7 @@ def test_the_feed_keeps_the_cache_fresh_from_its_checkpoint(story: Story) -> Non
     assert tenant.members["ada@acme.example"].active
     assert story.settings_page(tenant, "ada@acme.example") == 200  # decision now cached
     checkpoint = tenant.last_seq
-    idp.deactivate(ada)
+    idp.replace(ada, {"active": False})
     assert story.settings_page(tenant, "ada@acme.example") == 200  # stale until synced
     applied = story.app.post("/sync").json()["applied"][tenant.slug]
     assert applied >= 2  # member.deactivated, access.changed
@@ -219,6 +222,14 @@ def test_the_feed_keeps_the_cache_fresh_from_its_checkpoint(story: Story) -> Non
     assert not tenant.members["ada@acme.example"].active
     assert story.settings_page(tenant, "ada@acme.example") == 403
     assert story.app.post("/sync").json()["applied"][tenant.slug] == 0
+    carl = idp.create_user("carl@acme.example")
+    idp.replace(carl, {"userName": "carl.new@acme.example"})
+    story.app.post("/sync")
+    assert "carl@acme.example" not in tenant.members
+    assert tenant.members["carl.new@acme.example"].id == carl
+    idp.delete(carl)
+    story.app.post("/sync")
+    assert "carl.new@acme.example" not in tenant.members
 
 
 def test_the_webhook_receiver_verifies_the_signature(story: Story) -> None:
