@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
+
+from scimitar.storage.database import Database
 from tests.edge.api_fuzz import fuzz_admin_api
 from tests.faces.admin.helpers import make_site
 from tests.faces.scim.test_fuzz import FILTER_WORDS, json_values, operations
-
-from scimitar.storage.database import Database
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
