@@ -25,6 +25,7 @@ SHOWN = "shown"
 SCIM_KEY = "scim-key"
 API_TOKEN = "api-token"
 WEBHOOK_SECRET = "webhook-secret"
+SETUP_LINK = "setup-link"
 
 
 def _cipher(secret_key: str) -> AESGCM:

@@ -22,7 +22,7 @@ from scimitar.domain.directory import organizations
 from scimitar.domain.errors import AuthError, DomainError
 from scimitar.domain.identity import keys, setup_portal
 from scimitar.domain.identity.setup_portal import LinkState, SetupSession
-from scimitar.faces.console import signin
+from scimitar.faces.console import once, signin
 from scimitar.faces.console.public_url import loopback_warning
 from scimitar.faces.console.setup_pages import SCIM_KEY_EXPLAINED
 from scimitar.faces.web.auth import SETUP_COOKIE
@@ -172,16 +172,27 @@ class SetupLinkPages:
 
     async def page(self, request: Request) -> Response:
         token = request.cookies.get(SETUP_COOKIE, "")
-        return await run_in_threadpool(self._page, token)
+        shown = request.query_params.get(once.SHOWN) == once.SCIM_KEY
+        sealed = request.cookies.get(once.COOKIE) if shown else None
+        return await run_in_threadpool(self._page, token, shown, sealed)
 
-    def _page(self, token: str) -> Response:
+    def _page(self, token: str, shown: bool, sealed: str | None) -> Response:
+        new_key = None
+        if sealed is not None:
+            new_key = once.unseal(self.console.secret(), token, once.SCIM_KEY, sealed)
         with self.db.read() as conn:
             tx = Tx(conn, SYSTEM_ACTOR)
             try:
                 session = setup_portal.find_session(tx, token)
             except AuthError:
                 return self._state_page("ended")
-            return self.console.html("scim.html", self._context(tx, session, None))
+            context = self._context(tx, session, new_key)
+        # Redirected here to show a new key: once; a reload says it was shown.
+        context["key_already_shown"] = shown and new_key is None
+        response = self.console.html("scim.html", context)
+        if sealed is not None:
+            once.clear_cookie(response, secure=self.console.secure)
+        return response
 
     async def act(self, request: Request) -> Response:
         form = await self.console._form(request)
@@ -208,11 +219,16 @@ class SetupLinkPages:
                     keys.deactivate_scim_key(tx, session.org)
                 else:
                     new_key = _KEY_ACTIONS[action](tx, session.org)
-                context = self._context(tx, session, new_key)
         except DomainError as exc:
             return self._refused(token, exc)
-        # Shown only once the key is committed.
-        return self.console.html("scim.html", context)
+        # Post/Redirect/Get: a reload never repeats the action. A new key, committed, goes
+        # to the page in the sealed once-cookie (never in a URL or the database).
+        if new_key is None:
+            return RedirectResponse(SETUP_PATH, status_code=303)
+        response = RedirectResponse(f"{SETUP_PATH}?{once.SHOWN}={once.SCIM_KEY}", status_code=303)
+        sealed = once.seal(self.console.secret(), token, once.SCIM_KEY, new_key)
+        once.set_cookie(response, sealed, secure=self.console.secure)
+        return response
 
     def _refused(self, token: str, error: DomainError) -> Response:
         with self.db.read() as conn:

@@ -9,7 +9,7 @@ from scimitar.domain.directory import organizations, people
 from scimitar.domain.errors import InvalidError, PolicyError
 from scimitar.domain.identity import keys, rate_limit_settings, setup_portal
 from scimitar.faces.console import once
-from scimitar.faces.console.page import Action, Outcome, Page, Redirect, Render, View
+from scimitar.faces.console.page import Action, Outcome, Page, Redirect, View
 from scimitar.faces.console.public_url import loopback_warning
 from scimitar.faces.web.views import scim_key_view, setup_link_url, setup_link_view, token_view
 
@@ -58,13 +58,15 @@ def load_settings(view: View, tx: Tx) -> dict[str, Any]:
     links = [setup_link_view(link, tx) for link in setup_portal.list_links(tx, view.session.org)]
     limits = rate_limit_settings.get_rate_limits(tx, view.session.org)
     new_token, already_shown = view.secret_shown(once.API_TOKEN)
+    new_link, link_already_shown = view.secret_shown(once.SETUP_LINK)
     return {
         "tokens": tokens,
         "new_token": new_token,
         "token_already_shown": already_shown,
         "is_owner": view.principal.is_owner,
         "setup_links": links,
-        "new_setup_link": None,
+        "new_setup_link": new_link,
+        "setup_link_already_shown": link_already_shown,
         "rate_limits": limits.to_json(),
     }
 
@@ -121,7 +123,7 @@ def revoke_token(view: View, tx: Tx) -> Outcome:
 def create_setup_link(view: View, tx: Tx) -> Outcome:
     secret, _ = setup_portal.create_link(tx, view.session.org)
     url = setup_link_url(view.public_url, secret)
-    return Render(SETTINGS.template, {**load_settings(view, tx), "new_setup_link": url})
+    return Redirect("/console/settings", reveal=(once.SETUP_LINK, url))
 
 
 def revoke_setup_link(view: View, tx: Tx) -> Outcome:
