@@ -82,7 +82,7 @@ def create_builtin_roles(tx: Tx, org: Org) -> None:
                 "name": name,
                 "name_key": fold(name),
                 "rank": rank,
-                "permissions": [],  # declared in domain/permissions.py, not stored
+                "permissions": [],  # declared in domain/access/permissions.py, not stored
                 "created": tx.now,
             }
             for name, rank in BUILTIN_ROLES.items()

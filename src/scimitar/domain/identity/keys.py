@@ -29,7 +29,7 @@ from scimitar.storage.tables import api_tokens, org_rate_limits, orgs, scim_keys
 
 SCIM_KEY_PREFIX = "scim-"
 API_TOKEN_PREFIX = "sat-"
-#: The host platform's operator tokens (domain/operators.py), named here to refuse them.
+#: The host platform's operator tokens (domain/identity/operators.py), named here to refuse them.
 OPERATOR_TOKEN_PREFIX = "sop-"
 #: Each credential kind is refused where it does not belong, saying which one does.
 WRONG_FOR_ADMIN_API = (

@@ -1,5 +1,5 @@
 """The OpenID Connect relying party: discovery, the authorization request, the code exchange
-and the ID token's verification. No database here (see `domain/sso.py`).
+and the ID token's verification. No database here (see `domain/identity/sso.py`).
 
 Decisions:
 - OAuth messages are built by Authlib (`prepare_grant_uri`, PKCE S256, client

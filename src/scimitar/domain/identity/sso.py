@@ -4,7 +4,7 @@ sign-ins in flight, and who a verified email signs in.
 A sign-in in flight is a row (state, nonce, PKCE verifier), so any process behind a load
 balancer can finish what another started; it is bound to the browser that started it by
 the SHA-256 of a random value in a short-lived cookie, and it is used once. The client
-secret is sealed (domain/sealing.py) under the deployment's key, in the context of its org.
+secret is sealed (domain/identity/sealing.py) under the deployment's key, in the context of its org.
 """
 
 from __future__ import annotations
