@@ -514,7 +514,7 @@ sso_connections = Table(
     Column("org_id", UUID, ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True),
     Column("issuer", String(2048), nullable=False),
     Column("client_id", String(255), nullable=False),
-    # Sealed (domain/identity/sealing.py, context "sso:<org id>"): the server must send it to the IdP.
+    # Sealed (domain/identity/sealing.py, context "sso:<org id>"): sent to the IdP.
     Column("client_secret", Text, nullable=False),
     # The provider's discovery document, as read when the connection was saved.
     Column("provider", Document, nullable=False),
