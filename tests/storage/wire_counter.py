@@ -1,0 +1,135 @@
+"""A TCP proxy in front of PostgreSQL that counts round trips on the wire.
+
+A round trip starts each time the client sends after the server last spoke (or on a new
+connection): bytes the client sends back to back, with no answer in between, are one trip,
+however many protocol messages they hold (a pipeline). What the client sends is also
+recorded as message type letters (`P` parse, `B` bind, `E` execute, `S` sync, `Q` simple
+query, …) so that a failing count can say what was sent.
+"""
+
+from __future__ import annotations
+
+import selectors
+import socket
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass
+class _Link:
+    client: socket.socket
+    server: socket.socket
+    #: Who sent last: "client" or "server" (a fresh connection counts as the server's turn).
+    last: str = "server"
+    started: bool = False
+    pending: bytes = b""
+    trips: list[list[str]] = field(default_factory=list)
+
+
+class WireCounter:
+    """Listens on a free loopback port and forwards every connection to `upstream`."""
+
+    def __init__(self, upstream: tuple[str, int] = ("127.0.0.1", 5432)) -> None:
+        self.upstream = upstream
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.setblocking(False)
+        self.port: int = self._listener.getsockname()[1]
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._listener, selectors.EVENT_READ, None)
+        self._lock = threading.Lock()
+        self._links: list[_Link] = []
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="wire-counter", daemon=True)
+        self._thread.start()
+
+    def url(self, database: str, user: str = "postgres") -> str:
+        return f"postgresql+psycopg://{user}@127.0.0.1:{self.port}/{database}"
+
+    def reset(self) -> None:
+        with self._lock:
+            for link in self._links:
+                link.trips.clear()
+
+    @property
+    def trips(self) -> list[list[str]]:
+        """Every round trip since the last `reset`, each as the message types sent."""
+        with self._lock:
+            return [list(trip) for link in self._links for trip in link.trips]
+
+    def close(self) -> None:
+        self._stopped = True
+        self._thread.join(timeout=5)
+        for key in list(self._selector.get_map().values()):
+            key.fileobj.close()  # type: ignore[union-attr]
+        self._selector.close()
+
+    def _run(self) -> None:
+        while not self._stopped:
+            for key, _ in self._selector.select(timeout=0.05):
+                if key.data is None:
+                    self._accept()
+                else:
+                    link, from_client = key.data
+                    self._forward(link, from_client)
+
+    def _accept(self) -> None:
+        try:
+            client, _ = self._listener.accept()
+        except BlockingIOError:
+            return
+        server = socket.create_connection(self.upstream)
+        for sock in (client, server):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        link = _Link(client, server)
+        with self._lock:
+            self._links.append(link)
+        self._selector.register(client, selectors.EVENT_READ, (link, True))
+        self._selector.register(server, selectors.EVENT_READ, (link, False))
+
+    def _forward(self, link: _Link, from_client: bool) -> None:
+        source, target = (link.client, link.server) if from_client else (link.server, link.client)
+        try:
+            data = source.recv(1 << 16)
+        except OSError:
+            data = b""
+        if not data:
+            for sock in (link.client, link.server):
+                self._selector.unregister(sock)
+                sock.close()
+            return
+        with self._lock:
+            if from_client:
+                if link.last != "client":
+                    link.trips.append([])
+                link.last = "client"
+                link.trips[-1].extend(self._messages(link, data))
+            else:
+                link.last = "server"
+        target.sendall(data)
+
+    @staticmethod
+    def _messages(link: _Link, data: bytes) -> list[str]:
+        """The frontend message types in `data` (the startup packet has none)."""
+        buffer = link.pending + data
+        found: list[str] = []
+        if not link.started:
+            if len(buffer) < 4:
+                link.pending = buffer
+                return found
+            size = int.from_bytes(buffer[:4], "big")
+            if len(buffer) < size:
+                link.pending = buffer
+                return found
+            code = int.from_bytes(buffer[4:8], "big")
+            found.append("startup")
+            buffer = buffer[size:]
+            # An SSL or GSS request is answered with one byte; the real startup follows.
+            link.started = code not in (80877103, 80877104)
+        while len(buffer) >= 5:
+            size = int.from_bytes(buffer[1:5], "big")
+            if len(buffer) < size + 1:
+                break
+            found.append(chr(buffer[0]))
+            buffer = buffer[size + 1 :]
+        link.pending = buffer
+        return found
