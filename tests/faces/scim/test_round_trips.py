@@ -85,9 +85,9 @@ def _user(n: int) -> dict[str, Any]:
     }
 
 
-def _count(counter: WireCounter, request: Callable[[], object]) -> list[list[str]]:
+def _count(counter: WireCounter, request: Callable[[int], object], i: int) -> list[list[str]]:
     counter.reset()
-    request()
+    request(i)
     return counter.trips
 
 
@@ -131,7 +131,7 @@ def test_round_trips_per_request_type_stay_within_their_bounds(
     for name, request in requests.items():
         for i in range(WARM_UP):
             request(i)
-        counts = [_count(counter, lambda i=i: request(i)) for i in range(WARM_UP, total)]  # type: ignore[misc]
+        counts = [_count(counter, request, i) for i in range(WARM_UP, total)]
         worst = max(counts, key=len)
         measured[name] = (sum(map(len, counts)) / len(counts), len(worst), worst)
     print()
