@@ -23,6 +23,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from scimitar.storage.postgres import PIPELINE
+
 Converter = Callable[[Any], Any]
 
 
@@ -32,11 +34,15 @@ class Driver:
 
     connection: Any
     dialect: Dialect
+    #: psycopg's pipeline when the transaction runs pipelined (`storage.postgres`): results
+    #: then arrive when read, and `send` needs no round trip of its own.
+    pipeline: Any = None
 
 
 def driver(conn: Connection) -> Driver:
     """The driver connection under a SQLAlchemy connection, in its current transaction."""
-    return Driver(conn.connection.dbapi_connection, conn.dialect)
+    proxied = conn.connection
+    return Driver(proxied.dbapi_connection, conn.dialect, proxied.info.get(PIPELINE))
 
 
 _MISSING = object()
@@ -142,14 +148,31 @@ class Prepared:
         cursor = db.connection.cursor()
         try:
             cursor.execute(compiled.sql, parameters)
+            if db.pipeline is not None:
+                db.pipeline.sync()
             return int(cursor.rowcount)
         except db.dialect.loaded_dbapi.Error as exc:
             raise _wrapped(db, compiled.sql, parameters, exc) from exc
         finally:
             cursor.close()
 
+    def send(self, db: Driver, values: Mapping[str, Any] | None = None) -> None:
+        """Execute a statement whose result nobody reads. In a pipelined transaction it
+        travels with the next statement whose result is read, or with the COMMIT: its error,
+        if any, is raised there and fails the transaction."""
+        if db.pipeline is None:
+            self.run(db, values)
+            return
+        compiled = self._for(db.dialect)
+        parameters = compiled.parameters(values or {})
+        cursor = db.connection.cursor()
+        try:
+            cursor.execute(compiled.sql, parameters)
+        except db.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(db, compiled.sql, parameters, exc) from exc
+
     def run_many(self, db: Driver, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Execute once per parameter set, in one driver call."""
+        """Execute once per parameter set, in one driver call (pipelined: sent like `send`)."""
         compiled = self._for(db.dialect)
         parameters = [compiled.parameters(row) for row in rows]
         cursor = db.connection.cursor()
