@@ -216,7 +216,7 @@ def touch_scim_key_if_stale(tx: Tx, key: str | KeyInfo) -> None:
         if key.last_used is not None and utc(key.last_used) >= stale:
             return
         key = key.id
-    _TOUCH_KEY.run(driver(tx.conn), {"key_id": key, "stale": stale, "now": tx.now})
+    _TOUCH_KEY.send(driver(tx.conn), {"key_id": key, "stale": stale, "now": tx.now})
 
 
 # Admin API tokens

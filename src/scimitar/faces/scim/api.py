@@ -346,7 +346,7 @@ class ScimApi:
         would = [e.summary() for e in rehearsal.events] if dry_run else None
         entry = self._entry(org.id, tx.actor.id, call, outcome, time.perf_counter() - started)
         entry_id = record_request(tx, replace(entry, at=tx.now, dry_run=dry_run, changes=would))
-        feed.link_request(tx, entry_id)
+        feed.link_request(tx, entry_id)  # None: the entry just written, its id not read back
         keys.touch_scim_key_if_stale(tx, key)
         outcome.logged = True
         return outcome
