@@ -8,12 +8,13 @@ transaction already sees no concurrent change, and its row-lock clauses do not e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, ColumnElement, Connection, Select, Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql import ClauseElement
 
 from scimitar.storage.prepared import Driver, Prepared
 
@@ -82,3 +83,33 @@ def serial_just_inserted(column: Column[Any]) -> ColumnElement[Any]:
     sequence's `currval`), to link rows to a row whose id was never read back."""
     sequence = func.pg_get_serial_sequence(column.table.name, column.name)  # type: ignore[attr-defined]
     return func.currval(sequence)
+
+
+class PreparedPerEngine:
+    """A statement written with an engine's own construct (an upsert), prepared for each."""
+
+    def __init__(self, build: Callable[[Any], ClauseElement]) -> None:
+        self._by_engine = {
+            "postgresql": Prepared(build(pg_insert)),
+            "sqlite": Prepared(build(sqlite_insert)),
+        }
+
+    def first(self, db: Driver, values: Mapping[str, Any]) -> Any:
+        return self._by_engine[db.dialect.name].first(db, values)
+
+
+def prepared_insert_unless_taken(
+    table: Table, conflict: Sequence[str], *, exclude: Collection[str], returning: Column[Any]
+) -> PreparedPerEngine:
+    """`INSERT … ON CONFLICT (conflict…) DO NOTHING RETURNING returning`: `first` is None
+    when the row's key is taken (the transaction stays usable, unlike after an error), each
+    value a parameter named after its column."""
+    names = [c.key for c in table.c if c.key not in exclude]
+
+    def build(construct: Any) -> ClauseElement:
+        statement = construct(table).values({name: bindparam(name) for name in names})
+        return statement.on_conflict_do_nothing(index_elements=list(conflict)).returning(
+            returning
+        )
+
+    return PreparedPerEngine(build)

@@ -23,6 +23,7 @@ The driver connection runs in autocommit mode; every SQLAlchemy transaction begi
 from __future__ import annotations
 
 import select
+from contextlib import suppress
 from typing import Any
 
 import psycopg
@@ -97,10 +98,8 @@ def _on_rollback(conn: Connection) -> None:
     pipeline = conn.connection.info.pop(PIPELINE, None)
     if pipeline is not None:
         # Out of pipeline mode; an error of a queued statement is why we roll back.
-        try:
+        with suppress(psycopg.Error):
             _leave(pipeline)
-        except psycopg.Error:
-            pass
     # psycopg's rollback (called next by SQLAlchemy) sends ROLLBACK if a transaction is open.
 
 

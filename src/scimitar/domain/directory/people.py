@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, select, update
+from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain.access import changes, effective
@@ -21,7 +21,8 @@ from scimitar.domain.events import feed
 from scimitar.domain.models import Member, Org, OrgRole, Policy
 from scimitar.domain.records import audit
 from scimitar.protocol.schema import SCIMITAR_USER
-from scimitar.storage.prepared import Prepared, driver, prepared_insert
+from scimitar.storage.engines import prepared_insert_unless_taken
+from scimitar.storage.prepared import driver, prepared_insert
 from scimitar.storage.tables import (
     console_credentials,
     console_sessions,
@@ -184,12 +185,9 @@ def _emit_role_change(tx: Tx, org: Org, before: Member, after: Member) -> None:
         )
 
 
-_MEMBER_ID_BY_KEY = Prepared(
-    select(members.c.id).where(
-        members.c.org_id == bindparam("org_id"), members.c.user_name_key == bindparam("key")
-    )
+_INSERT_MEMBER = prepared_insert_unless_taken(
+    members, ["org_id", "user_name_key"], exclude={"seq"}, returning=members.c.seq
 )
-_INSERT_MEMBER = prepared_insert(members, exclude={"seq"}, returning=members.c.seq)
 
 
 def create_member(
@@ -209,11 +207,6 @@ def create_member(
     if active is False:  # created outside the organization: no org role (see update_member)
         role = OrgRole.MEMBER
     db = driver(tx.conn)
-    key = fold(attrs["userName"])
-    # Looked up first although the unique constraint decides: a failed INSERT would abort a
-    # PostgreSQL transaction, and a ConflictError must leave the caller's usable.
-    if _MEMBER_ID_BY_KEY.first(db, {"org_id": org.id, "key": key}) is not None:
-        raise _taken(attrs["userName"])
     values = {
         "id": new_id(),
         "org_id": org.id,
@@ -225,13 +218,18 @@ def create_member(
         "last_modified": tx.now,
         **_columns(attrs),
     }
-    # The unique constraints decide races; the transaction is rolled back on the error.
+    # The unique constraint on the userName decides, races included: a taken name inserts
+    # nothing and leaves the transaction usable (a ConflictError must leave the caller's
+    # usable). Any other violation (a second Owner) is an error.
     try:
-        seq = _INSERT_MEMBER.first(db, values).seq
+        inserted = _INSERT_MEMBER.first(db, values)
     except IntegrityError as exc:
         if _violates_one_owner(exc):
             raise InvalidError(MULTIPLE_OWNERS) from None
         raise _taken(attrs["userName"]) from None
+    if inserted is None:
+        raise _taken(attrs["userName"])
+    seq = inserted.seq
     _write_emails(tx, org, values["id"], attrs, new=True)
     member = Member(
         id=values["id"],

@@ -87,9 +87,18 @@ class Resources(Generic[R]):
             )
         return projection
 
-    def one(self, tx: Tx, call: Call, item: R, status: int = 200) -> Outcome:
-        """A single resource, shaped by the request's `attributes` / `excludedAttributes`."""
-        [body] = self.render(tx, call, self._projection(call), [item])
+    def one(
+        self,
+        tx: Tx,
+        call: Call,
+        item: R,
+        status: int = 200,
+        *,
+        renderer: Callable[[Tx, Call, Projection, list[R]], list[dict[str, Any]]] | None = None,
+    ) -> Outcome:
+        """A single resource, shaped by the request's `attributes` / `excludedAttributes`
+        (rendered by `renderer` when the caller knows more than `self.render` would read)."""
+        [body] = (renderer or self.render)(tx, call, self._projection(call), [item])
         headers = {"ETag": render.etag(item.version)}
         if status == 201:
             headers["Location"] = f"{call.base}{self.resource_type.endpoint}/{item.id}"

@@ -28,6 +28,13 @@ def _render(
     return [projection.apply(render.user(m, call.base, refs.get(m.id))) for m in found]
 
 
+def _render_created(
+    _tx: Tx, call: Call, projection: Projection, found: list[Member]
+) -> list[dict[str, Any]]:
+    """Members this request created: in no group yet, so there is nothing to read."""
+    return [projection.apply(render.user(m, call.base, None)) for m in found]
+
+
 USERS: Resources[Member] = Resources(USER, search.search_members, _render)
 
 
@@ -52,7 +59,7 @@ def get_user(call: Call, tx: Tx, org: Org) -> Outcome:
 
 def create_user(call: Call, tx: Tx, org: Org) -> Outcome:
     member = people.create_member(tx, org, normalize(USER, call.body))
-    return USERS.one(tx, call, member, 201)
+    return USERS.one(tx, call, member, 201, renderer=_render_created)
 
 
 def replace_user(call: Call, tx: Tx, org: Org) -> Outcome:
