@@ -108,8 +108,6 @@ def prepared_insert_unless_taken(
 
     def build(construct: Any) -> ClauseElement:
         statement = construct(table).values({name: bindparam(name) for name in names})
-        return statement.on_conflict_do_nothing(index_elements=list(conflict)).returning(
-            returning
-        )
+        return statement.on_conflict_do_nothing(index_elements=list(conflict)).returning(returning)
 
     return PreparedPerEngine(build)

@@ -132,4 +132,3 @@ def _wrapped(conn: Connection, statement: str, exc: Exception) -> Exception:
         dialect=conn.dialect,
         connection_invalidated=False,
     )
-

@@ -141,6 +141,31 @@ class Prepared:
         rows = self.all(db, values)
         return rows[0] if rows else None
 
+    def later(self, db: Driver, values: Mapping[str, Any] | None = None) -> Callable[[], list[Any]]:
+        """Send the statement now, read its rows when the returned function is called. In a
+        pipelined transaction, statements sent one after another this way share one round
+        trip (the server still runs them in order); elsewhere the rows are read at once."""
+        if db.pipeline is None:
+            rows = self.all(db, values)
+            return lambda: rows
+        compiled = self._for(db.dialect)
+        parameters = compiled.parameters(values or {})
+        cursor = db.connection.cursor()
+        try:
+            cursor.execute(compiled.sql, parameters)
+        except db.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(db, compiled.sql, parameters, exc) from exc
+
+        def rows_of_statement() -> list[Any]:
+            try:
+                return [compiled.convert(row) for row in cursor.fetchall()]
+            except db.dialect.loaded_dbapi.Error as exc:
+                raise _wrapped(db, compiled.sql, parameters, exc) from exc
+            finally:
+                cursor.close()
+
+        return rows_of_statement
+
     def run(self, db: Driver, values: Mapping[str, Any] | None = None) -> int:
         """Execute a statement that returns no rows; the number of rows it changed."""
         compiled = self._for(db.dialect)

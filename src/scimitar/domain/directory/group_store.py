@@ -6,7 +6,7 @@ million costs one lookup and one insert, never a load of the group.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -516,6 +516,13 @@ _GROUPS_OF_MEMBER = Prepared(
     .where(group_members.c.member_id == bindparam("member_id"))
     .order_by(groups.c.seq)
 )
+
+
+def groups_of_member_later(tx: Tx, member_id: str) -> Callable[[], list[tuple[str, str]]]:
+    """A member's groups (as `groups_of_members`), read with the next statement whose
+    result is read (`Prepared.later`): call the function returned for them."""
+    rows = _GROUPS_OF_MEMBER.later(driver(tx.conn), {"member_id": member_id})
+    return lambda: [(group_id, name) for group_id, name in rows()]
 
 
 def groups_of_members(tx: Tx, member_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:

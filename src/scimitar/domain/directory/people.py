@@ -8,9 +8,10 @@ Scimitar extension). `document()` puts them back.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain.access import changes, effective
@@ -22,7 +23,7 @@ from scimitar.domain.models import Member, Org, OrgRole, Policy
 from scimitar.domain.records import audit
 from scimitar.protocol.schema import SCIMITAR_USER
 from scimitar.storage.engines import prepared_insert_unless_taken
-from scimitar.storage.prepared import driver, prepared_insert
+from scimitar.storage.prepared import Prepared, driver, prepared_insert
 from scimitar.storage.tables import (
     console_credentials,
     console_sessions,
@@ -100,13 +101,16 @@ def _check_domains(org: Org, attrs: dict[str, Any]) -> None:
 
 
 _INSERT_EMAILS = prepared_insert(member_emails)
+_DELETE_EMAILS = Prepared(
+    delete(member_emails).where(member_emails.c.member_id == bindparam("member_id"))
+)
 
 
 def _write_emails(
     tx: Tx, org: Org, member_id: str, attrs: dict[str, Any], *, new: bool = False
 ) -> None:
     if not new:
-        tx.conn.execute(delete(member_emails).where(member_emails.c.member_id == member_id))
+        _DELETE_EMAILS.send(driver(tx.conn), {"member_id": member_id})
     rows = [
         {
             "member_id": member_id,
@@ -252,14 +256,33 @@ def create_member(
     return member
 
 
+_MEMBER = select(members).where(
+    members.c.org_id == bindparam("org_id"), members.c.id == bindparam("member_id")
+)
+_GET_MEMBER = Prepared(_MEMBER)
+_GET_MEMBER_FOR_UPDATE = Prepared(_MEMBER.with_for_update())
+
+
 def get_member(tx: Tx, org: Org, member_id: str, *, for_update: bool = False) -> Member:
-    query = select(members).where(members.c.org_id == org.id, members.c.id == member_id)
-    if for_update:
-        query = query.with_for_update()
-    row = tx.conn.execute(query).first()
-    if row is None:
-        raise NotFoundError(f"User {member_id} not found")
-    return member_from_row(row)
+    return get_member_later(tx, org, member_id, for_update=for_update)()
+
+
+def get_member_later(
+    tx: Tx, org: Org, member_id: str, *, for_update: bool = False
+) -> Callable[[], Member]:
+    """`get_member`, its statement sent now and its row read (or `NotFoundError` raised)
+    when the function returned is called: statements sent after it share its round trip
+    (`Prepared.later`), and the server runs them after it (after its lock, too)."""
+    statement = _GET_MEMBER_FOR_UPDATE if for_update else _GET_MEMBER
+    rows = statement.later(driver(tx.conn), {"org_id": org.id, "member_id": member_id})
+
+    def member() -> Member:
+        found = rows()
+        if not found:
+            raise NotFoundError(f"User {member_id} not found")
+        return member_from_row(found[0])
+
+    return member
 
 
 def find_member(tx: Tx, org: Org, user_name: str) -> Member | None:
@@ -305,6 +328,31 @@ def _check_email_policy(org: Org, member: Member, attrs: dict[str, Any]) -> None
         raise PolicyError("Email changes are disabled for this organization")
 
 
+_UPDATE_MEMBER = Prepared(
+    update(members)
+    .where(members.c.id == bindparam("member_id"))
+    .values(
+        {
+            name: bindparam(name)
+            for name in (
+                "user_name",
+                "user_name_key",
+                "external_id",
+                "display_name",
+                "display_name_key",
+                "given_name_key",
+                "family_name_key",
+                "attributes",
+                "active",
+                "org_role",
+                "version",
+                "last_modified",
+            )
+        }
+    )
+)
+
+
 def update_member(tx: Tx, org: Org, member: Member, document: dict[str, Any]) -> Member:
     """Replace a member's document (SCIM PUT, or the result of a PATCH).
 
@@ -337,18 +385,37 @@ def update_member(tx: Tx, org: Org, member: Member, document: dict[str, Any]) ->
     if deactivating:
         finish_access_watch = changes.start_watch(tx, org, [member.id])
         report_leaving = _leave_org(tx, org, member)
-    values = {**_columns(attrs), "active": active, "org_role": role.value}
-    try:
-        tx.conn.execute(
-            update(members)
-            .where(members.c.id == member.id)
-            .values(version=member.version + 1, last_modified=tx.now, **values)
-        )
-    except IntegrityError:
-        raise _taken(attrs["userName"]) from None
+    values = {
+        **_columns(attrs),
+        "active": active,
+        "org_role": role.value,
+        "version": member.version + 1,
+        "last_modified": tx.now,
+        "member_id": member.id,
+    }
+    db = driver(tx.conn)
+    if fold(attrs["userName"]) == fold(member.user_name):
+        # Nothing unique changes (the org role was checked above): no error to wait for.
+        _UPDATE_MEMBER.send(db, values)
+    else:
+        try:
+            _UPDATE_MEMBER.run(db, values)
+        except IntegrityError:
+            raise _taken(attrs["userName"]) from None
     if _emails(attrs) != _emails(member.attributes):
         _write_emails(tx, org, member.id, attrs)
-    updated = get_member(tx, org, member.id)
+    # As the row now is, without reading it back.
+    updated = replace(
+        member,
+        user_name=values["user_name"],
+        external_id=values["external_id"],
+        display_name=values["display_name"],
+        active=active,
+        org_role=role,
+        attributes=attrs,
+        version=values["version"],
+        last_modified=tx.now,
+    )
     action = (
         "member.deactivated"
         if deactivating

@@ -57,7 +57,7 @@ class Resources(Generic[R]):
         index, and nothing unbounded: a request that costs as little as a point read."""
         try:
             if "id" in call.params:
-                return self._bounded(self._projection(call))
+                return self._bounded(self.projection(call))
             request = self._list_request(call, call.query)
             query = request.query
             unique = unique_lookup(self.resource_type, query)
@@ -74,7 +74,7 @@ class Resources(Generic[R]):
             request = call.memo[key] = parse_list_request(self.resource_type, params)
         return request
 
-    def _projection(self, call: Call) -> Projection:
+    def projection(self, call: Call) -> Projection:
         """The query's `attributes` / `excludedAttributes`, parsed once per call (deciding
         how to run a GET by id and running it both ask)."""
         key = f"projection {self.resource_type.name}"
@@ -98,7 +98,7 @@ class Resources(Generic[R]):
     ) -> Outcome:
         """A single resource, shaped by the request's `attributes` / `excludedAttributes`
         (rendered by `renderer` when the caller knows more than `self.render` would read)."""
-        [body] = (renderer or self.render)(tx, call, self._projection(call), [item])
+        [body] = (renderer or self.render)(tx, call, self.projection(call), [item])
         headers = {"ETag": render.etag(item.version)}
         if status == 201:
             headers["Location"] = f"{call.base}{self.resource_type.endpoint}/{item.id}"

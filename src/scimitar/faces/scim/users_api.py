@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from scimitar.domain.context import Tx
@@ -36,6 +37,7 @@ def _render_created(
 
 
 USERS: Resources[Member] = Resources(USER, search.search_members, _render)
+Renderer = Callable[[Tx, Call, Projection, list[Member]], list[dict[str, Any]]]
 
 
 def list_users(call: Call, tx: Tx, org: Org) -> Outcome:
@@ -62,21 +64,46 @@ def create_user(call: Call, tx: Tx, org: Org) -> Outcome:
     return USERS.one(tx, call, member, 201, renderer=_render_created)
 
 
+def _locked(call: Call, tx: Tx, org: Org) -> tuple[Member, Renderer]:
+    """The member a write changes, locked, and how to render it after the change: its
+    groups are read in the same round trip as the member (after the lock), since a change
+    of the member's own attributes leaves them as they are, and deactivation empties them."""
+    member_id = call.params["id"]
+    member = people.get_member_later(tx, org, member_id, for_update=True)
+    groups = (
+        group_store.groups_of_member_later(tx, member_id)
+        if USERS.projection(call).wants("groups")
+        else None
+    )
+
+    def renderer(
+        _tx: Tx, call: Call, projection: Projection, found: list[Member]
+    ) -> list[dict[str, Any]]:
+        return [
+            projection.apply(
+                render.user(m, call.base, groups() if groups is not None and m.active else None)
+            )
+            for m in found
+        ]
+
+    return member(), renderer
+
+
 def replace_user(call: Call, tx: Tx, org: Org) -> Outcome:
-    member = people.get_member(tx, org, call.params["id"], for_update=True)
+    member, renderer = _locked(call, tx, org)
     check_if_match(call, member.version)
     updated = people.update_member(tx, org, member, normalize(USER, call.body))
-    return USERS.one(tx, call, updated)
+    return USERS.one(tx, call, updated, renderer=renderer)
 
 
 def patch_user(call: Call, tx: Tx, org: Org) -> Outcome:
-    member = people.get_member(tx, org, call.params["id"], for_update=True)
+    member, renderer = _locked(call, tx, org)
     check_if_match(call, member.version)
     operations = parse_patch(call.body)
     result = apply_patch(USER, people.document(member), operations, resource_id=member.id)
     if result.changed:
         member = people.update_member(tx, org, member, result.document)
-    return USERS.one(tx, call, member)
+    return USERS.one(tx, call, member, renderer=renderer)
 
 
 def delete_user(call: Call, tx: Tx, org: Org) -> Outcome:
