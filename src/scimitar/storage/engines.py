@@ -81,7 +81,7 @@ class PreparedCounterAdd:
 def serial_just_inserted(column: Column[Any]) -> ColumnElement[Any]:
     """PostgreSQL: the value this session's last insert drew for a serial `column` (its
     sequence's `currval`), to link rows to a row whose id was never read back."""
-    sequence = func.pg_get_serial_sequence(column.table.name, column.name)  # type: ignore[attr-defined]
+    sequence = func.pg_get_serial_sequence(column.table.name, column.name)
     return func.currval(sequence)
 
 

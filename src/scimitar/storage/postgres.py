@@ -68,7 +68,7 @@ def _on_checkout(
 
 
 def _on_begin(conn: Connection) -> None:
-    dbapi = conn.connection.dbapi_connection
+    dbapi: Any = conn.connection.dbapi_connection
     if conn.get_execution_options().get(PIPELINED):
         block = dbapi.pipeline()
         pipeline = block.__enter__()
@@ -80,7 +80,7 @@ def _on_begin(conn: Connection) -> None:
 
 
 def _on_commit(conn: Connection) -> None:
-    dbapi = conn.connection.dbapi_connection
+    dbapi: Any = conn.connection.dbapi_connection
     pipeline = conn.connection.info.pop(PIPELINE, None)
     if pipeline is None:
         _run(dbapi, "COMMIT")
