@@ -108,6 +108,7 @@ def prepared_insert_unless_taken(
 
     def build(construct: Any) -> ClauseElement:
         statement = construct(table).values({name: bindparam(name) for name in names})
-        return statement.on_conflict_do_nothing(index_elements=list(conflict)).returning(returning)
+        upsert: ClauseElement = statement.on_conflict_do_nothing(index_elements=list(conflict))
+        return upsert.returning(returning)  # type: ignore[attr-defined,no-any-return]
 
     return PreparedPerEngine(build)
