@@ -45,6 +45,11 @@ def driver(conn: Connection) -> Driver:
     return Driver(proxied.dbapi_connection, conn.dialect, proxied.info.get(PIPELINE))
 
 
+def pipelined(conn: Connection) -> bool:
+    """Whether statements sent on `conn` wait for the next one whose result is read."""
+    return PIPELINE in conn.connection.info
+
+
 _MISSING = object()
 
 

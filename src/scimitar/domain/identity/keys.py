@@ -168,11 +168,18 @@ _KEY_AND_ORG = Prepared(
 )
 
 
+def scim_key_digest(key: str) -> str | None:
+    """What a SCIM key is looked up by; None for what cannot be one."""
+    if not key.startswith(SCIM_KEY_PREFIX) or len(key) > 200:
+        return None
+    return hash_secret(key)
+
+
 def authenticate_scim_key(tx: Tx, key: str) -> tuple[Org, KeyInfo]:
     """The org a SCIM key belongs to; `AuthError` if it is unknown or deactivated."""
-    if not key.startswith(SCIM_KEY_PREFIX) or len(key) > 200:
+    digest = scim_key_digest(key)
+    if digest is None:
         raise AuthError("Invalid SCIM key")
-    digest = hash_secret(key)
     # Between commits, a key checked once on this connection needs no second look.
     memo = unchanged_memo(tx.conn)
     found: tuple[Org, KeyInfo] | None = memo.get(("scim key", digest)) if memo else None

@@ -65,6 +65,10 @@ class Resources(Generic[R]):
             return False
         return unique and self._bounded(request.projection)
 
+    def list_request(self, call: Call) -> ListRequest:
+        """The list request of the query string, parsed once per call."""
+        return self._list_request(call, call.query)
+
     def _list_request(self, call: Call, params: dict[str, Any]) -> ListRequest:
         if params is not call.query:
             return parse_list_request(self.resource_type, params)
