@@ -109,12 +109,10 @@ def _emit_membership(tx: Tx, org: Org, type: str, group: Group, member_ids: Iter
         )
 
 
-def emit_left(tx: Tx, org: Org, group_ids: Sequence[str], member_id: str) -> None:
+def emit_left(tx: Tx, org: Org, left: Sequence[Group], member_id: str) -> None:
     """`group.member_removed` for a member taken out of these groups (deactivation)."""
-    for chunk in _chunks(list(group_ids)):
-        rows = tx.conn.execute(select(groups).where(groups.c.id.in_(chunk)).order_by(groups.c.seq))
-        for row in rows:
-            _emit_membership(tx, org, "group.member_removed", group_from_row(row), [member_id])
+    for group in left:
+        _emit_membership(tx, org, "group.member_removed", group, [member_id])
 
 
 def check_group_name(name: str) -> str:

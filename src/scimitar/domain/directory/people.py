@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from scimitar.domain.access import changes, effective
 from scimitar.domain.context import Tx, fold, new_id, utc
 from scimitar.domain.directory import group_store
+from scimitar.domain.directory.group_store import group_from_row
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError, PolicyError
 from scimitar.domain.events import feed
 from scimitar.domain.models import Member, Org, OrgRole, Policy
@@ -29,6 +30,7 @@ from scimitar.storage.tables import (
     console_sessions,
     direct_assignments,
     group_members,
+    groups,
     member_emails,
     members,
 )
@@ -383,7 +385,7 @@ def update_member(tx: Tx, org: Org, member: Member, document: dict[str, Any]) ->
         return member
     deactivating = member.active and not active
     if deactivating:
-        finish_access_watch = changes.start_watch(tx, org, [member.id])
+        finish_access_watch = changes.start_watch(tx, org, [member.id], leaving=True)
         report_leaving = _leave_org(tx, org, member)
     values = {
         **_columns(attrs),
@@ -438,23 +440,48 @@ def _leave_org(tx: Tx, org: Org, member: Member) -> Callable[[], None]:
     """What a deactivated or removed person loses: every group membership, every direct
     assignment, the console sign-in and its sessions. Returns what reports it, to be called
     after the member's own event: `group.member_removed` and `member.assignment_removed`
-    for each."""
-    left_groups = list(
-        tx.conn.execute(
-            delete(group_members)
-            .where(group_members.c.member_id == member.id)
-            .returning(group_members.c.group_id)
-        ).scalars()
-    )
-    assignments = effective.take_assignments(tx, org, direct_assignments.c.member_id == member.id)
-    tx.conn.execute(delete(console_credentials).where(console_credentials.c.member_id == member.id))
-    tx.conn.execute(delete(console_sessions).where(console_sessions.c.member_id == member.id))
+    for each. The statements are sent together (one round trip, pipelined), their results
+    read by the report."""
+    db = driver(tx.conn)
+    values = {"member_id": member.id, "org_id": org.id}
+    # Locked, then deleted: a membership removed concurrently is reported by its remover.
+    left_groups = _GROUPS_LEFT.later(db, values)
+    _DELETE_MEMBERSHIPS.send(db, values)
+    assignments = _TAKE_ASSIGNMENTS.later(db, values)
+    _DELETE_CREDENTIALS.send(db, values)
+    _DELETE_SESSIONS.send(db, values)
 
     def report() -> None:
-        group_store.emit_left(tx, org, left_groups, member.id)
-        effective.report_removed_assignments(tx, org, assignments)
+        group_store.emit_left(tx, org, [group_from_row(row) for row in left_groups()], member.id)
+        effective.report_removed_assignments(tx, org, assignments())
 
     return report
+
+
+_GROUPS_LEFT = Prepared(
+    select(groups)
+    .join(group_members, group_members.c.group_id == groups.c.id)
+    .where(group_members.c.member_id == bindparam("member_id"))
+    .order_by(groups.c.seq)
+    .with_for_update(of=group_members)
+)
+_DELETE_MEMBERSHIPS = Prepared(
+    delete(group_members).where(group_members.c.member_id == bindparam("member_id"))
+)
+_TAKE_ASSIGNMENTS = Prepared(
+    delete(direct_assignments)
+    .where(
+        direct_assignments.c.org_id == bindparam("org_id"),
+        direct_assignments.c.member_id == bindparam("member_id"),
+    )
+    .returning(*direct_assignments.c)
+)
+_DELETE_CREDENTIALS = Prepared(
+    delete(console_credentials).where(console_credentials.c.member_id == bindparam("member_id"))
+)
+_DELETE_SESSIONS = Prepared(
+    delete(console_sessions).where(console_sessions.c.member_id == bindparam("member_id"))
+)
 
 
 def set_active(tx: Tx, org: Org, member: Member, active: bool) -> Member:
@@ -505,7 +532,7 @@ def remove_member(tx: Tx, org: Org, member: Member) -> None:
     """Remove a person from the organization: the SCIM resource disappears (GET → 404)."""
     if member.org_role is OrgRole.OWNER:
         raise PolicyError(OWNER_GUARD if tx.actor.over_scim else "The Owner cannot be removed")
-    finish_access_watch = changes.start_watch(tx, org, [member.id])
+    finish_access_watch = changes.start_watch(tx, org, [member.id], leaving=True)
     report_leaving = _leave_org(tx, org, member)
     tx.conn.execute(delete(members).where(members.c.id == member.id))
     audit.record(tx, org.id, "member.removed", "member", member.id, before=_snapshot(member))
