@@ -34,8 +34,8 @@ BOUNDS = {
     "GET by id": 2,
     "POST /Users": 3,
     "PUT /Users/{id}": 3,
-    "PATCH active=false": 12,
-    "PATCH group add one": 9,
+    "PATCH active=false": 4,
+    "PATCH group add one": 3,
 }
 
 

@@ -206,10 +206,13 @@ class _Watch:
     def changes(self, tx: Tx, org: Org, *, none_after: bool = False) -> list[AccessChange]:
         """`none_after`: the watched members can reach nothing any more (they left the
         organization in this transaction): nothing to read again."""
+        # The state after is sent before the state before is read: both answers then come
+        # back in one round trip (pipelined), after the change's own statements.
+        after_later = None if none_after else _snapshot_later(tx, org, self.members)
         self._settle()
         after: Snapshot = {}
-        if not none_after:
-            after, names = _snapshot_later(tx, org, self.members)()
+        if after_later is not None:
+            after, names = after_later()
             self.project_names.update(names)
         keys = diff(self.before, after)
         return [

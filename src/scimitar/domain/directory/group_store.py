@@ -109,6 +109,10 @@ def _emit_membership(tx: Tx, org: Org, type: str, group: Group, member_ids: Iter
         )
 
 
+def emit_members_added(tx: Tx, org: Org, group: Group, member_ids: Iterable[str]) -> None:
+    _emit_membership(tx, org, "group.member_added", group, member_ids)
+
+
 def emit_left(tx: Tx, org: Org, left: Sequence[Group], member_id: str) -> None:
     """`group.member_removed` for a member taken out of these groups (deactivation)."""
     for group in left:
@@ -277,11 +281,14 @@ def erase_group(tx: Tx, org: Org, group: Group) -> None:
 
 def touch(tx: Tx, group: Group) -> None:
     """A membership change is a change of the group: new version and lastModified."""
-    tx.conn.execute(
-        update(groups)
-        .where(groups.c.id == group.id)
-        .values(version=groups.c.version + 1, last_modified=tx.now)
-    )
+    _TOUCH.send(driver(tx.conn), {"group_id": group.id, "now": tx.now})
+
+
+_TOUCH = Prepared(
+    update(groups)
+    .where(groups.c.id == bindparam("group_id"))
+    .values(version=groups.c.version + 1, last_modified=bindparam("now"))
+)
 
 
 def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:

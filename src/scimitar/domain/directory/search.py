@@ -178,6 +178,31 @@ def member_of_key_later(tx: Tx, key_digest: str, member_id: str) -> Callable[[Or
     return member
 
 
+_GROUP_OF_KEY_LOCKED = Prepared(
+    select(groups)
+    .where(groups.c.org_id == _ORG_OF_KEY, groups.c.id == bindparam("group_id"))
+    .with_for_update()
+)
+
+
+def locked_group_of_key_later(tx: Tx, key_digest: str, group_id: str) -> Callable[[Org], Group]:
+    """The group `group_id` of the org of the SCIM key with this digest, locked for update
+    (as `get_group(…, for_update=True)`), sent now: call the function returned with the org
+    the key was found to belong to. Should the key then be refused, the transaction ends
+    and the lock with it."""
+    rows = _GROUP_OF_KEY_LOCKED.later(
+        driver(tx.conn), {"key_digest": key_digest, "group_id": group_id}
+    )
+
+    def group(org: Org) -> Group:
+        found = [row for row in rows() if row.org_id == org.id]
+        if not found:
+            raise NotFoundError(f"Group {group_id} not found")
+        return group_from_row(found[0])
+
+    return group
+
+
 @dataclass(frozen=True)
 class _KeyedLookup:
     page: Prepared

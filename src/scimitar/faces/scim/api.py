@@ -140,7 +140,13 @@ class ScimApi:
                 self.endpoint(groups_api.get_group, inline=groups_api.GROUPS.reads_one),
             ),
             ("PUT", "Groups/{id}", self.endpoint(groups_api.replace_group, write=True)),
-            ("PATCH", "Groups/{id}", self.endpoint(groups_api.patch_group, write=True)),
+            (
+                "PATCH",
+                "Groups/{id}",
+                self.endpoint(
+                    groups_api.patch_group, write=True, prefetch=groups_api.prefetch_patch_group
+                ),
+            ),
             (
                 "DELETE",
                 "Groups/{id}",
