@@ -156,7 +156,7 @@ def _count(tx: Tx, table: Table, condition: Any) -> int:
 
 _ORG_OF_KEY = (
     select(scim_keys.c.org_id)
-    .where(scim_keys.c.key_hash == bindparam("key_digest"))
+    .where(scim_keys.c.key_hash == bindparam("key_digest"), scim_keys.c.active.is_(True))
     .scalar_subquery()
 )
 _MEMBER_OF_KEY = Prepared(

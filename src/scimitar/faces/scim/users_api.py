@@ -94,10 +94,12 @@ def prefetch_get_user(call: Call, tx: Tx, key_digest: str) -> None:
 
 def prefetch_list_users(call: Call, tx: Tx, key_digest: str) -> None:
     request = USERS.list_request(call)
+    if request.cursor is not None:
+        return
     found = search.unique_member_lookup_later(
         tx, key_digest, request.query, with_groups=request.projection.wants("groups")
     )
-    if found is not None and request.cursor is None:
+    if found is not None:
         call.memo[_PREFETCHED] = found
 
 
