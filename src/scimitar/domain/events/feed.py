@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Row, bindparam, insert, or_, select
 
-from scimitar.domain.context import Tx, new_id
+from scimitar.domain.context import Tx, new_ordered_id
 from scimitar.domain.models import Org
 from scimitar.storage.database import before_commit, transaction_state
 from scimitar.storage.engines import PreparedCounterAdd, serial_just_inserted
@@ -146,7 +146,7 @@ def emit(
     """Queue one event on the transaction of the change it describes."""
     _outbox(tx).pending.append(
         PendingEvent(
-            id=new_id(),
+            id=new_ordered_id(),
             org_id=org_id,
             type=type,
             at=tx.now,
