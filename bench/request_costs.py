@@ -1,11 +1,18 @@
 """What one SCIM request of each type costs, in process (no sockets), one at a time. By hand.
 
     .venv/bin/python bench/request_costs.py [--engine sqlite|postgresql] [--users 2000]
+        [--db-delay-ms 0.5]
 
 Straight through the ASGI app (no client, no sockets), medians of `--repeat` sequential requests:
 a `userName eq` lookup, GET by id, POST, a profile PUT, PATCH adding one member to a group,
 and PATCH `active=false` for a member in no group and for one in 100 groups (issue 14:
 deactivation within 1.5× a create, and in 100 groups within 3× in none).
+
+On PostgreSQL the server is reached through the wire-counting proxy of the tests
+(`tests/storage/wire_counter.py`), which prints round trips per request (the provisioning
+log's background batches included) and, with `--db-delay-ms`, holds each of the server's
+answers back that long: the latency of each request type with that round-trip time to the
+database.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -31,6 +39,9 @@ from scimitar.domain.models import GroupKind
 from scimitar.faces.app import create_app
 from scimitar.storage.database import Database
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's `tests`
+from tests.storage.wire_counter import WireCounter
+
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
@@ -46,7 +57,7 @@ def document(i: int) -> dict[str, Any]:
 
 
 async def median_ms(request: Callable[[int], Awaitable[None]], count: int) -> float:
-    times = []
+    times: list[float] = []
     for i in range(count):
         began = time.perf_counter()
         await request(i)
@@ -59,14 +70,17 @@ def main() -> None:
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--db-delay-ms", type=float, default=0.0, help="PostgreSQL only")
     args = parser.parse_args()
     database = ""
+    counter: WireCounter | None = None
     if args.engine == "postgresql":
         database = f"bench_costs_{uuid.uuid4().hex[:10]}"
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{database}"'))
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + database
+        counter = WireCounter(delay=args.db_delay_ms / 1000)
+        url = counter.url(database)
     else:
         url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'costs.db'}"
     db = Database(url)
@@ -160,17 +174,29 @@ def main() -> None:
             for i in range(20):  # warm up: statements prepared, connections open
                 await requests["userName eq lookup"](i)
                 await requests["GET by id"](i)
-            return {name: await median_ms(request, repeat) for name, request in requests.items()}
+            found = {}
+            for name, request in requests.items():
+                if counter is not None:
+                    counter.reset()
+                found[name] = await median_ms(request, repeat)
+                if counter is not None:
+                    trips[name] = len(counter.trips) / repeat
+            return found
 
+    trips: dict[str, float] = {}
     results = asyncio.run(run())
     db.dispose()
+    if counter is not None:
+        counter.close()
     if database:
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    print(f"{args.engine}, {args.users} members, median of {repeat} sequential requests:")
+    delay = f", {args.db_delay_ms} ms round trip to the database" if args.db_delay_ms else ""
+    print(f"{args.engine}, {args.users} members, median of {repeat} sequential requests{delay}:")
     for name, ms in results.items():
-        print(f"  {name:28} {ms:7.3f} ms")
+        per = f"  {trips[name]:5.1f} round trips" if name in trips else ""
+        print(f"  {name:28} {ms:7.3f} ms{per}")
     create = results["POST /Users"]
     none = results["deactivate, in no group"]
     print(f"  deactivation / create:       {none / create:.2f}× (target ≤ 1.5)")

@@ -5,13 +5,21 @@ connection): bytes the client sends back to back, with no answer in between, are
 however many protocol messages they hold (a pipeline). What the client sends is also
 recorded as message type letters (`P` parse, `B` bind, `E` execute, `S` sync, `Q` simple
 query, …) so that a failing count can say what was sent.
+
+With `delay` (seconds), what the server sends is held that long before the client gets it:
+a network with that round-trip time between the two, as far as waiting for answers goes
+(`bench/request_costs.py --db-delay-ms`).
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import selectors
 import socket
 import threading
+import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 
@@ -29,8 +37,14 @@ class _Link:
 class WireCounter:
     """Listens on a free loopback port and forwards every connection to `upstream`."""
 
-    def __init__(self, upstream: tuple[str, int] = ("127.0.0.1", 5432)) -> None:
+    def __init__(
+        self, upstream: tuple[str, int] = ("127.0.0.1", 5432), *, delay: float = 0.0
+    ) -> None:
         self.upstream = upstream
+        self.delay = delay
+        #: Server answers held back: (when due, order, client socket, bytes).
+        self._held: list[tuple[float, int, socket.socket, bytes]] = []
+        self._order = itertools.count()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.setblocking(False)
         self.port: int = self._listener.getsockname()[1]
@@ -65,12 +79,23 @@ class WireCounter:
 
     def _run(self) -> None:
         while not self._stopped:
-            for key, _ in self._selector.select(timeout=0.05):
+            timeout = 0.05
+            if self._held:
+                timeout = max(0.0, min(timeout, self._held[0][0] - time.perf_counter()))
+                if timeout < 0.002:  # epoll waits whole milliseconds: sleep the rest exactly
+                    time.sleep(timeout)
+                    timeout = 0.0
+            for key, _ in self._selector.select(timeout=timeout):
                 if key.data is None:
                     self._accept()
                 else:
                     link, from_client = key.data
                     self._forward(link, from_client)
+            now = time.perf_counter()
+            while self._held and self._held[0][0] <= now:
+                _, _, target, data = heapq.heappop(self._held)
+                with suppress(OSError):  # the client went away meanwhile
+                    target.sendall(data)
 
     def _accept(self) -> None:
         try:
@@ -105,6 +130,10 @@ class WireCounter:
                 link.trips[-1].extend(self._messages(link, data))
             else:
                 link.last = "server"
+        if self.delay and not from_client:
+            due = time.perf_counter() + self.delay
+            heapq.heappush(self._held, (due, next(self._order), target, data))
+            return
         target.sendall(data)
 
     @staticmethod
