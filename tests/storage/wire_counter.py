@@ -2,7 +2,8 @@
 
 A round trip starts each time the client sends after the server last spoke (or on a new
 connection): bytes the client sends back to back, with no answer in between, are one trip,
-however many protocol messages they hold (a pipeline). What the client sends is also
+however many protocol messages they hold (a pipeline). A Flush alone (`H`, which asks for
+no answer of its own) joins the trip before it. What the client sends is also
 recorded as message type letters (`P` parse, `B` bind, `E` execute, `S` sync, `Q` simple
 query, …) so that a failing count can say what was sent.
 
@@ -88,9 +89,12 @@ class WireCounter:
             for key, _ in self._selector.select(timeout=timeout):
                 if key.data is None:
                     self._accept()
-                else:
-                    link, from_client = key.data
+                    continue
+                link, from_client = key.data
+                try:
                     self._forward(link, from_client)
+                except Exception:  # never leave a client waiting: it sees the link drop
+                    self._drop(link)
             now = time.perf_counter()
             while self._held and self._held[0][0] <= now:
                 _, _, target, data = heapq.heappop(self._held)
@@ -102,7 +106,11 @@ class WireCounter:
             client, _ = self._listener.accept()
         except BlockingIOError:
             return
-        server = socket.create_connection(self.upstream)
+        try:
+            server = socket.create_connection(self.upstream)
+        except OSError:
+            client.close()  # the client sees the connection refused, as without us
+            return
         for sock in (client, server):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         link = _Link(client, server)
@@ -118,16 +126,18 @@ class WireCounter:
         except OSError:
             data = b""
         if not data:
-            for sock in (link.client, link.server):
-                self._selector.unregister(sock)
-                sock.close()
+            self._drop(link)
             return
         with self._lock:
             if from_client:
-                if link.last != "client":
+                messages = self._messages(link, data)
+                # A Flush alone asks for nothing new (it pushes out answers already owed):
+                # it belongs to the trip whose answers it awaits.
+                flush_only = bool(messages) and set(messages) == {"H"}
+                if not link.trips or (link.last != "client" and not flush_only):
                     link.trips.append([])
                 link.last = "client"
-                link.trips[-1].extend(self._messages(link, data))
+                link.trips[-1].extend(messages)
             else:
                 link.last = "server"
         if self.delay and not from_client:
@@ -135,6 +145,12 @@ class WireCounter:
             heapq.heappush(self._held, (due, next(self._order), target, data))
             return
         target.sendall(data)
+
+    def _drop(self, link: _Link) -> None:
+        for sock in (link.client, link.server):
+            with suppress(KeyError, ValueError):
+                self._selector.unregister(sock)
+            sock.close()
 
     @staticmethod
     def _messages(link: _Link, data: bytes) -> list[str]:

@@ -38,6 +38,26 @@ def _render_created(
 
 USERS: Resources[Member] = Resources(USER, search.search_members, _render)
 Renderer = Callable[[Tx, Call, Projection, list[Member]], list[dict[str, Any]]]
+#: Reads sent with the SCIM key's statement (PostgreSQL, pipelined: one round trip for
+#: all), by the org the key names; the handler uses them once the key is found good.
+_PREFETCHED = "prefetched users"
+
+
+def _with_groups(groups: Callable[[], list[tuple[str, str]]] | None) -> Renderer:
+    """Renders members whose groups were read already (None: not wanted). A deactivated
+    member is in no group."""
+
+    def renderer(
+        _tx: Tx, call: Call, projection: Projection, found: list[Member]
+    ) -> list[dict[str, Any]]:
+        return [
+            projection.apply(
+                render.user(m, call.base, groups() if groups is not None and m.active else None)
+            )
+            for m in found
+        ]
+
+    return renderer
 
 
 def list_users(call: Call, tx: Tx, org: Org) -> Outcome:
@@ -76,11 +96,6 @@ def get_user(call: Call, tx: Tx, org: Org) -> Outcome:
     return USERS.one(tx, call, member, renderer=renderer)
 
 
-# Reads sent with the SCIM key's statement (PostgreSQL, pipelined: one round trip for all),
-# by the org the key names; the handler uses them once the key is found good.
-_PREFETCHED = "prefetched users"
-
-
 def prefetch_get_user(call: Call, tx: Tx, key_digest: str) -> None:
     member_id = call.params["id"]
     member = search.member_of_key_later(tx, key_digest, member_id)
@@ -103,16 +118,6 @@ def prefetch_list_users(call: Call, tx: Tx, key_digest: str) -> None:
         call.memo[_PREFETCHED] = found
 
 
-def _with_groups(groups: Callable[[], list[tuple[str, str]]] | None) -> Renderer:
-    def renderer(
-        _tx: Tx, call: Call, projection: Projection, found: list[Member]
-    ) -> list[dict[str, Any]]:
-        refs = groups() if groups is not None else None
-        return [projection.apply(render.user(m, call.base, refs)) for m in found]
-
-    return renderer
-
-
 def create_user(call: Call, tx: Tx, org: Org) -> Outcome:
     member = people.create_member(tx, org, normalize(USER, call.body))
     return USERS.one(tx, call, member, 201, renderer=_render_created)
@@ -129,18 +134,7 @@ def _locked(call: Call, tx: Tx, org: Org) -> tuple[Member, Renderer]:
         if USERS.projection(call).wants("groups")
         else None
     )
-
-    def renderer(
-        _tx: Tx, call: Call, projection: Projection, found: list[Member]
-    ) -> list[dict[str, Any]]:
-        return [
-            projection.apply(
-                render.user(m, call.base, groups() if groups is not None and m.active else None)
-            )
-            for m in found
-        ]
-
-    return member(), renderer
+    return member(), _with_groups(groups)
 
 
 def replace_user(call: Call, tx: Tx, org: Org) -> Outcome:
