@@ -61,9 +61,11 @@ def _on_checkout(
     if dbapi_connection.closed or dbapi_connection.broken:
         raise DisconnectionError("connection closed")
     # An idle connection has nothing to read unless the server said goodbye (or sent a
-    # notice); either way it is not fit for a transaction.
-    readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
-    if readable:
+    # notice); either way it is not fit for a transaction. (poll: select() refuses
+    # descriptors past 1023, which a busy server reaches.)
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    if poller.poll(0):
         raise DisconnectionError("the server closed the connection while it was idle")
 
 
