@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from scimitar.storage import postgres
 from scimitar.storage.folding import SQLITE_FOLD, sqlite_fold
 from scimitar.storage.limits import guard_engine
 from scimitar.storage.statement_limits import (
@@ -160,10 +161,12 @@ class Database:
             connect_args=pg_args,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
+            # No ping per checkout (a round trip per transaction): see `storage.postgres`.
+            pool_pre_ping=False,
             **json_options,
         )
         guard_engine(engine)
+        postgres.install(engine)
         return engine
 
     @contextmanager
@@ -179,7 +182,7 @@ class Database:
         steps of up to 100 ms and turned 16 concurrent writers into a p99 of a second.
         """
         with self._writer_lock, self.engine.connect() as conn:
-            conn = conn.execution_options(**{_WRITE: True})
+            conn = conn.execution_options(**{_WRITE: True, postgres.PIPELINED: True})
             try:
                 with conn.begin() as transaction:
                     yield conn
@@ -203,9 +206,14 @@ class Database:
 
     @contextmanager
     def _pooled_read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin() as tx:
-            yield conn
-            tx.rollback()
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{postgres.PIPELINED: True})
+            with conn.begin() as tx:
+                yield conn
+                # Ended by a commit (it changed nothing): on PostgreSQL a rollback would
+                # throw the connection's prepared statements away (`storage.postgres`).
+                if self.is_sqlite:
+                    tx.rollback()
 
     def _kept_connection(self) -> _Kept:
         """This thread's own connection, returned to the pool when the thread ends (its

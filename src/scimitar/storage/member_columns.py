@@ -51,6 +51,12 @@ def member_row(document: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def member_row_columns() -> tuple[str, ...]:
+    """The names of the columns `member_row` fills (`attributes` included)."""
+    names = [c.name for s in USER_COLUMNS for c in (s.column, s.key) if c is not None]
+    return ("attributes", *names)
+
+
 def filter_column(path: str) -> tuple[Column[Any], bool]:
     """The column a filter on `path` compares with, and whether it holds folded values
     (the key column when there is one)."""

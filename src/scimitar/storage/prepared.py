@@ -24,6 +24,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from scimitar.storage.limits import check_parameters, written_table
+from scimitar.storage.postgres import PIPELINE
 
 Converter = Callable[[Any], Any]
 
@@ -34,11 +35,20 @@ class Driver:
 
     connection: Any
     dialect: Dialect
+    #: psycopg's pipeline when the transaction runs pipelined (`storage.postgres`): results
+    #: then arrive when read, and `send` needs no round trip of its own.
+    pipeline: Any = None
 
 
 def driver(conn: Connection) -> Driver:
     """The driver connection under a SQLAlchemy connection, in its current transaction."""
-    return Driver(conn.connection.dbapi_connection, conn.dialect)
+    proxied = conn.connection
+    return Driver(proxied.dbapi_connection, conn.dialect, proxied.info.get(PIPELINE))
+
+
+def pipelined(conn: Connection) -> bool:
+    """Whether statements sent on `conn` wait for the next one whose result is read."""
+    return PIPELINE in conn.connection.info
 
 
 _MISSING = object()
@@ -141,6 +151,31 @@ class Prepared:
         rows = self.all(db, values)
         return rows[0] if rows else None
 
+    def later(self, db: Driver, values: Mapping[str, Any] | None = None) -> Callable[[], list[Any]]:
+        """Send the statement now, read its rows when the returned function is called. In a
+        pipelined transaction, statements sent one after another this way share one round
+        trip (the server still runs them in order); elsewhere the rows are read at once."""
+        if db.pipeline is None:
+            rows = self.all(db, values)
+            return lambda: rows
+        compiled = self._for(db.dialect)
+        parameters = compiled.parameters(values or {})
+        cursor = db.connection.cursor()
+        try:
+            cursor.execute(compiled.sql, parameters)
+        except db.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(db, compiled.sql, parameters, exc) from exc
+
+        def rows_of_statement() -> list[Any]:
+            try:
+                return [compiled.convert(row) for row in cursor.fetchall()]
+            except db.dialect.loaded_dbapi.Error as exc:
+                raise _wrapped(db, compiled.sql, parameters, exc) from exc
+            finally:
+                cursor.close()
+
+        return rows_of_statement
+
     def run(self, db: Driver, values: Mapping[str, Any] | None = None) -> int:
         """Execute a statement that returns no rows; the number of rows it changed."""
         compiled = self._for(db.dialect)
@@ -148,14 +183,31 @@ class Prepared:
         cursor = db.connection.cursor()
         try:
             cursor.execute(compiled.sql, parameters)
+            if db.pipeline is not None:
+                db.pipeline.sync()
             return int(cursor.rowcount)
         except db.dialect.loaded_dbapi.Error as exc:
             raise _wrapped(db, compiled.sql, parameters, exc) from exc
         finally:
             cursor.close()
 
+    def send(self, db: Driver, values: Mapping[str, Any] | None = None) -> None:
+        """Execute a statement whose result nobody reads. In a pipelined transaction it
+        travels with the next statement whose result is read, or with the COMMIT: its error,
+        if any, is raised there and fails the transaction."""
+        if db.pipeline is None:
+            self.run(db, values)
+            return
+        compiled = self._for(db.dialect)
+        parameters = compiled.parameters(values or {})
+        cursor = db.connection.cursor()
+        try:
+            cursor.execute(compiled.sql, parameters)
+        except db.dialect.loaded_dbapi.Error as exc:
+            raise _wrapped(db, compiled.sql, parameters, exc) from exc
+
     def run_many(self, db: Driver, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Execute once per parameter set, in one driver call."""
+        """Execute once per parameter set, in one driver call (pipelined: sent like `send`)."""
         compiled = self._for(db.dialect)
         parameters = [compiled.parameters(row) for row in rows]
         cursor = db.connection.cursor()

@@ -13,17 +13,18 @@ to the outermost one, which alone emits, after the whole operation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, union, union_all
+from sqlalchemy import bindparam, func, literal_column, or_, select, union, union_all
 
 from scimitar.domain.context import Tx
 from scimitar.domain.events import feed
 from scimitar.domain.models import Group, GroupKind, Org
 from scimitar.storage.database import transaction_state
+from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import (
     direct_assignments,
     group_grants,
@@ -70,8 +71,10 @@ class AccessChange:
         }
 
 
-def _grant_sources(chunk: Sequence[str]) -> Any:
-    """Every grant reaching the members of `chunk`: (member, project, role or None, via)."""
+def _reaching(members: Any) -> Any:
+    """Every grant reaching the members `members` selects (a `member_id` condition): one
+    row per (member, project, role) with the project's name and the role's name and rank
+    (the project's default role for a team group). Built once per shape, at import."""
     managed = (
         select(
             group_members.c.member_id,
@@ -80,76 +83,87 @@ def _grant_sources(chunk: Sequence[str]) -> Any:
         )
         .join(groups, groups.c.id == group_members.c.group_id)
         .where(
-            group_members.c.member_id.in_(chunk),
-            groups.c.kind.in_([GroupKind.ROLE.value, GroupKind.TEAM.value]),
+            members(group_members.c.member_id),
+            # Role and team groups (the kinds that grant by themselves), as one literal
+            # comparison: a prepared statement takes no expanding IN list.
+            or_(
+                groups.c.kind == literal_column(f"'{GroupKind.ROLE.value}'"),
+                groups.c.kind == literal_column(f"'{GroupKind.TEAM.value}'"),
+            ),
         )
     )
     custom = (
         select(group_members.c.member_id, group_grants.c.project_id, group_grants.c.role_id)
         .join(group_grants, group_grants.c.group_id == group_members.c.group_id)
-        .where(group_members.c.member_id.in_(chunk))
+        .where(members(group_members.c.member_id))
     )
     direct = select(
         direct_assignments.c.member_id,
         direct_assignments.c.project_id,
         direct_assignments.c.role_id,
-    ).where(direct_assignments.c.member_id.in_(chunk))
-    return union_all(managed, custom, direct).subquery("reaching")
+    ).where(members(direct_assignments.c.member_id))
+    reaching = union_all(managed, custom, direct).subquery("reaching")
+    role_id = func.coalesce(reaching.c.role_id, projects.c.default_role_id)
+    return (
+        select(
+            reaching.c.member_id,
+            reaching.c.project_id,
+            projects.c.name.label("project_name"),
+            roles.c.name.label("role_name"),
+            roles.c.rank.label("role_rank"),
+        )
+        .join(projects, projects.c.id == reaching.c.project_id)
+        .outerjoin(roles, (roles.c.id == role_id) & (roles.c.org_id == projects.c.org_id))
+        .where(projects.c.org_id == bindparam("org_id"))
+    )
+
+
+_REACHING_ONE = Prepared(_reaching(lambda column: column == bindparam("member_id")))
+_REACHING_MANY = _reaching(lambda column: column.in_(bindparam("ids", expanding=True)))
+
+
+def _states(rows: Iterable[Any]) -> tuple[Snapshot, dict[str, str]]:
+    """The access each (member, project) adds up to, and the projects' names."""
+    found: dict[tuple[str, str], tuple[int, str | None, set[str]]] = {}
+    names: dict[str, str] = {}
+    for member_id, project_id, project_name, role_name, role_rank in rows:
+        names[project_id] = project_name
+        rank, best, custom = found.get((member_id, project_id), (0, None, set()))
+        if role_name is not None and role_rank is None:
+            custom.add(role_name)
+        elif role_name is not None and role_rank > rank:
+            rank, best = role_rank, role_name
+        found[(member_id, project_id)] = (rank, best, custom)
+    states = {
+        key: AccessState(best, tuple(sorted(custom))) for key, (_, best, custom) in found.items()
+    }
+    return states, names
+
+
+def _snapshot_later(
+    tx: Tx, org: Org, member_ids: Iterable[str]
+) -> Callable[[], tuple[Snapshot, dict[str, str]]]:
+    """`snapshot` with the projects' names; for one member, sent now and read when the
+    function returned is called (`Prepared.later`)."""
+    ids = list(dict.fromkeys(member_ids))
+    if len(ids) == 1:
+        rows = _REACHING_ONE.later(driver(tx.conn), {"member_id": ids[0], "org_id": org.id})
+        return lambda: _states(rows())
+    found: list[Any] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        found.extend(tx.conn.execute(_REACHING_MANY, {"ids": chunk, "org_id": org.id}).all())
+    return lambda: _states(found)
 
 
 def snapshot(tx: Tx, org: Org, member_ids: Iterable[str]) -> Snapshot:
     """The effective access of each given member in each project they can reach."""
-    ids = list(dict.fromkeys(member_ids))
-    if not ids:
-        return {}
-    role_rows = {
-        row.id: row
-        for row in tx.conn.execute(
-            select(roles.c.id, roles.c.name, roles.c.rank).where(roles.c.org_id == org.id)
-        )
-    }
-    found: dict[tuple[str, str], tuple[int, str | None, set[str]]] = {}
-    for start in range(0, len(ids), CHUNK):
-        reaching = _grant_sources(ids[start : start + CHUNK])
-        rows = tx.conn.execute(
-            select(
-                reaching.c.member_id,
-                reaching.c.project_id,
-                reaching.c.role_id,
-                projects.c.default_role_id,
-            )
-            .join(projects, projects.c.id == reaching.c.project_id)
-            .where(projects.c.org_id == org.id)
-        )
-        for member_id, project_id, role_id, default_role_id in rows:
-            role = role_rows.get(role_id or default_role_id)
-            rank, best, custom = found.get((member_id, project_id), (0, None, set()))
-            if role is not None and role.rank is None:
-                custom.add(role.name)
-            elif role is not None and role.rank > rank:
-                rank, best = role.rank, role.name
-            found[(member_id, project_id)] = (rank, best, custom)
-    return {
-        key: AccessState(best, tuple(sorted(custom))) for key, (_, best, custom) in found.items()
-    }
+    return _snapshot_later(tx, org, member_ids)()[0]
 
 
 def diff(before: Snapshot, after: Snapshot) -> list[tuple[str, str]]:
     """The (member, project) pairs whose access differs, in a stable order."""
     return sorted(key for key in {*before, *after} if before.get(key) != after.get(key))
-
-
-def _project_names(tx: Tx, project_ids: Iterable[str]) -> dict[str, str]:
-    wanted = list(set(project_ids))
-    names: dict[str, str] = {}
-    for start in range(0, len(wanted), CHUNK):
-        rows = tx.conn.execute(
-            select(projects.c.id, projects.c.name).where(
-                projects.c.id.in_(wanted[start : start + CHUNK])
-            )
-        )
-        names.update({row.id: row.name for row in rows})
-    return names
 
 
 def emit_changes(tx: Tx, org: Org, changes: Iterable[AccessChange]) -> None:
@@ -170,25 +184,37 @@ class _Watch:
         self.before: Snapshot = {}
         self.members: set[str] = set()
         self.project_names: dict[str, str] = {}
+        self._pending: list[Callable[[], tuple[Snapshot, dict[str, str]]]] = []
 
     def extend(self, tx: Tx, org: Org, member_ids: Iterable[str]) -> None:
         new = [m for m in dict.fromkeys(member_ids) if m not in self.members]
         if not new:
             return
         self.members.update(new)
-        before = snapshot(tx, org, new)
-        self.before.update(before)
-        # Named now: a project the operation deletes can no longer be looked up after.
-        self.project_names.update(
-            _project_names(tx, {p for _, p in before} - self.project_names.keys())
-        )
+        # Read when first needed: for one member, the statement travels with the change's
+        # own (the server runs it first). Project names are read with it: a project the
+        # operation deletes can no longer be looked up after.
+        self._pending.append(_snapshot_later(tx, org, new))
 
-    def changes(self, tx: Tx, org: Org) -> list[AccessChange]:
-        after = snapshot(tx, org, self.members)
+    def _settle(self) -> None:
+        for pending in self._pending:
+            before, names = pending()
+            self.before.update(before)
+            self.project_names.update(names)
+        self._pending.clear()
+
+    def changes(self, tx: Tx, org: Org, *, none_after: bool = False) -> list[AccessChange]:
+        """`none_after`: the watched members can reach nothing any more (they left the
+        organization in this transaction): nothing to read again."""
+        # The state after is sent before the state before is read: both answers then come
+        # back in one round trip (pipelined), after the change's own statements.
+        after_later = None if none_after else _snapshot_later(tx, org, self.members)
+        self._settle()
+        after: Snapshot = {}
+        if after_later is not None:
+            after, names = after_later()
+            self.project_names.update(names)
         keys = diff(self.before, after)
-        self.project_names.update(
-            _project_names(tx, {p for _, p in keys} - self.project_names.keys())
-        )
         return [
             AccessChange(
                 m, p, self.project_names.get(p, ""), self.before.get((m, p)), after.get((m, p))
@@ -197,9 +223,13 @@ class _Watch:
         ]
 
 
-def start_watch(tx: Tx, org: Org, member_ids: Iterable[str]) -> Callable[[], None]:
+def start_watch(
+    tx: Tx, org: Org, member_ids: Iterable[str], *, leaving: bool = False
+) -> Callable[[], None]:
     """Begin watching members; call the returned function once the change is done. For
-    operations where a `with watch(…)` block does not fit."""
+    operations where a `with watch(…)` block does not fit. `leaving`: the change takes the
+    members out of the organization (every membership and assignment gone), so their access
+    afterwards is known to be none."""
     state = transaction_state(tx.conn)
     outer: _Watch | None = state.get("access_watch")
     if outer is not None:
@@ -210,7 +240,7 @@ def start_watch(tx: Tx, org: Org, member_ids: Iterable[str]) -> Callable[[], Non
 
     def finish() -> None:
         state.pop("access_watch", None)
-        emit_changes(tx, org, current.changes(tx, org))
+        emit_changes(tx, org, current.changes(tx, org, none_after=leaving))
 
     return finish
 

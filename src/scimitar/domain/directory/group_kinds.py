@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scimitar.domain.context import Tx, fold
-from scimitar.domain.directory import group_store, structure
+from scimitar.domain.directory import group_add, group_store, structure
 from scimitar.domain.errors import InvalidError, PolicyError
 from scimitar.domain.models import Group, GroupKind, Org, Policy, Project, Role, TeamRole
 from scimitar.protocol.patch import MemberChange
@@ -191,7 +191,9 @@ def apply_member_changes(tx: Tx, org: Org, group: Group, changes: Sequence[Membe
     """Apply PATCH member deltas in request order; True when membership changed."""
     changed = False
     for change in coalesce(changes):
-        if change.kind == "add":
+        if change.kind == "add" and len(change.ids) == 1:
+            changed |= group_add.add_one_member(tx, org, group, change.ids[0])
+        elif change.kind == "add":
             changed |= bool(group_store.add_members(tx, org, group, change.ids))
         elif change.kind == "remove":
             changed |= bool(group_store.remove_members(tx, org, group, change.ids))

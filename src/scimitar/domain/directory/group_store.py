@@ -6,7 +6,7 @@ million costs one lookup and one insert, never a load of the group.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -109,12 +109,14 @@ def _emit_membership(tx: Tx, org: Org, type: str, group: Group, member_ids: Iter
         )
 
 
-def emit_left(tx: Tx, org: Org, group_ids: Sequence[str], member_id: str) -> None:
+def emit_members_added(tx: Tx, org: Org, group: Group, member_ids: Iterable[str]) -> None:
+    _emit_membership(tx, org, "group.member_added", group, member_ids)
+
+
+def emit_left(tx: Tx, org: Org, left: Sequence[Group], member_id: str) -> None:
     """`group.member_removed` for a member taken out of these groups (deactivation)."""
-    for chunk in _chunks(list(group_ids)):
-        rows = tx.conn.execute(select(groups).where(groups.c.id.in_(chunk)).order_by(groups.c.seq))
-        for row in rows:
-            _emit_membership(tx, org, "group.member_removed", group_from_row(row), [member_id])
+    for group in left:
+        _emit_membership(tx, org, "group.member_removed", group, [member_id])
 
 
 def check_group_name(name: str) -> str:
@@ -279,11 +281,14 @@ def erase_group(tx: Tx, org: Org, group: Group) -> None:
 
 def touch(tx: Tx, group: Group) -> None:
     """A membership change is a change of the group: new version and lastModified."""
-    tx.conn.execute(
-        update(groups)
-        .where(groups.c.id == group.id)
-        .values(version=groups.c.version + 1, last_modified=tx.now)
-    )
+    _TOUCH.send(driver(tx.conn), {"group_id": group.id, "now": tx.now})
+
+
+_TOUCH = Prepared(
+    update(groups)
+    .where(groups.c.id == bindparam("group_id"))
+    .values(version=groups.c.version + 1, last_modified=bindparam("now"))
+)
 
 
 def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -516,6 +521,13 @@ _GROUPS_OF_MEMBER = Prepared(
     .where(group_members.c.member_id == bindparam("member_id"))
     .order_by(groups.c.seq)
 )
+
+
+def groups_of_member_later(tx: Tx, member_id: str) -> Callable[[], list[tuple[str, str]]]:
+    """A member's groups (as `groups_of_members`), read with the next statement whose
+    result is read (`Prepared.later`): call the function returned for them."""
+    rows = _GROUPS_OF_MEMBER.later(driver(tx.conn), {"member_id": member_id})
+    return lambda: [(group_id, name) for group_id, name in rows()]
 
 
 def groups_of_members(tx: Tx, member_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:

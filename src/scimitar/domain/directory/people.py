@@ -8,6 +8,7 @@ Scimitar extension). `document()` puts them back.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, func, select, update
@@ -16,18 +17,21 @@ from sqlalchemy.exc import IntegrityError
 from scimitar.domain.access import changes, effective
 from scimitar.domain.context import Tx, fold, new_id, utc
 from scimitar.domain.directory import group_store
+from scimitar.domain.directory.group_store import group_from_row
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError, PolicyError
 from scimitar.domain.events import feed
 from scimitar.domain.models import Member, Org, OrgRole, Policy
 from scimitar.domain.records import audit
 from scimitar.protocol.schema import SCIMITAR_USER
-from scimitar.storage.member_columns import member_row
+from scimitar.storage.engines import prepared_insert_unless_taken
+from scimitar.storage.member_columns import member_row, member_row_columns
 from scimitar.storage.prepared import Prepared, driver, prepared_insert
 from scimitar.storage.tables import (
     console_credentials,
     console_sessions,
     direct_assignments,
     group_members,
+    groups,
     member_emails,
     members,
 )
@@ -85,13 +89,16 @@ def _check_domains(org: Org, attrs: dict[str, Any]) -> None:
 
 
 _INSERT_EMAILS = prepared_insert(member_emails)
+_DELETE_EMAILS = Prepared(
+    delete(member_emails).where(member_emails.c.member_id == bindparam("member_id"))
+)
 
 
 def _write_emails(
     tx: Tx, org: Org, member_id: str, attrs: dict[str, Any], *, new: bool = False
 ) -> None:
     if not new:
-        tx.conn.execute(delete(member_emails).where(member_emails.c.member_id == member_id))
+        _DELETE_EMAILS.send(driver(tx.conn), {"member_id": member_id})
     rows = [
         {
             "member_id": member_id,
@@ -170,12 +177,9 @@ def _emit_role_change(tx: Tx, org: Org, before: Member, after: Member) -> None:
         )
 
 
-_MEMBER_ID_BY_KEY = Prepared(
-    select(members.c.id).where(
-        members.c.org_id == bindparam("org_id"), members.c.user_name_key == bindparam("key")
-    )
+_INSERT_MEMBER = prepared_insert_unless_taken(
+    members, ["org_id", "user_name_key"], exclude={"seq"}, returning=members.c.seq
 )
-_INSERT_MEMBER = prepared_insert(members, exclude={"seq"}, returning=members.c.seq)
 
 
 def create_member(
@@ -195,11 +199,6 @@ def create_member(
     if active is False:  # created outside the organization: no org role (see update_member)
         role = OrgRole.MEMBER
     db = driver(tx.conn)
-    key = fold(attrs["userName"])
-    # Looked up first although the unique constraint decides: a failed INSERT would abort a
-    # PostgreSQL transaction, and a ConflictError must leave the caller's usable.
-    if _MEMBER_ID_BY_KEY.first(db, {"org_id": org.id, "key": key}) is not None:
-        raise _taken(attrs["userName"])
     values = {
         "id": new_id(),
         "org_id": org.id,
@@ -211,13 +210,18 @@ def create_member(
         "last_modified": tx.now,
         **member_row(attrs),
     }
-    # The unique constraints decide races; the transaction is rolled back on the error.
+    # The unique constraint on the userName decides, races included: a taken name inserts
+    # nothing and leaves the transaction usable (a ConflictError must leave the caller's
+    # usable). Any other violation (a second Owner) is an error.
     try:
-        seq = _INSERT_MEMBER.first(db, values).seq
+        inserted = _INSERT_MEMBER.first(db, values)
     except IntegrityError as exc:
         if _violates_one_owner(exc):
             raise InvalidError(MULTIPLE_OWNERS) from None
         raise _taken(attrs["userName"]) from None
+    if inserted is None:
+        raise _taken(attrs["userName"])
+    seq = inserted.seq
     _write_emails(tx, org, values["id"], attrs, new=True)
     member = Member(
         id=values["id"],
@@ -240,14 +244,33 @@ def create_member(
     return member
 
 
+_MEMBER = select(members).where(
+    members.c.org_id == bindparam("org_id"), members.c.id == bindparam("member_id")
+)
+_GET_MEMBER = Prepared(_MEMBER)
+_GET_MEMBER_FOR_UPDATE = Prepared(_MEMBER.with_for_update())
+
+
 def get_member(tx: Tx, org: Org, member_id: str, *, for_update: bool = False) -> Member:
-    query = select(members).where(members.c.org_id == org.id, members.c.id == member_id)
-    if for_update:
-        query = query.with_for_update()
-    row = tx.conn.execute(query).first()
-    if row is None:
-        raise NotFoundError(f"User {member_id} not found")
-    return member_from_row(row)
+    return get_member_later(tx, org, member_id, for_update=for_update)()
+
+
+def get_member_later(
+    tx: Tx, org: Org, member_id: str, *, for_update: bool = False
+) -> Callable[[], Member]:
+    """`get_member`, its statement sent now and its row read (or `NotFoundError` raised)
+    when the function returned is called: statements sent after it share its round trip
+    (`Prepared.later`), and the server runs them after it (after its lock, too)."""
+    statement = _GET_MEMBER_FOR_UPDATE if for_update else _GET_MEMBER
+    rows = statement.later(driver(tx.conn), {"org_id": org.id, "member_id": member_id})
+
+    def member() -> Member:
+        found = rows()
+        if not found:
+            raise NotFoundError(f"User {member_id} not found")
+        return member_from_row(found[0])
+
+    return member
 
 
 def find_member(tx: Tx, org: Org, user_name: str) -> Member | None:
@@ -293,6 +316,24 @@ def _check_email_policy(org: Org, member: Member, attrs: dict[str, Any]) -> None
         raise PolicyError("Email changes are disabled for this organization")
 
 
+_UPDATE_MEMBER = Prepared(
+    update(members)
+    .where(members.c.id == bindparam("member_id"))
+    .values(
+        {
+            name: bindparam(name)
+            for name in (
+                *member_row_columns(),
+                "active",
+                "org_role",
+                "version",
+                "last_modified",
+            )
+        }
+    )
+)
+
+
 def update_member(tx: Tx, org: Org, member: Member, document: dict[str, Any]) -> Member:
     """Replace a member's document (SCIM PUT, or the result of a PATCH).
 
@@ -323,20 +364,39 @@ def update_member(tx: Tx, org: Org, member: Member, document: dict[str, Any]) ->
         return member
     deactivating = member.active and not active
     if deactivating:
-        finish_access_watch = changes.start_watch(tx, org, [member.id])
+        finish_access_watch = changes.start_watch(tx, org, [member.id], leaving=True)
         report_leaving = _leave_org(tx, org, member)
-    values = {**member_row(attrs), "active": active, "org_role": role.value}
-    try:
-        tx.conn.execute(
-            update(members)
-            .where(members.c.id == member.id)
-            .values(version=member.version + 1, last_modified=tx.now, **values)
-        )
-    except IntegrityError:
-        raise _taken(attrs["userName"]) from None
+    values = {
+        **member_row(attrs),
+        "active": active,
+        "org_role": role.value,
+        "version": member.version + 1,
+        "last_modified": tx.now,
+        "member_id": member.id,
+    }
+    db = driver(tx.conn)
+    if fold(attrs["userName"]) == fold(member.user_name):
+        # Nothing unique changes (the org role was checked above): no error to wait for.
+        _UPDATE_MEMBER.send(db, values)
+    else:
+        try:
+            _UPDATE_MEMBER.run(db, values)
+        except IntegrityError:
+            raise _taken(attrs["userName"]) from None
     if _emails(attrs) != _emails(member.attributes):
         _write_emails(tx, org, member.id, attrs)
-    updated = get_member(tx, org, member.id)
+    # As the row now is, without reading it back.
+    updated = replace(
+        member,
+        user_name=values["user_name"],
+        external_id=values["external_id"],
+        display_name=values["display_name"],
+        active=active,
+        org_role=role,
+        attributes=attrs,
+        version=values["version"],
+        last_modified=tx.now,
+    )
     action = (
         "member.deactivated"
         if deactivating
@@ -359,23 +419,48 @@ def _leave_org(tx: Tx, org: Org, member: Member) -> Callable[[], None]:
     """What a deactivated or removed person loses: every group membership, every direct
     assignment, the console sign-in and its sessions. Returns what reports it, to be called
     after the member's own event: `group.member_removed` and `member.assignment_removed`
-    for each."""
-    left_groups = list(
-        tx.conn.execute(
-            delete(group_members)
-            .where(group_members.c.member_id == member.id)
-            .returning(group_members.c.group_id)
-        ).scalars()
-    )
-    assignments = effective.take_assignments(tx, org, direct_assignments.c.member_id == member.id)
-    tx.conn.execute(delete(console_credentials).where(console_credentials.c.member_id == member.id))
-    tx.conn.execute(delete(console_sessions).where(console_sessions.c.member_id == member.id))
+    for each. The statements are sent together (one round trip, pipelined), their results
+    read by the report."""
+    db = driver(tx.conn)
+    values = {"member_id": member.id, "org_id": org.id}
+    # Locked, then deleted: a membership removed concurrently is reported by its remover.
+    left_groups = _GROUPS_LEFT.later(db, values)
+    _DELETE_MEMBERSHIPS.send(db, values)
+    assignments = _TAKE_ASSIGNMENTS.later(db, values)
+    _DELETE_CREDENTIALS.send(db, values)
+    _DELETE_SESSIONS.send(db, values)
 
     def report() -> None:
-        group_store.emit_left(tx, org, left_groups, member.id)
-        effective.report_removed_assignments(tx, org, assignments)
+        group_store.emit_left(tx, org, [group_from_row(row) for row in left_groups()], member.id)
+        effective.report_removed_assignments(tx, org, assignments())
 
     return report
+
+
+_GROUPS_LEFT = Prepared(
+    select(groups)
+    .join(group_members, group_members.c.group_id == groups.c.id)
+    .where(group_members.c.member_id == bindparam("member_id"))
+    .order_by(groups.c.seq)
+    .with_for_update(of=group_members)
+)
+_DELETE_MEMBERSHIPS = Prepared(
+    delete(group_members).where(group_members.c.member_id == bindparam("member_id"))
+)
+_TAKE_ASSIGNMENTS = Prepared(
+    delete(direct_assignments)
+    .where(
+        direct_assignments.c.org_id == bindparam("org_id"),
+        direct_assignments.c.member_id == bindparam("member_id"),
+    )
+    .returning(*direct_assignments.c)
+)
+_DELETE_CREDENTIALS = Prepared(
+    delete(console_credentials).where(console_credentials.c.member_id == bindparam("member_id"))
+)
+_DELETE_SESSIONS = Prepared(
+    delete(console_sessions).where(console_sessions.c.member_id == bindparam("member_id"))
+)
 
 
 def set_active(tx: Tx, org: Org, member: Member, active: bool) -> Member:
@@ -426,7 +511,7 @@ def remove_member(tx: Tx, org: Org, member: Member) -> None:
     """Remove a person from the organization: the SCIM resource disappears (GET → 404)."""
     if member.org_role is OrgRole.OWNER:
         raise PolicyError(OWNER_GUARD if tx.actor.over_scim else "The Owner cannot be removed")
-    finish_access_watch = changes.start_watch(tx, org, [member.id])
+    finish_access_watch = changes.start_watch(tx, org, [member.id], leaving=True)
     report_leaving = _leave_org(tx, org, member)
     tx.conn.execute(delete(members).where(members.c.id == member.id))
     audit.record(tx, org.id, "member.removed", "member", member.id, before=_snapshot(member))

@@ -7,6 +7,7 @@ read of every row before it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Generic, TypeVar
@@ -16,12 +17,13 @@ from sqlalchemy import Column, ColumnElement, Integer, Table, bindparam, func, s
 from scimitar.domain.context import Tx
 from scimitar.domain.directory.group_store import group_from_row
 from scimitar.domain.directory.people import member_from_row
+from scimitar.domain.errors import NotFoundError
 from scimitar.domain.models import Group, Member, Org
 from scimitar.protocol.listing import Query
 from scimitar.protocol.schema import GROUP, USER, ResourceType
 from scimitar.storage.filters import Equality, compile_filter, indexed_equality, sort_key
 from scimitar.storage.prepared import Prepared, driver
-from scimitar.storage.tables import groups, members
+from scimitar.storage.tables import group_members, groups, members, scim_keys
 
 T = TypeVar("T")
 
@@ -146,6 +148,112 @@ def _count(tx: Tx, table: Table, condition: Any) -> int:
     return int(
         tx.conn.execute(select(func.count()).select_from(table).where(condition)).scalar_one()
     )
+
+
+# Reads sent before the SCIM key is checked, in the same round trip as its statement
+# (PostgreSQL, pipelined): the org is the key's, looked up by the statement itself. What
+# they read is used only once the key is found active, and only for the org it names.
+
+_ORG_OF_KEY = (
+    select(scim_keys.c.org_id)
+    .where(scim_keys.c.key_hash == bindparam("key_digest"), scim_keys.c.active.is_(True))
+    .scalar_subquery()
+)
+_MEMBER_OF_KEY = Prepared(
+    select(members).where(members.c.org_id == _ORG_OF_KEY, members.c.id == bindparam("member_id"))
+)
+
+
+def member_of_key_later(tx: Tx, key_digest: str, member_id: str) -> Callable[[Org], Member]:
+    """The member `member_id` of the org of the SCIM key with this digest, sent now: call
+    the function returned with the org the key was found to belong to."""
+    rows = _MEMBER_OF_KEY.later(driver(tx.conn), {"key_digest": key_digest, "member_id": member_id})
+
+    def member(org: Org) -> Member:
+        found = [row for row in rows() if row.org_id == org.id]
+        if not found:
+            raise NotFoundError(f"User {member_id} not found")
+        return member_from_row(found[0])
+
+    return member
+
+
+_GROUP_OF_KEY_LOCKED = Prepared(
+    select(groups)
+    .where(groups.c.org_id == _ORG_OF_KEY, groups.c.id == bindparam("group_id"))
+    .with_for_update()
+)
+
+
+def locked_group_of_key_later(tx: Tx, key_digest: str, group_id: str) -> Callable[[Org], Group]:
+    """The group `group_id` of the org of the SCIM key with this digest, locked for update
+    (as `get_group(…, for_update=True)`), sent now: call the function returned with the org
+    the key was found to belong to. Should the key then be refused, the transaction ends
+    and the lock with it."""
+    rows = _GROUP_OF_KEY_LOCKED.later(
+        driver(tx.conn), {"key_digest": key_digest, "group_id": group_id}
+    )
+
+    def group(org: Org) -> Group:
+        found = [row for row in rows() if row.org_id == org.id]
+        if not found:
+            raise NotFoundError(f"Group {group_id} not found")
+        return group_from_row(found[0])
+
+    return group
+
+
+@dataclass(frozen=True)
+class _KeyedLookup:
+    page: Prepared
+    groups: Prepared
+
+
+@cache
+def _keyed_lookup(column: Column[Any]) -> _KeyedLookup:
+    where = (members.c.org_id == _ORG_OF_KEY) & (column == bindparam("value"))
+    return _KeyedLookup(
+        Prepared(select(members).where(where).order_by(members.c.seq)),
+        Prepared(
+            select(group_members.c.member_id, groups.c.id, groups.c.display_name)
+            .join(groups, groups.c.id == group_members.c.group_id)
+            .join(members, members.c.id == group_members.c.member_id)
+            .where(where)
+            .order_by(groups.c.seq)
+        ),
+    )
+
+
+#: A lookup's members, and each one's groups (id, displayName) when they were asked for.
+MembersFound = tuple[ResultPage[Member], dict[str, list[tuple[str, str]]] | None]
+
+
+def unique_member_lookup_later(
+    tx: Tx, key_digest: str, query: Query, *, with_groups: bool
+) -> Callable[[Org], MembersFound] | None:
+    """A lookup by a unique attribute (`userName eq "…"`) of the org of the SCIM key with
+    this digest, sent now (None for any other query): call the function returned with the
+    org the key was found to belong to."""
+    equality = _point_equality(USER, query)
+    if equality is None or not equality.unique:
+        return None
+    lookup = _keyed_lookup(equality.column)
+    db = driver(tx.conn)
+    values = {"key_digest": key_digest, "value": equality.value}
+    rows = lookup.page.later(db, values)
+    group_rows = lookup.groups.later(db, values) if with_groups else None
+
+    def found(org: Org) -> MembersFound:
+        items = [member_from_row(row) for row in rows() if row.org_id == org.id]
+        refs: dict[str, list[tuple[str, str]]] | None = None
+        if group_rows is not None:
+            refs = {m.id: [] for m in items}
+            for member_id, group_id, name in group_rows():
+                if member_id in refs:
+                    refs[member_id].append((group_id, name))
+        return ResultPage(len(items), items[: query.limit]), refs
+
+    return found
 
 
 def search_members(tx: Tx, org: Org, query: Query) -> ResultPage[Member]:

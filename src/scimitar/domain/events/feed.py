@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, or_, select, update
+from sqlalchemy import BigInteger, Connection, Row, bindparam, insert, or_, select
 
-from scimitar.domain.context import Tx, new_id
+from scimitar.domain.context import Tx, new_ordered_id
 from scimitar.domain.models import Org
 from scimitar.storage.database import before_commit, transaction_state
-from scimitar.storage.engines import insert_if_absent
-from scimitar.storage.prepared import Prepared, driver, prepared_insert
-from scimitar.storage.tables import event_counters, events
+from scimitar.storage.engines import PreparedCounterAdd, serial_just_inserted
+from scimitar.storage.prepared import Prepared, driver
+from scimitar.storage.tables import event_counters, events, provisioning_log
 
 #: The feed's page size ceiling.
 MAX_LIMIT = 1000
@@ -71,6 +71,8 @@ class PendingEvent:
 class _Outbox:
     pending: list[PendingEvent] = field(default_factory=list)
     request_id: int | None = None
+    #: Linked to a provisioning-log entry (`request_id` None: the one just written).
+    linked: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ def emit(
     """Queue one event on the transaction of the change it describes."""
     _outbox(tx).pending.append(
         PendingEvent(
-            id=new_id(),
+            id=new_ordered_id(),
             org_id=org_id,
             type=type,
             at=tx.now,
@@ -178,9 +180,12 @@ def take_since(tx: Tx, position: int) -> list[PendingEvent]:
     return taken
 
 
-def link_request(tx: Tx, request_id: int) -> None:
-    """Mark every event of this transaction as produced by a provisioning-log entry."""
-    _outbox(tx).request_id = request_id
+def link_request(tx: Tx, request_id: int | None) -> None:
+    """Mark every event of this transaction as produced by a provisioning-log entry: the
+    one with this id, or (None) the one this transaction wrote last, its id not read back
+    (`provisioning.record_request` in a pipelined transaction)."""
+    outbox = _outbox(tx)
+    outbox.request_id, outbox.linked = request_id, True
 
 
 def flush(tx: Tx) -> None:
@@ -196,39 +201,49 @@ def _flush_connection(conn: Connection) -> None:
     by_org: dict[str, list[PendingEvent]] = {}
     for event in queued:
         by_org.setdefault(event.org_id, []).append(event)
-    # Counter rows are locked in one global order, so two transactions never deadlock.
     db = driver(conn)
+    insert = _INSERT_EVENT
+    if outbox.request_id is None and outbox.linked:
+        insert = _INSERT_EVENT_OF_LAST_LOGGED
+    # Counter rows are locked in one global order, so two transactions never deadlock.
+    # Nothing is read back: each event's number is worked out by the database from the
+    # counter as this transaction left it, so the whole flush travels with the COMMIT.
     for org_id in sorted(by_org):
         org_events = by_org[org_id]
-        first = _allocate(conn, org_id, len(org_events))
-        rows = [_row(e, first + i, outbox.request_id) for i, e in enumerate(org_events)]
-        _INSERT_EVENT.run_many(db, rows)
+        count = len(org_events)
+        _ADD_TO_COUNTER.send(db, {"org_id": org_id, "initial": 1 + count, "count": count})
+        rows = [_row(e, count - i, outbox.request_id) for i, e in enumerate(org_events)]
+        insert.run_many(db, rows)
 
 
-_INSERT_EVENT = prepared_insert(events)
-_BUMP = Prepared(
-    update(event_counters)
-    .where(event_counters.c.org_id == bindparam("org_id"))
-    .values(next_seq=event_counters.c.next_seq + bindparam("count"))
-    .returning(event_counters.c.next_seq)
-)
+_ADD_TO_COUNTER = PreparedCounterAdd(event_counters, "org_id", "next_seq")
 
 
-def _allocate(conn: Connection, org_id: str, count: int) -> int:
-    """Take `count` consecutive sequence numbers of the org; returns the first."""
-    db = driver(conn)
-    after = _BUMP.first(db, {"org_id": org_id, "count": count})
-    if after is None:
-        insert_if_absent(conn, event_counters, "org_id", org_id=org_id, next_seq=1)
-        after = _BUMP.first(db, {"org_id": org_id, "count": count})
-    return int(after.next_seq) - count
+def _numbered_insert(request_id: Any) -> Prepared:
+    """The insert of one event whose `seq` is the counter's `next_seq` less `back` (the
+    counter already counts it)."""
+    next_seq = (
+        select(event_counters.c.next_seq)
+        .where(event_counters.c.org_id == bindparam("counter_org"))
+        .scalar_subquery()
+    )
+    values: dict[str, Any] = {c.key: bindparam(c.key) for c in events.c}
+    values["seq"] = next_seq - bindparam("back", type_=BigInteger)
+    values["request_id"] = request_id
+    return Prepared(insert(events).values(values))
 
 
-def _row(event: PendingEvent, seq: int, request_id: int | None) -> dict[str, Any]:
+_INSERT_EVENT = _numbered_insert(bindparam("request_id"))
+#: Linked to the provisioning-log entry this transaction just wrote, whose id was not read.
+_INSERT_EVENT_OF_LAST_LOGGED = _numbered_insert(serial_just_inserted(provisioning_log.c.id))
+
+
+def _row(event: PendingEvent, back: int, request_id: int | None) -> dict[str, Any]:
     return {
         "id": event.id,
         "org_id": event.org_id,
-        "seq": seq,
+        "counter_org": event.org_id,
+        "back": back,
         "type": event.type,
         "at": event.at,
         "actor_kind": event.actor["kind"],

@@ -195,11 +195,18 @@ def _not_a_scim_key(credential: str) -> str:
     return "Invalid SCIM key"
 
 
+def scim_key_digest(key: str) -> str | None:
+    """What a SCIM key is looked up by; None for what cannot be one."""
+    if not key.startswith(SCIM_KEY_PREFIX) or len(key) > 200:
+        return None
+    return hash_secret(key)
+
+
 def authenticate_scim_key(tx: Tx, key: str) -> tuple[Org, KeyInfo]:
     """The org a SCIM key belongs to; `AuthError` if it is unknown or deactivated."""
-    if not key.startswith(SCIM_KEY_PREFIX) or len(key) > 200:
+    digest = scim_key_digest(key)
+    if digest is None:
         raise AuthError(_not_a_scim_key(key))
-    digest = hash_secret(key)
     # Between commits, a key checked once on this connection needs no second look.
     memo = unchanged_memo(tx.conn)
     found: tuple[Org, KeyInfo] | None = memo.get(("scim key", digest)) if memo else None
@@ -244,7 +251,7 @@ def touch_scim_key_if_stale(tx: Tx, key: str | KeyInfo) -> None:
         if key.last_used is not None and utc(key.last_used) >= stale:
             return
         key = key.id
-    _TOUCH_KEY.run(driver(tx.conn), {"key_id": key, "stale": stale, "now": tx.now})
+    _TOUCH_KEY.send(driver(tx.conn), {"key_id": key, "stale": stale, "now": tx.now})
 
 
 # Admin API tokens

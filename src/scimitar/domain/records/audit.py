@@ -22,7 +22,7 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Write one audit entry in the transaction of the change it describes."""
-    _INSERT.run(
+    _INSERT.send(
         driver(tx.conn),
         {
             "org_id": org_id,

@@ -40,12 +40,18 @@ class LoggedRequest:
 _INSERT_RETURNING_ID = prepared_insert(
     provisioning_log, exclude={"id"}, returning=provisioning_log.c.id
 )
+_INSERT_ENTRY = prepared_insert(provisioning_log, exclude={"id"})
 
 
-def record_request(tx: Tx, entry: Entry) -> int:
+def record_request(tx: Tx, entry: Entry) -> int | None:
     """Write one entry in `tx` (a write's own transaction); returns its id (events link
-    to it)."""
-    return int(_INSERT_RETURNING_ID.first(driver(tx.conn), entry.row()).id)
+    to it), or None in a pipelined transaction, where reading it back would cost a round
+    trip: `feed.link_request(tx, None)` links the events to it all the same."""
+    db = driver(tx.conn)
+    if db.pipeline is not None:
+        _INSERT_ENTRY.send(db, entry.row())
+        return None
+    return int(_INSERT_RETURNING_ID.first(db, entry.row()).id)
 
 
 def recent_requests(
@@ -112,7 +118,7 @@ class Entry:
 
 _METHOD_LIMIT = text_limit(provisioning_log.c.method)
 _USER_AGENT_LIMIT = text_limit(provisioning_log.c.user_agent)
-_INSERT_ENTRIES = prepared_insert(provisioning_log, exclude={"id"})
+_INSERT_ENTRIES = _INSERT_ENTRY
 
 
 class BatchedLog:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -49,12 +50,15 @@ from scimitar.protocol.listing import list_response
 from scimitar.runtime.rate_limits import Face, Limiter, RateLimited
 from scimitar.storage.database import Database, unavailable
 from scimitar.storage.limits import ValueRefused
+from scimitar.storage.prepared import pipelined
 
 MAX_LOGGED_BODY = 8192
 _SECRET_WORDS = re.compile(rb"password|secret|token", re.IGNORECASE)
 
 
 Handler = Callable[[Call, Tx, Org], Outcome]
+#: Sends a read's statements by the digest of the request's SCIM key (see `endpoint`).
+Prefetch = Callable[[Call, Tx, str], None]
 #: A SCIM endpoint: the request's scope and body stream, and the path's parameters.
 Endpoint = Callable[[Scope, Receive, dict[str, str]], Awaitable[Response]]
 
@@ -114,13 +118,25 @@ class ScimApi:
     def _table(self) -> None:
         """The endpoints by method and path below the prefix; `{…}` is one path segment."""
         endpoints: list[tuple[str, str, Endpoint]] = [
-            ("GET", "Users", self.endpoint(users_api.list_users, inline=users_api.USERS.reads_one)),
+            (
+                "GET",
+                "Users",
+                self.endpoint(
+                    users_api.list_users,
+                    inline=users_api.USERS.reads_one,
+                    prefetch=users_api.prefetch_list_users,
+                ),
+            ),
             ("POST", "Users", self.endpoint(users_api.create_user, write=True)),
             ("POST", "Users/.search", self.endpoint(users_api.search_users, body=True)),
             (
                 "GET",
                 "Users/{id}",
-                self.endpoint(users_api.get_user, inline=users_api.USERS.reads_one),
+                self.endpoint(
+                    users_api.get_user,
+                    inline=users_api.USERS.reads_one,
+                    prefetch=users_api.prefetch_get_user,
+                ),
             ),
             ("PUT", "Users/{id}", self.endpoint(users_api.replace_user, write=True)),
             ("PATCH", "Users/{id}", self.endpoint(users_api.patch_user, write=True)),
@@ -138,7 +154,13 @@ class ScimApi:
                 self.endpoint(groups_api.get_group, inline=groups_api.GROUPS.reads_one),
             ),
             ("PUT", "Groups/{id}", self.endpoint(groups_api.replace_group, write=True)),
-            ("PATCH", "Groups/{id}", self.endpoint(groups_api.patch_group, write=True)),
+            (
+                "PATCH",
+                "Groups/{id}",
+                self.endpoint(
+                    groups_api.patch_group, write=True, prefetch=groups_api.prefetch_patch_group
+                ),
+            ),
             (
                 "DELETE",
                 "Groups/{id}",
@@ -258,9 +280,12 @@ class ScimApi:
         write: bool = False,
         body: bool | None = None,
         inline: Callable[[Call], bool] | None = None,
+        prefetch: Prefetch | None = None,
     ) -> Endpoint:
         """`inline` tells which requests are cheap enough to run on the event loop rather
-        than in the thread pool (SQLite only: PostgreSQL reads wait on the network)."""
+        than in the thread pool (SQLite only: PostgreSQL reads wait on the network).
+        `prefetch` sends a read's statements before the key is checked, to travel with the
+        key's statement (pipelined transactions: PostgreSQL)."""
         wants_body = write if body is None else body
 
         async def run(scope: Scope, receive: Receive, params: dict[str, str]) -> Response:
@@ -293,7 +318,7 @@ class ScimApi:
                     )
                 else:
                     outcome, org_id, key_id = await run_in_threadpool(
-                        self._execute, handler, call, key, write, started
+                        self._execute, handler, call, key, write, started, prefetch=prefetch
                     )
             except ScimError as exc:
                 outcome, org_id, key_id = Outcome(exc.status, exc), None, None
@@ -320,6 +345,7 @@ class ScimApi:
         started: float = 0.0,
         *,
         inline: bool = False,
+        prefetch: Prefetch | None = None,
     ) -> tuple[Outcome, str | None, str | None]:
         """Authenticate and run the handler in one transaction; errors become outcomes."""
         org_id: str | None = None
@@ -331,6 +357,8 @@ class ScimApi:
                     raise errors.Unauthorized(
                         "Missing credentials: send 'Authorization: Bearer <SCIM key>'"
                     )
+                if prefetch is not None and pipelined(conn):
+                    _prefetch(prefetch, call, tx, key)
                 org, info = keys.authenticate_scim_key(tx, key)
                 # Before any work; its refusal is not logged (a flood would fill the log).
                 self.limiter.check(Face.SCIM, info.id, info.rate_limit)
@@ -371,7 +399,7 @@ class ScimApi:
         would = [e.summary() for e in rehearsal.events] if dry_run else None
         entry = self._entry(org.id, tx.actor.id, call, outcome, time.perf_counter() - started)
         entry_id = record_request(tx, replace(entry, at=tx.now, dry_run=dry_run, changes=would))
-        feed.link_request(tx, entry_id)
+        feed.link_request(tx, entry_id)  # None: the entry just written, its id not read back
         keys.touch_scim_key_if_stale(tx, key)
         outcome.logged = True
         return outcome
@@ -403,6 +431,15 @@ class ScimApi:
             request_body=self._logged_body(call),
             key_id=key_id,
         )
+
+
+def _prefetch(prefetch: Prefetch, call: Call, tx: Tx, key: str) -> None:
+    digest = keys.scim_key_digest(key)
+    if digest is None:
+        return
+    # A request the handler will refuse is refused there, after the key is checked.
+    with suppress(ScimError):
+        prefetch(call, tx, digest)
 
 
 def _all(resources: list[dict[str, Any]]) -> dict[str, Any]:

@@ -57,13 +57,17 @@ class Resources(Generic[R]):
         index, and nothing unbounded: a request that costs as little as a point read."""
         try:
             if "id" in call.params:
-                return self._bounded(self._projection(call))
+                return self._bounded(self.projection(call))
             request = self._list_request(call, call.query)
             query = request.query
             unique = unique_lookup(self.resource_type, query)
         except ScimError:
             return False
         return unique and self._bounded(request.projection)
+
+    def list_request(self, call: Call) -> ListRequest:
+        """The list request of the query string, parsed once per call."""
+        return self._list_request(call, call.query)
 
     def _list_request(self, call: Call, params: dict[str, Any]) -> ListRequest:
         if params is not call.query:
@@ -74,7 +78,7 @@ class Resources(Generic[R]):
             request = call.memo[key] = parse_list_request(self.resource_type, params)
         return request
 
-    def _projection(self, call: Call) -> Projection:
+    def projection(self, call: Call) -> Projection:
         """The query's `attributes` / `excludedAttributes`, parsed once per call (deciding
         how to run a GET by id and running it both ask)."""
         key = f"projection {self.resource_type.name}"
@@ -87,9 +91,18 @@ class Resources(Generic[R]):
             )
         return projection
 
-    def one(self, tx: Tx, call: Call, item: R, status: int = 200) -> Outcome:
-        """A single resource, shaped by the request's `attributes` / `excludedAttributes`."""
-        [body] = self.render(tx, call, self._projection(call), [item])
+    def one(
+        self,
+        tx: Tx,
+        call: Call,
+        item: R,
+        status: int = 200,
+        *,
+        renderer: Callable[[Tx, Call, Projection, list[R]], list[dict[str, Any]]] | None = None,
+    ) -> Outcome:
+        """A single resource, shaped by the request's `attributes` / `excludedAttributes`
+        (rendered by `renderer` when the caller knows more than `self.render` would read)."""
+        [body] = (renderer or self.render)(tx, call, self.projection(call), [item])
         headers = {"ETag": render.etag(item.version)}
         if status == 201:
             headers["Location"] = f"{call.base}{self.resource_type.endpoint}/{item.id}"

@@ -1,0 +1,212 @@
+"""What one SCIM request of each type costs, in process (no sockets), one at a time. By hand.
+
+    .venv/bin/python bench/request_costs.py [--engine sqlite|postgresql] [--users 2000]
+        [--db-delay-ms 0.5]
+
+Straight through the ASGI app (no client, no sockets), medians of `--repeat` sequential requests:
+a `userName eq` lookup, GET by id, POST, a profile PUT, PATCH adding one member to a group,
+and PATCH `active=false` for a member in no group and for one in 100 groups (issue 14:
+deactivation within 1.5× a create, and in 100 groups within 3× in none).
+
+On PostgreSQL the server is reached through the wire-counting proxy of the tests
+(`tests/storage/wire_counter.py`), which prints round trips per request (the provisioning
+log's background batches included) and, with `--db-delay-ms`, holds each of the server's
+answers back that long: the latency of each request type with that round-trip time to the
+database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import create_engine, text
+
+from scimitar.config import Settings
+from scimitar.domain.context import CLI_ACTOR, Tx
+from scimitar.domain.directory import group_store, organizations, people
+from scimitar.domain.identity import keys
+from scimitar.domain.models import GroupKind
+from scimitar.faces.app import create_app
+from scimitar.storage.database import Database
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's `tests`
+from tests.storage.wire_counter import WireCounter
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def document(i: int) -> dict[str, Any]:
+    name = f"user{i}@example.com"
+    return {
+        "userName": name,
+        "name": {"givenName": "User", "familyName": str(i)},
+        "emails": [{"value": name, "type": "work", "primary": True}],
+        "active": True,
+    }
+
+
+async def median_ms(request: Callable[[int], Awaitable[None]], count: int) -> float:
+    times: list[float] = []
+    for i in range(count):
+        began = time.perf_counter()
+        await request(i)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--db-delay-ms", type=float, default=0.0, help="PostgreSQL only")
+    args = parser.parse_args()
+    database = ""
+    counter: WireCounter | None = None
+    if args.engine == "postgresql":
+        database = f"bench_costs_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{database}"'))
+        counter = WireCounter(delay=args.db_delay_ms / 1000)
+        url = counter.url(database)
+    else:
+        url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'costs.db'}"
+    db = Database(url)
+    db.migrate()
+    repeat = args.repeat
+    with db.write() as conn:
+        tx = Tx(conn, CLI_ACTOR)
+        org = organizations.create_org(tx, name="Costs", slug="costs", owner_email="o@ex.com")
+        key = keys.generate_scim_key(tx, org)
+    ids: list[str] = []
+    for start in range(0, args.users, 1000):
+        with db.write() as conn:
+            tx = Tx(conn, CLI_ACTOR)
+            for i in range(start, min(start + 1000, args.users)):
+                ids.append(people.create_member(tx, org, document(i)).id)
+    in_groups = ids[-repeat:]
+    with db.write() as conn:
+        tx = Tx(conn, CLI_ACTOR)
+        for g in range(100):
+            group = group_store.insert_group(tx, org, GroupKind.CUSTOM, f"Team {g}")
+            group_store.add_members(tx, org, group, in_groups)
+        spare = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Spare")
+    app = create_app(Settings(database_url=url, public_url="http://bench"), db=db)
+    fresh = iter(range(10**6, 2 * 10**6))
+
+    async def send(method: str, path: str, body: Any = None) -> None:
+        raw = orjson.dumps(body) if body is not None else b""
+        path, _, query = path.partition("?")
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": "/scim" + path,
+            "raw_path": ("/scim" + path).encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [
+                (b"host", b"bench"),
+                (b"authorization", f"Bearer {key}".encode()),
+                (b"content-type", b"application/scim+json"),
+                (b"content-length", str(len(raw)).encode()),
+            ],
+            "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 8000),
+        }
+        delivered = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+            await asyncio.sleep(3600)
+            raise AssertionError
+
+        status: list[int] = []
+
+        async def respond(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        await app(scope, receive, respond)  # type: ignore[arg-type]
+        assert status[0] < 300, (method, path, status)
+
+    deactivate = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
+    requests: dict[str, Callable[[int], Awaitable[None]]] = {
+        "userName eq lookup": lambda i: send(
+            "GET", f"/Users?filter=userName%20eq%20%22user{i}%40example.com%22"
+        ),
+        "GET by id": lambda i: send("GET", f"/Users/{ids[i]}"),
+        "POST /Users": lambda i: send("POST", "/Users", document(next(fresh))),
+        "PUT (profile)": lambda i: send(
+            "PUT", f"/Users/{ids[i]}", {**document(i), "displayName": f"Renamed {i}"}
+        ),
+        "PATCH group add one": lambda i: send(
+            "PATCH",
+            f"/Groups/{spare.id}",
+            {
+                "schemas": [PATCH],
+                "Operations": [{"op": "add", "path": "members", "value": [{"value": ids[i]}]}],
+            },
+        ),
+        "deactivate, in no group": lambda i: send("PATCH", f"/Users/{ids[repeat + i]}", deactivate),
+        "deactivate, in 100 groups": lambda i: send("PATCH", f"/Users/{in_groups[i]}", deactivate),
+    }
+
+    async def run() -> dict[str, float]:
+        async with app.router.lifespan_context(app):
+            for i in range(20):  # warm up: statements prepared, connections open
+                await requests["userName eq lookup"](i)
+                await requests["GET by id"](i)
+            found = {}
+            for name, request in requests.items():
+                if counter is not None:
+                    counter.reset()
+                found[name] = await median_ms(request, repeat)
+                if counter is not None:
+                    trips[name] = len(counter.trips) / repeat
+            return found
+
+    trips: dict[str, float] = {}
+    results = asyncio.run(run())
+    db.dispose()
+    if counter is not None:
+        counter.close()
+    if database:
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    delay = f", {args.db_delay_ms} ms round trip to the database" if args.db_delay_ms else ""
+    print(f"{args.engine}, {args.users} members, median of {repeat} sequential requests{delay}:")
+    for name, ms in results.items():
+        per = f"  {trips[name]:5.1f} round trips" if name in trips else ""
+        print(f"  {name:28} {ms:7.3f} ms{per}")
+    create = results["POST /Users"]
+    none = results["deactivate, in no group"]
+    print(f"  deactivation / create:       {none / create:.2f}× (target ≤ 1.5)")
+    print(
+        f"  in 100 groups / in none:     {results['deactivate, in 100 groups'] / none:.2f}× (≤ 3)"
+    )
+    print(
+        f"  GET by id / lookup:          {results['GET by id'] / results['userName eq lookup']:.2f}×"
+    )
+
+
+if __name__ == "__main__":
+    main()
