@@ -1,6 +1,6 @@
 """Answers for what no face handled: an unexpected error (500), a database busy past its
-timeout or a statement stopped at the time limit (503), a path no route takes (404, 405).
-Each in the face's own error body: SCIM's error JSON under `/scim`, the admin API's
+timeout or a statement stopped at the time limit (503); a path no route takes (404, 405) is
+`wayfinding`'s. Each in the face's own error body: SCIM's error JSON under `/scim`, the admin API's
 `{"error": {"code", "detail"}}` elsewhere, a plain page under `/console`.
 
 The error is answered here and not raised on: Starlette's own handler re-raises after
@@ -15,8 +15,6 @@ import logging
 from typing import Any
 
 import orjson
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,12 +47,6 @@ def error_for(
     return Response(
         orjson.dumps(error), status_code=status, headers=headers, media_type="application/json"
     )
-
-
-async def http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's own 404/405 (no route matched), in the face's error body."""
-    assert isinstance(exc, HTTPException)
-    return error_for(request.url.path, exc.status_code, exc.detail, dict(exc.headers or {}))
 
 
 class AnswerFailures:
