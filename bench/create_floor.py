@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import in_process  # bench/in_process.py (bench/ is the script's own folder)
+
 SPENT = {"sqlite": 0.0}
 #: Time inside SQLite by kind of statement ("INSERT INTO members", "BEGIN", "commit").
 BY_STATEMENT: collections.Counter[str] = collections.Counter()
@@ -117,43 +119,7 @@ def main() -> None:
     numbers = itertools.count()
 
     async def request(method: str, path: str, body: bytes = b"") -> int:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [
-                (b"host", b"127.0.0.1:8000"),
-                (b"authorization", f"Bearer {key}".encode()),
-                (b"content-type", b"application/scim+json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-            "client": ("127.0.0.1", 5000),
-            "server": ("127.0.0.1", 8000),
-        }
-        delivered = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await asyncio.sleep(3600)
-            raise AssertionError
-
-        status: list[int] = []
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-
-        await app(scope, receive, send)  # type: ignore[arg-type]
-        return status[0]
+        return await in_process.call(app, method, path, body, key=key)
 
     async def create() -> None:
         n = next(numbers)

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import in_process  # bench/in_process.py (bench/ is the script's own folder)
 import orjson
 from sqlalchemy import create_engine, text
 
@@ -108,44 +109,8 @@ def main() -> None:
 
     async def send(method: str, path: str, body: Any = None) -> None:
         raw = orjson.dumps(body) if body is not None else b""
-        path, _, query = path.partition("?")
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": "http",
-            "path": "/scim" + path,
-            "raw_path": ("/scim" + path).encode(),
-            "query_string": query.encode(),
-            "root_path": "",
-            "headers": [
-                (b"host", b"bench"),
-                (b"authorization", f"Bearer {key}".encode()),
-                (b"content-type", b"application/scim+json"),
-                (b"content-length", str(len(raw)).encode()),
-            ],
-            "client": ("127.0.0.1", 5000),
-            "server": ("127.0.0.1", 8000),
-        }
-        delivered = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": raw, "more_body": False}
-            await asyncio.sleep(3600)
-            raise AssertionError
-
-        status: list[int] = []
-
-        async def respond(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-
-        await app(scope, receive, respond)  # type: ignore[arg-type]
-        assert status[0] < 300, (method, path, status)
+        status = await in_process.call(app, method, "/scim" + path, raw, key=key)
+        assert status < 300, (method, path, status)
 
     deactivate = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
     requests: dict[str, Callable[[int], Awaitable[None]]] = {
