@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from scimitar.domain.events.addresses import AllowList
 from scimitar.domain.identity.sealed_secrets import deployment_sealer
@@ -53,7 +54,7 @@ class Settings:
             raise RuntimeError("Settings.with_sealer(db) must run before secrets are sealed")
         return self.sealer_
 
-    @property
+    @cached_property  # read by every admin and console request: parsed once
     def webhook_hosts(self) -> AllowList:
         """The internal hosts webhooks may reach (checked at creation and delivery)."""
         return AllowList.parse(self.webhook_allowed_hosts)
