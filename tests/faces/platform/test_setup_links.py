@@ -89,7 +89,9 @@ def test_link_opens_the_scim_setup_page_and_works_once(platform: Platform) -> No
     key = re.search(r'id="scim-key" readonly value="(scim-[^"]+)"', made.text)
     assert key
     assert platform.site.scim("GET", "/Users", key=key.group(1)).status_code == 200
-    reloaded = browser.get(str(made.url))  # Post/Redirect/Get: a reload rotates nothing
+    # Post/Redirect/Get: the key is shown by a GET, so a reload rotates nothing.
+    assert [r.status_code for r in made.history] == [303] and made.url.path == "/console/setup"
+    reloaded = browser.get(str(made.url))
     assert key.group(1) not in reloaded.text
     assert platform.site.scim("GET", "/Users", key=key.group(1)).status_code == 200
     for again in (browser, client_for(platform.site.db)):
@@ -210,7 +212,10 @@ def test_settings_page_lists_links_and_tokens_with_their_makers(platform: Platfo
     made = client.post("/console/setup-links", data={"csrf": csrf})
     url = re.search(r'id="setup-link" readonly value="([^"]+)"', made.text)
     assert url and url.group(1).startswith(PUBLIC_URL + "/console/setup-links/")
-    reloaded = client.get(str(made.url))  # Post/Redirect/Get: a reload makes no new link
+    # Post/Redirect/Get: the link is shown by a GET, so a reload makes no new link.
+    assert [r.status_code for r in made.history] == [303]
+    assert made.url.path == "/console/settings"
+    reloaded = client.get(str(made.url))
     assert url.group(1) not in reloaded.text and 'id="setup-link-already-shown"' in reloaded.text
     session_api = Api(client, {"X-CSRF-Token": csrf})
     newest = session_api.get("/setup-links")["setup_links"][0]
