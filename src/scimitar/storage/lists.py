@@ -31,15 +31,21 @@ class InList(ColumnElement[Any]):
     _traverse_internals = [
         ("column", InternalTraversal.dp_clauseelement),
         ("values", InternalTraversal.dp_clauseelement),
+        ("probe", InternalTraversal.dp_boolean),
     ]
 
-    def __init__(self, column: ColumnElement[Any], name: str) -> None:
+    def __init__(self, column: ColumnElement[Any], name: str, *, probe: bool = True) -> None:
         self.column = column
         self.values: BindParameter[str] = bindparam(name)
+        self.probe = probe
 
 
-def in_list(column: ColumnElement[Any], name: str) -> InList:
-    return InList(column, name)
+def in_list(column: ColumnElement[Any], name: str, *, probe: bool = True) -> InList:
+    """`probe=False`: the list only filters rows found otherwise; SQLite is told not to
+    look each listed value up in an index of `column` (a long list of groups, say, would be
+    probed once per group for every member, rather than each member's few groups checked
+    against it)."""
+    return InList(column, name, probe=probe)
 
 
 def list_value(values: Iterable[str]) -> str:
@@ -52,7 +58,9 @@ def _sqlite(element: InList, compiler: SQLCompiler, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
     values = compiler.process(element.values, **kw)
     # Both parts are compiled SQL (a column and a placeholder), never a value.
-    return f"{column} IN (SELECT value FROM json_each({values}))"  # noqa: S608
+    # A unary `+` keeps SQLite from using an index of the column for the list.
+    plus = "" if element.probe else "+"
+    return f"{plus}{column} IN (SELECT value FROM json_each({values}))"  # noqa: S608
 
 
 @compiles(InList, "postgresql")

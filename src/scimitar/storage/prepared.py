@@ -111,6 +111,8 @@ class _Compiled:
         return converted if self.positional else dict(zip(self.names, converted, strict=True))
 
     def convert(self, row: Sequence[Any]) -> Any:
+        if not self.converting:
+            return self.row._make(row)
         values = list(row)
         for index, convert in self.converting:
             value = values[index]
@@ -141,7 +143,7 @@ class Prepared:
         cursor = db.connection.cursor()
         try:
             cursor.execute(compiled.sql, parameters)
-            return [compiled.convert(row) for row in cursor.fetchall()]
+            return list(map(compiled.convert, cursor.fetchall()))
         except db.dialect.loaded_dbapi.Error as exc:
             raise _wrapped(db, compiled.sql, parameters, exc) from exc
         finally:

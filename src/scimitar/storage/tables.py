@@ -225,6 +225,7 @@ group_grants = Table(
     *(column._copy() for column in _grant_columns),
     _grant_check("group_grants"),
     Index("ix_group_grants_group", "group_id"),
+    Index("ix_group_grants_project", "project_id"),
 )
 
 direct_assignments = Table(
@@ -552,4 +553,14 @@ org_rate_limits = Table(
     Column("api_per_second", Integer),
     CheckConstraint("scim_per_second >= 0", name="scim_per_second"),
     CheckConstraint("api_per_second >= 0", name="api_per_second"),
+)
+#: A counter per org that the database itself moves on (triggers, migration 0009) whenever
+#: anything access decisions read of the org's structure changes: projects, roles, teams,
+#: the grant-giving columns of groups, and custom groups' grants. What was read of that
+#: structure at one version stays true at that version (`domain.access.catalog`).
+org_structure = Table(
+    "org_structure",
+    metadata,
+    Column("org_id", UUID, ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", BigInteger, nullable=False, server_default="0"),
 )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from scimitar.domain.context import Tx
+from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.errors import AuthError, ConflictError, NotFoundError
 from scimitar.domain.identity import keys
+from scimitar.storage.database import Database
 from scimitar.storage.tables import api_tokens, scim_keys
 from tests.domain.helpers import make_org
 
@@ -78,7 +79,7 @@ def test_api_tokens_are_distinct_from_scim_keys(tx: Tx) -> None:
     scim_key = keys.generate_scim_key(tx, org)
     assert token.startswith("sat-") and info.name == "automation"
     assert tx.conn.execute(select(api_tokens.c.token_hash)).scalar() == keys.hash_secret(token)
-    assert keys.authenticate_api_token(tx, token)[0] == org.id
+    assert keys.authenticate_api_token(tx, token)[0].id == org.id
     with pytest.raises(AuthError):
         keys.authenticate_api_token(tx, scim_key)
     with pytest.raises(AuthError):
@@ -112,3 +113,19 @@ def test_last_used_is_written_at_most_once_a_minute(tx: Tx) -> None:
     tx.now += timedelta(seconds=31)
     keys.touch_scim_key_if_stale(tx, info)
     assert stored() != first
+
+
+def test_a_token_remembered_between_commits_is_refused_once_revoked(db: Database) -> None:
+    """On SQLite a kept read connection remembers a checked token until anything is
+    committed; the revocation is a commit, so the very next check refuses it."""
+    with db.write() as conn:
+        tx = Tx(conn, CLI_ACTOR)
+        org = make_org(tx)
+        token, info = keys.create_api_token(tx, org, "doomed")
+    for _ in range(2):  # the second check may be answered from memory
+        with db.read(reuse=True) as conn:
+            assert keys.authenticate_api_token(Tx(conn, CLI_ACTOR), token)[1].id == info.id
+    with db.write() as conn:
+        keys.revoke_api_token(Tx(conn, CLI_ACTOR), org, info.id)
+    with db.read(reuse=True) as conn, pytest.raises(AuthError):
+        keys.authenticate_api_token(Tx(conn, CLI_ACTOR), token)

@@ -1,8 +1,11 @@
 """Access decisions for the host product: "may this member do X in this project?".
 
-A call answers up to `MAX_CHECKS` checks in request order with at most four queries,
-whatever their number: the org's roles, the members named (by id or userName), the
-projects named (by id or name), and every grant reaching those members in those projects.
+A call answers up to `MAX_CHECKS` checks in request order with a bounded number of queries,
+whatever their number: the members named (by id or userName) with their memberships of the
+groups that give access to the projects named, and those members' direct assignments in
+those projects. What is read of the org's structure (its roles, the projects named, each
+project's role, team and custom groups) comes from `access.catalog`, which keeps it between
+calls for as long as the structure does not change (three more queries when it did).
 Everything else is decided in memory from `access.fold_grants`, the same reading of grants
 as the member's effective access shown in the console, so the two cannot disagree.
 
@@ -17,12 +20,13 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Column, Table, bindparam, literal, select, union_all
+from sqlalchemy import bindparam, literal, null, select, union_all
 from sqlalchemy.sql.elements import BindParameter
 
-from scimitar.domain.access import effective
+from scimitar.domain.access import catalog, effective
+from scimitar.domain.access.catalog import Project, Source
 from scimitar.domain.access.effective import ProjectAccess, Reason
 from scimitar.domain.access.permissions import PERMISSIONS
 from scimitar.domain.context import Tx, fold
@@ -30,7 +34,7 @@ from scimitar.domain.errors import InvalidError
 from scimitar.domain.models import Org, Role
 from scimitar.storage.lists import in_list, list_value
 from scimitar.storage.prepared import Prepared, driver
-from scimitar.storage.tables import members, projects
+from scimitar.storage.tables import direct_assignments, group_members, members, teams
 
 MAX_CHECKS = 1000
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
@@ -49,7 +53,7 @@ class AccessCheck:
     permission: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     allowed: bool
     #: The member's strongest built-in role in the project, if any.
@@ -59,7 +63,7 @@ class Decision:
     reasons: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Found:
     """A member or project the checks named, as found in the org."""
 
@@ -68,24 +72,45 @@ class _Found:
     active: bool = True
 
 
+class _Grant(NamedTuple):
+    """One grant reaching a member in a project, as `effective.fold_grants` reads it."""
+
+    member_id: str
+    project_id: str
+    project: str
+    default_role_id: str
+    role_id: str | None
+    role: str | None
+    team: str | None
+    team_role: str | None
+    via: str
+    group_id: str | None
+    group_name: str | None
+
+
 def check_access(tx: Tx, org: Org, checks: Sequence[AccessCheck]) -> list[Decision]:
     """Decide every check, in order, in a bounded number of queries."""
     _validate(checks)
-    role_by_id = effective.org_roles(tx, org)
-    member_by_key = _members(tx, org, {c.member for c in checks})
-    project_by_key = _projects(tx, org, {c.project for c in checks})
-    found = [(_lookup(member_by_key, c.member), _lookup(project_by_key, c.project)) for c in checks]
+    structure = catalog.catalog(tx, org)
+    role_by_id = structure.org_roles(tx, org)
+    project_of = _projects(tx, org, structure, {c.project for c in checks})
+    projects = {p.id: p for p in project_of.values() if p is not None}
+    structure.grant_sources(tx, org, projects.values())
+    # The groups that give access to the asked projects: only memberships of those matter.
+    group_ids = [s.group_id for p in projects for s in structure.sources[p]]
+    named = _members(tx, org, {c.member for c in checks}, group_ids, projects)
+    found = [(named.member_of(c.member), project_of[c.project]) for c in checks]
     asked = {(m.id, p.id) for m, p in found if m is not None and m.active and p is not None}
     held: dict[tuple[str, str], ProjectAccess] = {}
     if asked:
-        rows = effective.grants_reaching(tx, org, {m for m, _ in asked}, {p for _, p in asked})
-        # The query reaches every asked member in every asked project; keep the pairs asked.
-        held = effective.fold_grants(
-            (r for r in rows if (r.member_id, r.project_id) in asked), role_by_id
-        )
+        rows = _group_grants(asked, named.memberships, structure.reach, role_by_id)
+        rows.extend(_direct_grants(asked, named.assignments, projects, role_by_id))
+        held = effective.fold_grants(rows, role_by_id)
     judge = _Judge(role_by_id)
     return [
-        judge.decide(check, member, project, held)
+        judge.decide(
+            check, member, None if project is None else _Found(project.id, project.name), held
+        )
         for check, (member, project) in zip(checks, found, strict=True)
     ]
 
@@ -103,64 +128,179 @@ def _validate(checks: Sequence[AccessCheck]) -> None:
                 )
 
 
-#: What the queries found, by id and by folded name.
-_Index = tuple[dict[str, _Found], dict[str, _Found]]
+def _projects(
+    tx: Tx, org: Org, structure: catalog.Catalog, keys: Collection[str]
+) -> dict[str, Project | None]:
+    """Each project key asked (an id, else a case-insensitive name) and what it names."""
+    by_id, by_name = structure.projects(
+        tx, org, [k for k in keys if _UUID.match(k)], {fold(k) for k in keys}
+    )
+    return {key: by_id.get(key) or by_name.get(fold(key)) for key in keys}
 
 
-def _lookup(found: _Index, key: str) -> _Found | None:
-    # An id first, then the case-insensitive name (userName or project name).
-    by_id, by_name = found
-    return by_id.get(key) or by_name.get(fold(key))
-
-
-def _found_query(table: Table, label: Column[str], key: Column[str], *extra: Column[Any]) -> Any:
-    """Rows of `table` in the org whose id is in `ids` or whose folded name is in `keys`
-    (list parameters), each marked by which matched: two indexed lookups."""
+def _members_query() -> Any:
+    """The members named, by id (list `ids`) or folded userName (list `keys`): one row per
+    membership of a group in the list `group_ids` (one with no group for a member in none
+    of them), then one per direct assignment in a project of the list `project_ids`."""
     org_id: BindParameter[Any] = bindparam("org_id")
-    # By id, the org is compared as an expression, not an indexed column: without
-    # statistics SQLite would otherwise walk the org's index rather than probe each id.
-    by_id = select(literal("id").label("by"), table.c.id, label, *extra).where(
-        table.c.org_id.concat("") == org_id, in_list(table.c.id, "ids")
+    named = members.c.id, members.c.user_name, members.c.user_name_key, members.c.active
+    found = union_all(
+        # By id, the org is compared as an expression, not an indexed column: without
+        # statistics SQLite would otherwise walk the org's index rather than probe each id.
+        select(literal("id").label("by"), *named).where(
+            members.c.org_id.concat("") == org_id, in_list(members.c.id, "ids")
+        ),
+        select(literal("name"), *named).where(
+            members.c.org_id == org_id, in_list(members.c.user_name_key, "keys")
+        ),
+    ).cte("found")
+    memberships = select(
+        found,
+        group_members.c.group_id,
+        null().label("project_id"),
+        null().label("role_id"),
+        null().label("team_id"),
+        null().label("team_role"),
+        null().label("team"),
+    ).select_from(
+        found.outerjoin(
+            group_members,
+            (group_members.c.member_id == found.c.id)
+            # Each member's few groups are checked against the list, never the other way.
+            & in_list(group_members.c.group_id, "group_ids", probe=False),
+        )
     )
-    by_name = select(literal("name"), table.c.id, label, *extra).where(
-        table.c.org_id == org_id, in_list(key, "keys")
+    direct = (
+        select(
+            found,
+            null(),
+            direct_assignments.c.project_id,
+            direct_assignments.c.role_id,
+            direct_assignments.c.team_id,
+            direct_assignments.c.team_role,
+            teams.c.name,
+        )
+        .select_from(found)
+        .join(direct_assignments, direct_assignments.c.member_id == found.c.id)
+        .outerjoin(teams, teams.c.id == direct_assignments.c.team_id)
+        .where(in_list(direct_assignments.c.project_id, "project_ids", probe=False))
     )
-    return union_all(by_id, by_name)
+    return union_all(memberships, direct)
 
 
-# Prepared once, as access._GRANTS.
-_MEMBERS = Prepared(
-    _found_query(members, members.c.user_name, members.c.user_name_key, members.c.active)
-)
-_PROJECTS = Prepared(_found_query(projects, projects.c.name, projects.c.name_key))
+# Prepared once (storage/prepared.py): building and executing statements through
+# SQLAlchemy was most of a one-check decision.
+_MEMBERS = Prepared(_members_query())
 
 
-def _values(org: Org, keys: Collection[str]) -> dict[str, Any]:
-    # Ids are lowercase UUIDs (`new_id`): only what looks like one is looked up as an id.
+@dataclass
+class _Members:
+    """What the members query found: each member key's member, and what reaches them."""
+
+    by_id: dict[str, _Found]
+    by_name: dict[str, _Found]
+    #: Member id -> the listed groups they are in.
+    memberships: dict[str, list[str]]
+    #: Rows of direct assignments (member id, project id, role id, team id, role, team).
+    assignments: list[Any]
+
+    def member_of(self, key: str) -> _Found | None:
+        """An id first, then the case-insensitive userName."""
+        return self.by_id.get(key) or self.by_name.get(fold(key))
+
+
+def _members(
+    tx: Tx, org: Org, keys: Collection[str], group_ids: list[str], project_ids: Collection[str]
+) -> _Members:
+    """The members named, their memberships of the groups listed and their direct
+    assignments in the projects listed, in one query."""
     ids = [k for k in keys if _UUID.match(k)]
-    return {"org_id": org.id, "ids": list_value(ids), "keys": list_value({fold(k) for k in keys})}
-
-
-def _members(tx: Tx, org: Org, keys: Collection[str]) -> _Index:
-    """The members named, keyed by id and by folded userName."""
-    return _keyed(_MEMBERS.all(driver(tx.conn), _values(org, keys)), "user_name")
-
-
-def _projects(tx: Tx, org: Org, keys: Collection[str]) -> _Index:
-    return _keyed(_PROJECTS.all(driver(tx.conn), _values(org, keys)), "name")
-
-
-def _keyed(rows: Sequence[Any], label: str) -> _Index:
-    by_id: dict[str, _Found] = {}
-    by_name: dict[str, _Found] = {}
-    for row in rows:
-        name = getattr(row, label)
-        item = _Found(row.id, name, getattr(row, "active", True))
+    values = {
+        "org_id": org.id,
+        "ids": list_value(ids),
+        "keys": list_value({fold(k) for k in keys}),
+        "group_ids": list_value(group_ids),
+        "project_ids": list_value(project_ids),
+    }
+    found = _Members({}, {}, {}, [])
+    for row in _MEMBERS.all(driver(tx.conn), values):
         if row.by == "id":
-            by_id[row.id] = item
+            found.by_id.setdefault(row.id, _Found(row.id, row.user_name, row.active))
         else:
-            by_name[fold(name)] = item
-    return by_id, by_name
+            found.by_name.setdefault(row.user_name_key, _Found(row.id, row.user_name, row.active))
+        groups_of = found.memberships.setdefault(row.id, [])
+        if row.project_id is not None:
+            found.assignments.append(row)
+        elif row.group_id is not None and row.group_id not in groups_of:
+            groups_of.append(row.group_id)
+    return found
+
+
+def _group_grants(
+    asked: set[tuple[str, str]],
+    memberships: dict[str, list[str]],
+    reach: dict[str, list[tuple[Project, Source]]],
+    role_by_id: dict[str, Role],
+) -> list[_Grant]:
+    """The grants the asked members hold through groups in the asked projects."""
+    rows: list[_Grant] = []
+    for member_id in {m for m, _ in asked}:
+        for group_id in memberships.get(member_id, ()):
+            for project, source in reach[group_id]:
+                if (member_id, project.id) not in asked:
+                    continue
+                role = role_by_id.get(source.role_id) if source.role_id else None
+                rows.append(
+                    _Grant(
+                        member_id,
+                        project.id,
+                        project.name,
+                        project.default_role_id,
+                        source.role_id,
+                        None if role is None else role.name,
+                        source.team,
+                        source.team_role,
+                        source.via,
+                        source.group_id,
+                        source.group_name,
+                    )
+                )
+    return rows
+
+
+def _direct_grants(
+    asked: set[tuple[str, str]],
+    assignments: list[Any],
+    projects: dict[str, Project],
+    role_by_id: dict[str, Role],
+) -> list[_Grant]:
+    """The asked members' direct assignments in the asked projects."""
+    rows: list[_Grant] = []
+    # A member named both by id and by userName is found twice, with their assignments.
+    seen: set[tuple[str, ...]] = set()
+    for row in assignments:
+        key = (row.id, row.project_id, row.role_id or "", row.team_id or "", row.team_role or "")
+        if (row.id, row.project_id) not in asked or key in seen:
+            continue
+        seen.add(key)
+        project = projects[row.project_id]
+        role = role_by_id.get(row.role_id) if row.role_id else None
+        rows.append(
+            _Grant(
+                row.id,
+                project.id,
+                project.name,
+                project.default_role_id,
+                row.role_id,
+                None if role is None else role.name,
+                row.team,
+                row.team_role,
+                "direct assignment",
+                None,
+                None,
+            )
+        )
+    return rows
 
 
 class _Judge:
@@ -185,7 +325,7 @@ class _Judge:
             return _refused(f"Member {member.label!r} is deactivated")
         if project is None:
             return _refused(f"No project {check.project!r} in this organization")
-        granted = held.get((member.id, project.id)) or ProjectAccess(project.id, project.label)
+        granted = held.get((member.id, project.id)) or _nothing(project)
         grants = tuple(_describe(r, project.label) for r in granted.reasons)
         refusal = (
             self._role_refusal(check.role, member, granted)
@@ -221,6 +361,11 @@ class _Judge:
         if name not in self.known_permissions:
             return f"No role in this organization carries permission {name!r}"
         return f"{member.label} does not hold permission {name!r} in project {granted.project!r}"
+
+
+def _nothing(project: _Found) -> ProjectAccess:
+    """What a member holds in a project no grant reaches them in (read, never changed)."""
+    return ProjectAccess(project.id, project.label, None, [], [], {}, [])
 
 
 def _refused(reason: str) -> Decision:

@@ -73,53 +73,59 @@ class ProjectAccess:
 
 def _grant_rows() -> Any:
     """Every grant reaching the members of the list parameter `member_ids`, one row each,
-    from the four sources."""
-    role_groups = (
+    from the four sources. The members' group memberships are read once (with their
+    groups) for the three group sources."""
+    memberships = (
         select(
             group_members.c.member_id,
+            groups.c.id,
+            groups.c.kind,
             groups.c.project_id,
             groups.c.role_id,
-            null().label("team_id"),
-            null().label("team_role"),
-            literal("role group").label("via"),
-            groups.c.id.label("group_id"),
-            groups.c.display_name.label("group_name"),
-        )
-        .join(group_members, group_members.c.group_id == groups.c.id)
-        .where(
-            in_list(group_members.c.member_id, "member_ids"), groups.c.kind == GroupKind.ROLE.value
-        )
-    )
-    team_groups = (
-        select(
-            group_members.c.member_id,
-            groups.c.project_id,
-            null().label("role_id"),
             groups.c.team_id,
             groups.c.team_role,
-            literal("team group"),
-            groups.c.id,
             groups.c.display_name,
         )
-        .join(group_members, group_members.c.group_id == groups.c.id)
-        .where(
-            in_list(group_members.c.member_id, "member_ids"), groups.c.kind == GroupKind.TEAM.value
-        )
+        .join(groups, groups.c.id == group_members.c.group_id)
+        .where(in_list(group_members.c.member_id, "member_ids"))
+        .cte("memberships")
     )
+    m = memberships.c
+
+    role_groups = select(
+        m.member_id,
+        m.project_id,
+        m.role_id,
+        null().label("team_id"),
+        null().label("team_role"),
+        literal("role group").label("via"),
+        m.id.label("group_id"),
+        m.display_name.label("group_name"),
+    ).where(m.kind == GroupKind.ROLE.value)
+    team_groups = select(
+        m.member_id,
+        m.project_id,
+        null().label("role_id"),
+        m.team_id,
+        m.team_role,
+        literal("team group"),
+        m.id,
+        m.display_name,
+    ).where(m.kind == GroupKind.TEAM.value)
+    # Grants attach to custom groups only (`group_store.add_grant`).
     custom = (
         select(
-            group_members.c.member_id,
+            m.member_id,
             group_grants.c.project_id,
             group_grants.c.role_id,
             group_grants.c.team_id,
             group_grants.c.team_role,
             literal("custom group"),
-            groups.c.id,
-            groups.c.display_name,
+            m.id,
+            m.display_name,
         )
-        .join(groups, groups.c.id == group_grants.c.group_id)
-        .join(group_members, group_members.c.group_id == groups.c.id)
-        .where(in_list(group_members.c.member_id, "member_ids"))
+        .join(group_grants, group_grants.c.group_id == m.id)
+        .where(m.kind == GroupKind.CUSTOM.value)
     )
     direct = select(
         direct_assignments.c.member_id,
@@ -147,28 +153,23 @@ def _grants_query() -> Any:
         .join(projects, projects.c.id == grants.c.project_id)
         .outerjoin(roles, roles.c.id == grants.c.role_id)
         .outerjoin(teams, teams.c.id == grants.c.team_id)
-        .where(projects.c.org_id == bindparam("org_id"))
+        # Compared as an expression, not an indexed column: each grant's project is then
+        # probed by id, rather than the org's projects walked and the grants indexed.
+        .where(projects.c.org_id.concat("") == bindparam("org_id"))
     )
 
 
-# Prepared once (storage/prepared.py): building and executing them through SQLAlchemy
-# was most of a one-check decision.
+# Prepared once (storage/prepared.py).
 _GRANTS = Prepared(_grants_query())
-_GRANTS_IN_PROJECTS = Prepared(_grants_query().where(in_list(projects.c.id, "project_ids")))
 _ROLES = Prepared(select(roles).where(roles.c.org_id == bindparam("org_id")))
 
 
-def grants_reaching(
-    tx: Tx, org: Org, member_ids: Collection[str], project_ids: Collection[str] | None = None
-) -> list[Any]:
-    """The grants reaching these members (in these projects), in one query: each row has
-    `member_id`, `project_id`, `project`, `default_role_id`, `role_id`, `role`, `team`,
-    `team_role`, `via`, `group_id`, `group_name`."""
+def grants_reaching(tx: Tx, org: Org, member_ids: Collection[str]) -> list[Any]:
+    """The grants reaching these members, in one query: each row has `member_id`,
+    `project_id`, `project`, `default_role_id`, `role_id`, `role`, `team`, `team_role`,
+    `via`, `group_id`, `group_name`."""
     values = {"org_id": org.id, "member_ids": list_value(member_ids)}
-    if project_ids is None:
-        return _GRANTS.all(driver(tx.conn), values)
-    values["project_ids"] = list_value(project_ids)
-    return _GRANTS_IN_PROJECTS.all(driver(tx.conn), values)
+    return _GRANTS.all(driver(tx.conn), values)
 
 
 def org_roles(tx: Tx, org: Org) -> dict[str, Role]:

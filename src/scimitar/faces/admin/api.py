@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -98,11 +99,20 @@ class AdminApi:
         self, request: Request, endpoint: Endpoint, call: ApiCall, credentials: Credentials
     ) -> Reply:
         if endpoint.wait is None:
-            reply = await run_in_threadpool(self._execute, endpoint, call, credentials)
+            if endpoint.inline is not None and self.db.is_sqlite and endpoint.inline(call):
+                # A few index probes on SQLite cost less than the thread pool's round trip:
+                # run right here on a connection the loop keeps (as SCIM's point reads do).
+                reply, touches = self._execute(endpoint, call, credentials, inline=True)
+                if touches:  # a write may wait for SQLite's writer: never on the loop
+                    await run_in_threadpool(self._touch, touches)
+            else:
+                reply = await run_in_threadpool(
+                    self._execute_and_touch, endpoint, call, credentials
+                )
             assert reply is not None  # only a long poll's handler may answer None
             return reply
         while True:
-            reply = await run_in_threadpool(self._execute, endpoint, call, credentials)
+            reply = await run_in_threadpool(self._execute_and_touch, endpoint, call, credentials)
             if reply is not None:
                 return reply
             assert call.deadline is not None
@@ -135,20 +145,29 @@ class AdminApi:
         except DomainError as exc:
             raise from_domain(exc) from None
 
-    def _execute(self, endpoint: Endpoint, call: ApiCall, credentials: Credentials) -> Reply | None:
+    def _execute_and_touch(
+        self, endpoint: Endpoint, call: ApiCall, credentials: Credentials
+    ) -> Reply | None:
+        reply, touches = self._execute(endpoint, call, credentials)
+        if touches:
+            self._touch(touches)
+        return reply
+
+    def _execute(
+        self, endpoint: Endpoint, call: ApiCall, credentials: Credentials, *, inline: bool = False
+    ) -> tuple[Reply | None, _Touches | None]:
         """Authenticate and run the handler in one transaction; domain errors become
-        `ApiError`s after the rollback."""
-        token_to_touch: str | None = None
-        session_to_touch: str | None = None
-        operator_to_touch: str | None = None
+        `ApiError`s after the rollback. Also says which credential's last use is due to be
+        recorded (`_touch`, after this transaction)."""
+        touches = _Touches()
         try:
             writes = endpoint.changes and not endpoint.reads_only
-            with self.db.write() if writes else self.db.read() as conn:
+            with self.db.write() if writes else self.db.read(reuse=inline) as conn:
                 tx = Tx(conn, SYSTEM_ACTOR)
                 if endpoint.operator_handler is not None:
                     operator = authenticate_operator(tx, credentials)
                     if operator.stale(tx.now):
-                        operator_to_touch = operator.id
+                        touches.operator = operator.id
                     reply: Reply | None = endpoint.operator_handler(call, tx, operator)
                 else:
                     who = authenticate(tx, credentials, changes=endpoint.changes)
@@ -156,8 +175,8 @@ class AdminApi:
                     if who.token_id is not None and call.deadline is None:
                         self.limiter.check(Face.API, who.token_id, who.rate_limit)
                     if who.token_stale:
-                        token_to_touch = who.token_id
-                    session_to_touch = who.session_to_touch
+                        touches.api_token = who.token_id
+                    touches.session = who.session_to_touch
                     if endpoint.wait is not None:
                         if call.deadline is None:  # the first run, once the caller is known
                             call.deadline = time.monotonic() + self._wait(call, endpoint.wait.name)
@@ -168,30 +187,31 @@ class AdminApi:
             raise from_domain(exc) from None
         except ValueRefused as exc:
             raise refused(exc, call.params.values()) from None
-        return self._touched(
-            reply, api_token=token_to_touch, session=session_to_touch, operator=operator_to_touch
-        )
+        return reply, touches if touches.due else None
 
-    def _touched(
-        self,
-        reply: Reply | None,
-        *,
-        api_token: str | None = None,
-        session: str | None = None,
-        operator: str | None = None,
-    ) -> Reply | None:
+    def _touch(self, touches: _Touches) -> None:
         """Record, after the request's own transaction, when a credential was last used."""
-        if api_token is None and session is None and operator is None:
-            return reply
         with self.db.write() as conn:
             tx = Tx(conn, SYSTEM_ACTOR)
-            if api_token is not None:
-                keys.touch_api_token(tx, api_token)
-            if session is not None:
-                sessions.touch_session(tx, session)
-            if operator is not None:
-                operators.touch(tx, operator)
-        return reply
+            if touches.api_token is not None:
+                keys.touch_api_token(tx, touches.api_token)
+            if touches.session is not None:
+                sessions.touch_session(tx, touches.session)
+            if touches.operator is not None:
+                operators.touch(tx, touches.operator)
+
+
+@dataclass
+class _Touches:
+    """The credentials whose `last_used` (or `last_seen`) is due to be recorded."""
+
+    api_token: str | None = None
+    session: str | None = None
+    operator: str | None = None
+
+    @property
+    def due(self) -> bool:
+        return not (self.api_token is None and self.session is None and self.operator is None)
 
 
 def _no_body(request: Request) -> bool:

@@ -52,6 +52,9 @@ class Endpoint:
     body_optional: bool = False
     #: A POST that changes nothing (access checks): run in a read transaction.
     reads_only: bool = False
+    #: Which calls are cheap enough to run on the event loop (SQLite reads only; see
+    #: `AdminApi`); None: every call runs in the thread pool.
+    inline: Callable[[ApiCall], bool] | None = None
 
     @property
     def name(self) -> str:

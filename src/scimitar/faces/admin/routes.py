@@ -326,6 +326,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "AccessResults",
         request="AccessChecks",
         reads_only=True,
+        inline=access_api.few_checks,
     ),
     Endpoint(
         "GET",

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from scimitar.domain.context import Actor, ActorKind, Tx, utc
-from scimitar.domain.directory import organizations
 from scimitar.domain.errors import AuthError
 from scimitar.domain.identity import keys, operators, sessions
 from scimitar.domain.models import Member, Org, OrgRole
@@ -103,8 +102,7 @@ def _token_principal(tx: Tx, token: str) -> Principal:
     if operators.is_operator_token(token):
         operators.authenticate(tx, token)  # an unknown or revoked one is a 401
         raise forbidden(ORG_CREDENTIAL_EXPECTED)
-    org_id, info = keys.authenticate_api_token(tx, token)
-    org = organizations.get_org(tx, org_id)
+    org, info = keys.authenticate_api_token(tx, token)
     actor = Actor(ActorKind.API_TOKEN, f"API token {info.name!r} …{info.hint}", info.id)
     stale = info.last_used is None or (tx.now - utc(info.last_used) > keys.LAST_USED_RESOLUTION)
     return Principal(org, actor, None, info.id, stale, rate_limit=info.rate_limit)
