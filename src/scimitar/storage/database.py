@@ -522,6 +522,10 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+#: How much of a SQLite database file each connection reads through a memory map.
+SQLITE_MMAP_BYTES = 256 * 1024 * 1024
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     # Autocommit at the driver level: SQLAlchemy's "begin" event issues BEGIN itself.
     dbapi_connection.isolation_level = None
@@ -532,6 +536,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # LIKE is case-insensitive for ASCII in SQLite; filters fold case themselves.
     cursor.execute("PRAGMA case_sensitive_like=ON")
+    # Reads map the database file instead of copying each page through a read() call
+    # (docs/decisions.md: 10-16 % off a thousand-check access decision's reads).
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
     # Filters fold JSON values with it: SQLite's lower() is ASCII-only.
     dbapi_connection.create_function(SQLITE_FOLD, 1, sqlite_fold, deterministic=True)

@@ -71,6 +71,8 @@ class Catalog:
     #: ...and the same by group: the loaded projects each group gives access to, and how.
     reach: dict[str, list[tuple[Project, Source]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: What callers derive from the structure (kept as long as it is).
+    derived: dict[str, Any] = field(default_factory=dict)
 
     def org_roles(self, tx: Tx, org: Org) -> dict[str, Role]:
         """The org's roles by id, built-in permissions included."""

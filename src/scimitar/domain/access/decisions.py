@@ -22,7 +22,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, literal, null, select, union_all
+from sqlalchemy import Integer, bindparam, literal, null, select, type_coerce, union_all
 from sqlalchemy.sql.elements import BindParameter
 
 from scimitar.domain.access import catalog, effective
@@ -42,8 +42,7 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 MAX_VALUE = 2048
 
 
-@dataclass(frozen=True)
-class AccessCheck:
+class AccessCheck(NamedTuple):
     """One question: does `member` (id or userName) hold `role` (or a stronger built-in
     one) or `permission` in `project` (id or name)? Exactly one of role and permission."""
 
@@ -53,8 +52,7 @@ class AccessCheck:
     permission: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     allowed: bool
     #: The member's strongest built-in role in the project, if any.
     role: str | None
@@ -65,7 +63,7 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class _Found:
-    """A member or project the checks named, as found in the org."""
+    """A member the checks named, as found in the org."""
 
     id: str
     label: str
@@ -106,11 +104,11 @@ def check_access(tx: Tx, org: Org, checks: Sequence[AccessCheck]) -> list[Decisi
         rows = _group_grants(asked, named.memberships, structure.reach, role_by_id)
         rows.extend(_direct_grants(asked, named.assignments, projects, role_by_id))
         held = effective.fold_grants(rows, role_by_id)
-    judge = _Judge(role_by_id)
+    judge = structure.derived.get("judge")
+    if judge is None:
+        judge = structure.derived["judge"] = _Judge(role_by_id)
     return [
-        judge.decide(
-            check, member, None if project is None else _Found(project.id, project.name), held
-        )
+        judge.decide(check, member, project, held)
         for check, (member, project) in zip(checks, found, strict=True)
     ]
 
@@ -138,12 +136,23 @@ def _projects(
     return {key: by_id.get(key) or by_name.get(fold(key)) for key in keys}
 
 
+#: A member's columns in the members queries; `active` read as the engine's own value (an
+#: integer on SQLite, a Boolean on PostgreSQL; both test true or false alike): no
+#: conversion per row of a thousand-check call.
+_NAMED = (
+    members.c.id,
+    members.c.user_name,
+    members.c.user_name_key,
+    type_coerce(members.c.active, Integer).label("active"),
+)
+
+
 def _members_query() -> Any:
     """The members named, by id (list `ids`) or folded userName (list `keys`): one row per
     membership of a group in the list `group_ids` (one with no group for a member in none
     of them), then one per direct assignment in a project of the list `project_ids`."""
     org_id: BindParameter[Any] = bindparam("org_id")
-    named = members.c.id, members.c.user_name, members.c.user_name_key, members.c.active
+    named = _NAMED
     found = union_all(
         # By id, the org is compared as an expression, not an indexed column: without
         # statistics SQLite would otherwise walk the org's index rather than probe each id.
@@ -188,9 +197,51 @@ def _members_query() -> Any:
     return union_all(memberships, direct)
 
 
+def _one_member_query() -> Any:
+    """The same rows for one member key, by id (`id`, empty when the key cannot be one) or
+    folded userName (`key`): every membership and direct assignment (a member's own few;
+    the caller keeps those that matter), in point reads instead of list parameters (which
+    cost more than the reads for a single member)."""
+    org_id: BindParameter[Any] = bindparam("org_id")
+    named = _NAMED
+    nothing = tuple(
+        null().label(name) for name in ("project_id", "role_id", "team_id", "team_role", "team")
+    )
+    branches = []
+    for by, where in (
+        ("id", (members.c.id == bindparam("id")) & (members.c.org_id.concat("") == org_id)),
+        ("name", (members.c.org_id == org_id) & (members.c.user_name_key == bindparam("key"))),
+    ):
+        memberships = members.outerjoin(group_members, group_members.c.member_id == members.c.id)
+        branches.append(
+            select(literal(by).label("by"), *named, group_members.c.group_id, *nothing)
+            .select_from(memberships)
+            .where(where)
+        )
+        assigned = members.join(
+            direct_assignments, direct_assignments.c.member_id == members.c.id
+        ).outerjoin(teams, teams.c.id == direct_assignments.c.team_id)
+        branches.append(
+            select(
+                literal(by),
+                *named,
+                null(),
+                direct_assignments.c.project_id,
+                direct_assignments.c.role_id,
+                direct_assignments.c.team_id,
+                direct_assignments.c.team_role,
+                teams.c.name,
+            )
+            .select_from(assigned)
+            .where(where)
+        )
+    return union_all(*branches)
+
+
 # Prepared once (storage/prepared.py): building and executing statements through
 # SQLAlchemy was most of a one-check decision.
 _MEMBERS = Prepared(_members_query())
+_ONE_MEMBER = Prepared(_one_member_query())
 
 
 @dataclass
@@ -213,21 +264,27 @@ def _members(
     tx: Tx, org: Org, keys: Collection[str], group_ids: list[str], project_ids: Collection[str]
 ) -> _Members:
     """The members named, their memberships of the groups listed and their direct
-    assignments in the projects listed, in one query."""
-    ids = [k for k in keys if _UUID.match(k)]
-    values = {
-        "org_id": org.id,
-        "ids": list_value(ids),
-        "keys": list_value({fold(k) for k in keys}),
-        "group_ids": list_value(group_ids),
-        "project_ids": list_value(project_ids),
-    }
+    assignments in the projects listed (at least), in one query."""
+    if len(keys) == 1:
+        [key] = keys
+        one = {"org_id": org.id, "id": key if _UUID.match(key) else "", "key": fold(key)}
+        rows = _ONE_MEMBER.all(driver(tx.conn), one)
+    else:
+        values = {
+            "org_id": org.id,
+            "ids": list_value([k for k in keys if _UUID.match(k)]),
+            "keys": list_value({fold(k) for k in keys}),
+            "group_ids": list_value(group_ids),
+            "project_ids": list_value(project_ids),
+        }
+        rows = _MEMBERS.all(driver(tx.conn), values)
     found = _Members({}, {}, {}, [])
-    for row in _MEMBERS.all(driver(tx.conn), values):
+    for row in rows:
         if row.by == "id":
-            found.by_id.setdefault(row.id, _Found(row.id, row.user_name, row.active))
+            found.by_id.setdefault(row.id, _Found(row.id, row.user_name, bool(row.active)))
         else:
-            found.by_name.setdefault(row.user_name_key, _Found(row.id, row.user_name, row.active))
+            member = _Found(row.id, row.user_name, bool(row.active))
+            found.by_name.setdefault(row.user_name_key, member)
         groups_of = found.memberships.setdefault(row.id, [])
         if row.project_id is not None:
             found.assignments.append(row)
@@ -246,7 +303,7 @@ def _group_grants(
     rows: list[_Grant] = []
     for member_id in {m for m, _ in asked}:
         for group_id in memberships.get(member_id, ()):
-            for project, source in reach[group_id]:
+            for project, source in reach.get(group_id, ()):
                 if (member_id, project.id) not in asked:
                     continue
                 role = role_by_id.get(source.role_id) if source.role_id else None
@@ -316,7 +373,7 @@ class _Judge:
         self,
         check: AccessCheck,
         member: _Found | None,
-        project: _Found | None,
+        project: Project | None,
         held: dict[tuple[str, str], ProjectAccess],
     ) -> Decision:
         if member is None:
@@ -325,12 +382,16 @@ class _Judge:
             return _refused(f"Member {member.label!r} is deactivated")
         if project is None:
             return _refused(f"No project {check.project!r} in this organization")
-        granted = held.get((member.id, project.id)) or _nothing(project)
-        grants = tuple(_describe(r, project.label) for r in granted.reasons)
+        granted = held.get((member.id, project.id))
+        if granted is None:  # no grant reaches the member there: a refusal, with no reasons
+            granted = _NOTHING
+            grants: tuple[str, ...] = ()
+        else:
+            grants = tuple(_describe(r, project.name) for r in granted.reasons)
         refusal = (
-            self._role_refusal(check.role, member, granted)
+            self._role_refusal(check.role, member, granted, project.name)
             if check.role is not None
-            else self._permission_refusal(check.permission or "", member, granted)
+            else self._permission_refusal(check.permission or "", member, granted, project.name)
         )
         return Decision(
             refusal is None,
@@ -339,9 +400,11 @@ class _Judge:
             grants if refusal is None else (refusal, *grants),
         )
 
-    def _role_refusal(self, name: str, member: _Found, granted: ProjectAccess) -> str | None:
+    def _role_refusal(
+        self, name: str, member: _Found, granted: ProjectAccess, project: str
+    ) -> str | None:
         wanted = self.role_by_name.get(fold(name))
-        where = f"in project {granted.project!r}"
+        where = f"in project {project!r}"
         if wanted is None:
             return f"No role named {name!r} in this organization"
         if wanted.rank is None:
@@ -355,17 +418,18 @@ class _Judge:
             return f"{member.label} holds no built-in role {where}"
         return f"{member.label} holds {held.name} {where}, weaker than {wanted.name}"
 
-    def _permission_refusal(self, name: str, member: _Found, granted: ProjectAccess) -> str | None:
+    def _permission_refusal(
+        self, name: str, member: _Found, granted: ProjectAccess, project: str
+    ) -> str | None:
         if name in granted.permissions:
             return None
         if name not in self.known_permissions:
             return f"No role in this organization carries permission {name!r}"
-        return f"{member.label} does not hold permission {name!r} in project {granted.project!r}"
+        return f"{member.label} does not hold permission {name!r} in project {project!r}"
 
 
-def _nothing(project: _Found) -> ProjectAccess:
-    """What a member holds in a project no grant reaches them in (read, never changed)."""
-    return ProjectAccess(project.id, project.label, None, [], [], {}, [])
+#: What a member holds in a project no grant reaches them in (read, never changed).
+_NOTHING = ProjectAccess("", "")
 
 
 def _refused(reason: str) -> Decision:

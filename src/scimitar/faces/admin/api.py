@@ -18,14 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import URLPath
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, NoMatchFound, request_response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scimitar.config import Settings
 from scimitar.domain.context import SYSTEM_ACTOR, Tx
 from scimitar.domain.errors import DomainError
 from scimitar.domain.identity import keys, operators, sessions
+from scimitar.faces import ALLOWED_METHODS, route_path
 from scimitar.faces.admin import openapi
 from scimitar.faces.admin.endpoint import PREFIX, Endpoint
 from scimitar.faces.admin.events_api import MAX_WAIT, POLL_INTERVAL
@@ -54,10 +58,13 @@ class AdminApi:
         self.limiter = limiter or Limiter(None)
 
     def routes(self) -> list[BaseRoute]:
-        # Plain routes, not a Mount: other faces add their own routes under /api/v1.
         return [
-            Route(PREFIX + "/openapi.json", self.openapi, methods=["GET"]),
-            *(Route(PREFIX + e.path, self.endpoint(e), methods=[e.method]) for e in ENDPOINTS),
+            AdminRoutes(
+                [
+                    ("GET", "/openapi.json", request_response(self.openapi)),
+                    *((e.method, e.path, request_response(self.endpoint(e))) for e in ENDPOINTS),
+                ]
+            )
         ]
 
     async def openapi(self, _request: Request) -> Response:
@@ -67,7 +74,7 @@ class AdminApi:
         async def run(request: Request) -> Response:
             call = ApiCall(
                 dict(request.path_params),
-                dict(request.query_params),
+                dict(request.query_params) if request.scope["query_string"] else {},
                 self.settings.public_url,
                 sealer=self.settings.sealer,
                 webhook_hosts=self.settings.webhook_hosts,
@@ -212,6 +219,67 @@ class _Touches:
     @property
     def due(self) -> bool:
         return not (self.api_token is None and self.session is None and self.operator is None)
+
+
+#: A path below `/api/v1` as segments; None where the pattern takes a parameter.
+_Pattern = tuple[str | None, ...]
+_ROUTE = "scimitar.admin_route"
+
+
+class AdminRoutes(BaseRoute):
+    """Every endpoint below `/api/v1`, found by method and path segments in a dictionary
+    and a few comparisons, rather than by matching some sixty path patterns one after the
+    other (that cost more than deciding an access check). `{name}` in a path is one
+    non-empty segment, as in Starlette's routes; the first endpoint declared wins. A path
+    some endpoint takes with another method answers 405 with every method it takes."""
+
+    def __init__(self, endpoints: list[tuple[str, str, ASGIApp]]) -> None:
+        #: (method, path below `/api/v1`) of every endpoint, as declared.
+        self.served = [(method, path) for method, path, _app in endpoints]
+        self._table: dict[tuple[str, int], list[tuple[_Pattern, tuple[str, ...], ASGIApp]]] = {}
+        for method, path, app in endpoints:
+            segments = path.strip("/").split("/")
+            pattern = tuple(None if s.startswith("{") else s for s in segments)
+            names = tuple(s.strip("{}") for s in segments if s.startswith("{"))
+            self._table.setdefault((method, len(segments)), []).append((pattern, names, app))
+
+    def _find(self, method: str, segments: list[str]) -> tuple[ASGIApp, dict[str, str]] | None:
+        for pattern, names, app in self._table.get((method, len(segments)), ()):
+            if all(p == s if p is not None else s for p, s in zip(pattern, segments, strict=True)):
+                values = [s for p, s in zip(pattern, segments, strict=True) if p is None]
+                return app, dict(zip(names, values, strict=True))
+        return None
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        path = route_path(scope)
+        if not path.startswith(PREFIX + "/"):
+            return Match.NONE, {}
+        segments = path[len(PREFIX) + 1 :].split("/")
+        method = scope["method"]
+        found = self._find("GET" if method == "HEAD" else method, segments)
+        if found is not None:
+            app, params = found
+            return Match.FULL, {
+                "path_params": {**scope.get("path_params", {}), **params},
+                _ROUTE: app,
+            }
+        allowed = [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if self._find(m, segments)]
+        if not allowed:
+            return Match.NONE, {}
+        if "GET" in allowed:
+            allowed.insert(1, "HEAD")
+        return Match.PARTIAL, {_ROUTE: None, ALLOWED_METHODS: allowed}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = scope.get(_ROUTE)
+        if app is None:
+            raise HTTPException(405, headers={"Allow": ", ".join(scope[ALLOWED_METHODS])})
+        await app(scope, receive, send)
 
 
 def _no_body(request: Request) -> bool:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
+from scimitar.faces import ALLOWED_METHODS
 from scimitar.faces.admin.endpoint import PREFIX
 from scimitar.faces.scim.wire import ScimResponse
 from scimitar.faces.web.wire import ApiError, error_response
@@ -49,8 +50,9 @@ def allowed_methods(request: Request) -> list[str]:
     found: set[str] = set()
     scope: dict[str, Any] = {**request.scope, "method": "\x00"}
     for route in request.app.router.routes:
-        if isinstance(route, Route) and route.matches(scope)[0] is Match.PARTIAL:
-            found.update(route.methods or ())
+        match, child = route.matches(scope)
+        if match is Match.PARTIAL:
+            found.update(child.get(ALLOWED_METHODS) or getattr(route, "methods", None) or ())
     return sorted(found)
 
 

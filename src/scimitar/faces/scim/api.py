@@ -33,6 +33,7 @@ from scimitar.domain.events.rehearsal import rehearse
 from scimitar.domain.identity import keys, sessions
 from scimitar.domain.models import Org, ProvisioningMode
 from scimitar.domain.records.provisioning import BatchedLog, Entry, record_request
+from scimitar.faces import route_path
 from scimitar.faces.scim import discovery, groups_api, users_api
 from scimitar.faces.scim.call import Call, Outcome
 from scimitar.faces.scim.wire import (
@@ -63,13 +64,6 @@ Prefetch = Callable[[Call, Tx, str], None]
 Endpoint = Callable[[Scope, Receive, dict[str, str]], Awaitable[Response]]
 
 
-def _route_path(scope: Scope) -> str:
-    """The path below the app's mount point (ASGI paths include `root_path`)."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root + "/") else path
-
-
 def _refusal(refused: ValueRefused, call: Call) -> ScimError:
     """A value no database takes (`storage.limits`): looked up by a filter, an invalid
     filter; else as every face answers it (an id in the path: not found; sent: invalid)."""
@@ -88,7 +82,7 @@ class ScimRoute(BaseRoute):
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] == "http":
-            path = _route_path(scope)
+            path = route_path(scope)
             if path == "/scim" or path.startswith("/scim/"):
                 return Match.FULL, {}
         return Match.NONE, {}
@@ -184,7 +178,7 @@ class ScimApi:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Dispatch a request below `/scim` or `/scim/v2` (what `ScimRoute` matched)."""
-        path = _route_path(scope)
+        path = route_path(scope)
         rest = path.removeprefix("/scim/v2") if path.startswith("/scim/v2/") else path[5:]
         rest = rest.removeprefix("/")
         method = scope["method"]

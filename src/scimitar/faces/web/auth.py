@@ -69,8 +69,10 @@ def credentials_of(request: Request) -> Credentials:
     bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
     if header and bearer is None:
         bearer = header  # an unusable header must fail, not fall back to the cookie
+    if bearer is not None:  # a bearer credential is all that is looked at: no cookie read
+        return Credentials(bearer, None, None)
     return Credentials(
-        bearer,
+        None,
         request.cookies.get(SESSION_COOKIE),
         request.headers.get("x-csrf-token"),
         request.cookies.get(SETUP_COOKIE),
