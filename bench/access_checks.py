@@ -131,9 +131,13 @@ def seed(db: Database, member_count: int, project_count: int) -> tuple[str, str]
             )
     if not db.is_sqlite:
         # Statistics, as autovacuum gathers them on a live server (a bulk load has none).
-        with db.engine.connect() as conn:
-            conn.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+        # On a plain autocommit engine: the app's connections run in transactions
+        # (pipelined, BEGIN queued), and an ANALYZE inside one that is never committed
+        # keeps nothing.
+        plain = create_engine(db.engine.url, isolation_level="AUTOCOMMIT")
+        with plain.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
+        plain.dispose()
     print(
         f"  seeded {member_count} members, {project_count} projects in {time.perf_counter() - began:.0f} s"
     )

@@ -67,6 +67,11 @@ def _sqlite(element: InList, compiler: SQLCompiler, **kw: Any) -> str:
 def _postgresql(element: InList, compiler: SQLCompiler, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
     values = compiler.process(element.values, **kw)
+    unpacked = f"SELECT jsonb_array_elements_text(CAST({values} AS jsonb))"
+    if not element.probe:
+        # Only a filter: `IN (subquery)` is hashed once, each row then checked in O(1);
+        # `= ANY(array)` outside an index condition compares with every element in turn.
+        return f"{column} IN ({unpacked})"
     # `= ANY(ARRAY(…))`: the list is unpacked once (an init plan) and compared as an array,
     # which index scans take as a list of keys to probe.
-    return f"{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST({values} AS jsonb))))"
+    return f"{column} = ANY(ARRAY({unpacked}))"

@@ -221,9 +221,11 @@ def structure_version(tx: Tx, org: Org) -> int | None:
     return version
 
 
-def catalog(tx: Tx, org: Org) -> Catalog:
-    """The org's structure at the version this transaction sees (kept, or a new one)."""
-    version = structure_version(tx, org)
+def catalog(tx: Tx, org: Org, version: int | None = None) -> Catalog:
+    """The org's structure at the version this transaction sees (kept, or a new one);
+    `version`: that version, when the transaction has read it already."""
+    if version is None:
+        version = structure_version(tx, org)
     if version is None:  # nothing tells when it changes: read afresh, keep nothing
         return Catalog(-1)
     with _lock:

@@ -18,7 +18,7 @@ error: the host asks about names it may not have synced yet.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -34,7 +34,7 @@ from scimitar.domain.errors import InvalidError
 from scimitar.domain.models import Org, Role
 from scimitar.storage.lists import in_list, list_value
 from scimitar.storage.prepared import Prepared, driver
-from scimitar.storage.tables import direct_assignments, group_members, members, teams
+from scimitar.storage.tables import api_tokens, direct_assignments, group_members, members, teams
 
 MAX_CHECKS = 1000
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
@@ -86,17 +86,25 @@ class _Grant(NamedTuple):
     group_name: str | None
 
 
-def check_access(tx: Tx, org: Org, checks: Sequence[AccessCheck]) -> list[Decision]:
-    """Decide every check, in order, in a bounded number of queries."""
+def check_access(
+    tx: Tx,
+    org: Org,
+    checks: Sequence[AccessCheck],
+    structure_version: int | None = None,
+    prefetched: Callable[[], list[Any]] | None = None,
+) -> list[Decision]:
+    """Decide every check, in order, in a bounded number of queries. `structure_version`:
+    the org's, if this transaction has read it already (with the caller's credential);
+    `prefetched`: the one member's rows (`prefetch_one_member`)."""
     _validate(checks)
-    structure = catalog.catalog(tx, org)
+    structure = catalog.catalog(tx, org, structure_version)
     role_by_id = structure.org_roles(tx, org)
     project_of = _projects(tx, org, structure, {c.project for c in checks})
     projects = {p.id: p for p in project_of.values() if p is not None}
     structure.grant_sources(tx, org, projects.values())
     # The groups that give access to the asked projects: only memberships of those matter.
     group_ids = [s.group_id for p in projects for s in structure.sources[p]]
-    named = _members(tx, org, {c.member for c in checks}, group_ids, projects)
+    named = _members(tx, org, {c.member for c in checks}, group_ids, projects, prefetched)
     found = [(named.member_of(c.member), project_of[c.project]) for c in checks]
     asked = {(m.id, p.id) for m, p in found if m is not None and m.active and p is not None}
     held: dict[tuple[str, str], ProjectAccess] = {}
@@ -140,6 +148,7 @@ def _projects(
 #: integer on SQLite, a Boolean on PostgreSQL; both test true or false alike): no
 #: conversion per row of a thousand-check call.
 _NAMED = (
+    members.c.org_id,
     members.c.id,
     members.c.user_name,
     members.c.user_name_key,
@@ -197,12 +206,12 @@ def _members_query() -> Any:
     return union_all(memberships, direct)
 
 
-def _one_member_query() -> Any:
+def _one_member_query(org_id: Any) -> Any:
     """The same rows for one member key, by id (`id`, empty when the key cannot be one) or
     folded userName (`key`): every membership and direct assignment (a member's own few;
     the caller keeps those that matter), in point reads instead of list parameters (which
-    cost more than the reads for a single member)."""
-    org_id: BindParameter[Any] = bindparam("org_id")
+    cost more than the reads for a single member). `org_id`: the org, a parameter or the
+    org of the admin API token whose digest is the parameter `token_digest`."""
     named = _NAMED
     nothing = tuple(
         null().label(name) for name in ("project_id", "role_id", "team_id", "team_role", "team")
@@ -241,7 +250,31 @@ def _one_member_query() -> Any:
 # Prepared once (storage/prepared.py): building and executing statements through
 # SQLAlchemy was most of a one-check decision.
 _MEMBERS = Prepared(_members_query())
-_ONE_MEMBER = Prepared(_one_member_query())
+_ONE_MEMBER = Prepared(_one_member_query(bindparam("org_id")))
+_TOKEN_ORG = (
+    select(api_tokens.c.org_id)
+    .where(api_tokens.c.token_hash == bindparam("token_digest"), api_tokens.c.active.is_(True))
+    .scalar_subquery()
+)
+_ONE_MEMBER_OF_TOKEN = Prepared(_one_member_query(_TOKEN_ORG))
+
+
+def prefetch_one_member(tx: Tx, token_digest: str, checks: Sequence[AccessCheck]) -> Any:
+    """When every check names the same member: that member's rows, sent now (pipelined
+    PostgreSQL: with the token's own statement, in one round trip) for the org of the
+    token with this digest. `check_access` uses them once the token is found good, and only
+    for that token's org (the rows say which org they are of)."""
+    _validate(checks)
+    keys = {c.member for c in checks}
+    if len(keys) != 1:
+        return None
+    [key] = keys
+    values = {"token_digest": token_digest, **_one_member_values(key)}
+    return _ONE_MEMBER_OF_TOKEN.later(driver(tx.conn), values)
+
+
+def _one_member_values(key: str) -> dict[str, str]:
+    return {"id": key if _UUID.match(key) else "", "key": fold(key)}
 
 
 @dataclass
@@ -261,14 +294,20 @@ class _Members:
 
 
 def _members(
-    tx: Tx, org: Org, keys: Collection[str], group_ids: list[str], project_ids: Collection[str]
+    tx: Tx,
+    org: Org,
+    keys: Collection[str],
+    group_ids: list[str],
+    project_ids: Collection[str],
+    prefetched: Callable[[], list[Any]] | None = None,
 ) -> _Members:
     """The members named, their memberships of the groups listed and their direct
     assignments in the projects listed (at least), in one query."""
-    if len(keys) == 1:
+    if prefetched is not None:
+        rows = [row for row in prefetched() if row.org_id == org.id]
+    elif len(keys) == 1:
         [key] = keys
-        one = {"org_id": org.id, "id": key if _UUID.match(key) else "", "key": fold(key)}
-        rows = _ONE_MEMBER.all(driver(tx.conn), one)
+        rows = _ONE_MEMBER.all(driver(tx.conn), {"org_id": org.id, **_one_member_values(key)})
     else:
         values = {
             "org_id": org.id,

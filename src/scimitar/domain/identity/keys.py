@@ -25,7 +25,7 @@ from scimitar.domain.models import Org
 from scimitar.domain.records import audit
 from scimitar.storage.database import unchanged_memo
 from scimitar.storage.prepared import Prepared, driver
-from scimitar.storage.tables import api_tokens, org_rate_limits, orgs, scim_keys
+from scimitar.storage.tables import api_tokens, org_rate_limits, org_structure, orgs, scim_keys
 
 SCIM_KEY_PREFIX = "scim-"
 API_TOKEN_PREFIX = "sat-"
@@ -67,6 +67,9 @@ class TokenInfo:
     last_used: datetime | None
     #: The org's own API rate limit (requests per second), read with the token.
     rate_limit: int | None = None
+    #: The org's structure version (`access.catalog`), read with the token: an access
+    #: decision then needs no statement of its own to learn it.
+    structure_version: int | None = None
 
 
 def hash_secret(secret: str) -> str:
@@ -321,20 +324,29 @@ _TOKEN_AND_ORG = Prepared(
         api_tokens.c.last_used,
         *(column for column in orgs.c),
         org_rate_limits.c.api_per_second,
+        org_structure.c.version.label("structure_version"),
     )
     .join(orgs, orgs.c.id == api_tokens.c.org_id)
     .outerjoin(org_rate_limits, org_rate_limits.c.org_id == orgs.c.id)
+    .outerjoin(org_structure, org_structure.c.org_id == orgs.c.id)
     .where(api_tokens.c.token_hash == bindparam("digest"))
 )
+
+
+def api_token_digest(token: str | None) -> str | None:
+    """What an admin API token is looked up by; None for what cannot be one."""
+    if token is None or not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
+        return None
+    return hash_secret(token)
 
 
 def authenticate_api_token(tx: Tx, token: str) -> tuple[Org, TokenInfo]:
     """The org an admin API token belongs to; `AuthError` if it is unknown or revoked."""
     if token.startswith(SCIM_KEY_PREFIX):
         raise AuthError(WRONG_FOR_ADMIN_API)
-    if not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
+    digest = api_token_digest(token)
+    if digest is None:
         raise AuthError("Invalid API token")
-    digest = hash_secret(token)
     # Between commits, a token checked once on this connection needs no second look (a
     # revocation is a commit, which clears the memo).
     memo = unchanged_memo(tx.conn)
@@ -353,6 +365,7 @@ def authenticate_api_token(tx: Tx, token: str) -> tuple[Org, TokenInfo]:
         row.token_created,
         row.last_used,
         row.api_per_second,
+        row.structure_version,
     )
     found = org_from_row(row), info
     if memo is not None:

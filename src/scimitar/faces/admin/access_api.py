@@ -7,8 +7,10 @@ from typing import Any
 from scimitar.domain.access import decisions
 from scimitar.domain.access.decisions import AccessCheck
 from scimitar.domain.context import Tx
+from scimitar.domain.errors import DomainError
 from scimitar.faces.web.auth import Principal
-from scimitar.faces.web.wire import ApiCall, Reply, bad_request
+from scimitar.faces.web.wire import ApiCall, ApiError, Reply, bad_request
+from scimitar.storage.limits import ValueRefused
 
 _CHECK_FIELDS = ("member", "project", "role", "permission")
 #: A call of at most this many checks is decided on the event loop on SQLite (a few index
@@ -50,14 +52,28 @@ def _check(index: int, item: Any) -> AccessCheck:
     raise AssertionError("unreachable: every field is a string or absent")
 
 
-def check_access(call: ApiCall, tx: Tx, who: Principal) -> Reply:
-    """Answer every check in request order (unknown names are refusals, not errors)."""
+def _checks(call: ApiCall) -> list[AccessCheck]:
     body = call.fields(("checks",))
     items = body.get("checks")
     if not isinstance(items, list):
         raise bad_request("Field 'checks' must be a list of checks")
-    checks = [_check(index, item) for index, item in enumerate(items)]
-    answers = decisions.check_access(tx, who.org, checks)
+    return [_check(index, item) for index, item in enumerate(items)]
+
+
+def prefetch_member(call: ApiCall, tx: Tx, token_digest: str) -> None:
+    """Send the one member's reads with the token's statement (when the checks name one)."""
+    try:
+        checks = _checks(call)
+        call.memo["member"] = decisions.prefetch_one_member(tx, token_digest, checks)
+    except (ApiError, DomainError, ValueRefused):
+        return  # refused by the handler, once the caller is known
+
+
+def check_access(call: ApiCall, tx: Tx, who: Principal) -> Reply:
+    """Answer every check in request order (unknown names are refusals, not errors)."""
+    checks = _checks(call)
+    prefetched = call.memo.get("member") if who.token_id is not None else None
+    answers = decisions.check_access(tx, who.org, checks, who.structure_version, prefetched)
     return 200, {
         "results": [
             {

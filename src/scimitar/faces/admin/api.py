@@ -49,6 +49,7 @@ from scimitar.faces.web.wire import (
 from scimitar.runtime.rate_limits import Face, Limiter, RateLimited
 from scimitar.storage.database import Database
 from scimitar.storage.limits import ValueRefused
+from scimitar.storage.prepared import pipelined
 
 
 class AdminApi:
@@ -171,6 +172,10 @@ class AdminApi:
             writes = endpoint.changes and not endpoint.reads_only
             with self.db.write() if writes else self.db.read(reuse=inline) as conn:
                 tx = Tx(conn, SYSTEM_ACTOR)
+                if endpoint.prefetch is not None and pipelined(conn):
+                    digest = keys.api_token_digest(credentials.bearer)
+                    if digest is not None:
+                        endpoint.prefetch(call, tx, digest)
                 if endpoint.operator_handler is not None:
                     operator = authenticate_operator(tx, credentials)
                     if operator.stale(tx.now):

@@ -55,6 +55,10 @@ class Endpoint:
     #: Which calls are cheap enough to run on the event loop (SQLite reads only; see
     #: `AdminApi`); None: every call runs in the thread pool.
     inline: Callable[[ApiCall], bool] | None = None
+    #: Sends reads ahead with the token's own statement (pipelined PostgreSQL), given the
+    #: digest of the request's admin API token; what it sends is used only once the token
+    #: is found good, and only for its org.
+    prefetch: Callable[[ApiCall, Tx, str], None] | None = None
 
     @property
     def name(self) -> str:

@@ -327,6 +327,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         request="AccessChecks",
         reads_only=True,
         inline=access_api.few_checks,
+        prefetch=access_api.prefetch_member,
     ),
     Endpoint(
         "GET",

@@ -57,6 +57,8 @@ class Principal:
     session_to_touch: str | None = None
     #: The org's own API rate limit, for an API token (None: the deployment's).
     rate_limit: int | None = None
+    #: The org's structure version, when read with the credential (`access.catalog`).
+    structure_version: int | None = None
 
     @property
     def is_owner(self) -> bool:
@@ -107,7 +109,15 @@ def _token_principal(tx: Tx, token: str) -> Principal:
     org, info = keys.authenticate_api_token(tx, token)
     actor = Actor(ActorKind.API_TOKEN, f"API token {info.name!r} …{info.hint}", info.id)
     stale = info.last_used is None or (tx.now - utc(info.last_used) > keys.LAST_USED_RESOLUTION)
-    return Principal(org, actor, None, info.id, stale, rate_limit=info.rate_limit)
+    return Principal(
+        org,
+        actor,
+        None,
+        info.id,
+        stale,
+        rate_limit=info.rate_limit,
+        structure_version=info.structure_version,
+    )
 
 
 def _session_principal(tx: Tx, credentials: Credentials, *, changes: bool) -> Principal:

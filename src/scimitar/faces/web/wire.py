@@ -161,6 +161,8 @@ class ApiCall:
     sealer: Sealer | None = None
     #: The internal hosts webhooks may reach (`SCIMITAR_WEBHOOK_ALLOWED_HOSTS`).
     webhook_hosts: AllowList = field(default_factory=AllowList)
+    #: What an endpoint's prefetch sent ahead for its handler (`Endpoint.prefetch`).
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def fields(self, allowed: tuple[str, ...]) -> dict[str, Any]:
         """The body as an object with only known fields (a typo is an error, not a no-op)."""
