@@ -97,6 +97,7 @@ def main() -> None:
     sqlite3.connect = timed_connect  # type: ignore[assignment]
     sqlite3.dbapi2.connect = timed_connect  # type: ignore[assignment]  # SQLAlchemy's import
     os.environ["SCIMITAR_DATABASE_URL"] = f"sqlite:///{workdir}/bench.db"
+    os.environ["SCIMITAR_SCIM_RATE_LIMIT"] = "0"  # the floor is measured, not the limit
     from scimitar.faces.app import create_app
     from scimitar.storage import database
 

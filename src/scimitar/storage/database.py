@@ -189,9 +189,9 @@ class Database:
                     if rollback:
                         transaction.rollback()
                     else:
-                        _run_before_commit(conn)
+                        run_before_commit(conn)
             finally:
-                conn.info.pop(_TRANSACTION_STATE, None)
+                forget_transaction_state(conn)
 
     def read(self, *, reuse: bool = False) -> AbstractContextManager[Connection]:
         """A read-only transaction (rolled back at the end).
@@ -290,8 +290,8 @@ class _Kept:
         if kept.in_transaction():  # left open by a failure: never a stale snapshot
             kept.rollback()
         if dbapi.in_transaction:
-            _driver_begin(dbapi, "ROLLBACK")
-        _driver_begin(dbapi, "BEGIN DEFERRED")
+            on_driver(dbapi, "ROLLBACK")
+        on_driver(dbapi, "BEGIN DEFERRED")
         self.busy = True
         self._dbapi = dbapi
         try:
@@ -320,11 +320,12 @@ class _Kept:
         finally:
             # An invalidated connection's driver connection is closed, its transaction gone.
             if not kept.invalidated and self._dbapi.in_transaction:
-                _driver_begin(self._dbapi, "ROLLBACK")
+                on_driver(self._dbapi, "ROLLBACK")
 
 
-def _driver_begin(dbapi: Any, statement: str) -> None:
-    """BEGIN (or ROLLBACK) on the driver, failing as SQLAlchemy would have."""
+def on_driver(dbapi: Any, statement: str) -> None:
+    """BEGIN, ROLLBACK or a savepoint's statement on the driver, failing as SQLAlchemy
+    would have."""
     try:
         dbapi.execute(statement)
     except sqlite3.Error as exc:  # as SQLAlchemy would have raised it
@@ -503,6 +504,11 @@ def transaction_state(conn: Connection) -> dict[str, Any]:
     return state
 
 
+def forget_transaction_state(conn: Connection) -> None:
+    """Drop `transaction_state` (at the end of the write it belonged to)."""
+    conn.info.pop(_TRANSACTION_STATE, None)
+
+
 def before_commit(conn: Connection, callback: Callable[[Connection], None]) -> None:
     """Run `callback(conn)` once, just before this write transaction commits; not at all
     when it is rolled back."""
@@ -513,7 +519,9 @@ def before_commit(conn: Connection, callback: Callable[[Connection], None]) -> N
         callbacks.append(callback)
 
 
-def _run_before_commit(conn: Connection) -> None:
+def run_before_commit(conn: Connection) -> None:
+    """Run the callbacks `before_commit` registered on this transaction (a shared write's,
+    at its end: `storage.group_commit`)."""
     for callback in transaction_state(conn).get("before_commit", []):
         callback(conn)
 
@@ -555,7 +563,7 @@ def _sqlite_on_begin(conn: Connection) -> None:
     if dbapi.in_transaction:  # a `read(reuse=True)` began it on the driver
         return
     write = conn.get_execution_options().get(_WRITE)
-    _driver_begin(dbapi, "BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+    on_driver(dbapi, "BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
 
 
 def _ensure_sqlite_directory(url: str) -> None:

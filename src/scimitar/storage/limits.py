@@ -152,26 +152,37 @@ def check_parameters(
     writes (None for a lookup): a parameter named after one of its columns is checked
     against that column. `columns` names the column a lookup's parameter is compared with
     (for the error's wording)."""
-    limits = _limits(table) if table is not None else {}
+    limits = table_limits(table)
     for row in rows:
         for name, value in row.items():
-            if not _plainly_storable(value, limits.get(name, _UNBOUNDED)[2]):
+            if not plainly_storable(value, limits.get(name, UNBOUNDED)[2]):
                 _check_slowly(table, name, value, limits, columns)
 
 
-def _plainly_storable(value: Any, limit: int | None) -> bool:
+def plainly_storable(value: Any, limit: int | None) -> bool:
     """The common case, cheaply: nothing in `value` to refuse (False: look closely)."""
     kind = value.__class__
     if value is None or kind is bool or kind is int or kind is float:
         return True
     if kind is str:
-        return value.isascii() and "\x00" not in value and (limit is None or len(value) <= limit)
+        if value.isascii():
+            return "\x00" not in value and (limit is None or len(value) <= limit)
+        # Not ASCII (a key's label "SCIM key …abcd" on every audit entry and event): no
+        # refused character, and within the limit even counted in UTF-8 bytes (never fewer
+        # than the characters), else the close look decides.
+        return _REFUSED.search(value) is None and (limit is None or len(value.encode()) <= limit)
     if kind is dict or kind is list:
         try:  # what the JSON column will store; NUL shows as an escape
             return b"\\u0000" not in orjson.dumps(value)
         except orjson.JSONEncodeError:  # e.g. a lone surrogate
             return False
     return True  # datetimes, bytes: nothing a database refuses
+
+
+def plainly_storable_json(text: str) -> bool:
+    """Whether a serialized JSON document is plainly storable: a NUL shows as an escape (a
+    lone surrogate does not serialize at all)."""
+    return "\\u0000" not in text
 
 
 def _check_slowly(
@@ -193,11 +204,14 @@ def _check_slowly(
 
 #: Per column: characters, UTF-8 bytes, and the most characters an ASCII value may have.
 _Limit = tuple[int | None, int | None, int | None]
-_UNBOUNDED: _Limit = (None, None, None)
+UNBOUNDED: _Limit = (None, None, None)
 _LIMITS: dict[Table, dict[str, _Limit]] = {}
 
 
-def _limits(table: Table) -> dict[str, _Limit]:
+def table_limits(table: Table | None) -> dict[str, _Limit]:
+    """The limits of each column of `table` (none for None: a statement that writes none)."""
+    if table is None:
+        return {}
     found = _LIMITS.get(table)
     if found is None:
         found = _LIMITS[table] = {column.key: _limit(column) for column in table.c}

@@ -23,7 +23,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from scimitar.storage.limits import check_parameters, written_table
+from scimitar.storage.limits import (
+    UNBOUNDED,
+    check_parameters,
+    plainly_storable,
+    plainly_storable_json,
+    table_limits,
+    written_table,
+)
 from scimitar.storage.postgres import PIPELINE
 
 Converter = Callable[[Any], Any]
@@ -92,22 +99,71 @@ class _Compiled:
         self.results: list[Converter | None] = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ]
-        #: Each parameter with its converter; each result column that has one.
-        self.plan = [(name, self.binds.get(name)) for name in self.names]
+        #: Each parameter with its converter and the most characters an ASCII value of it
+        #: may have (`storage.limits`); each result column that has a converter.
+        limits = table_limits(self.table)
+        self.plan = [
+            (name, self.binds.get(name), limits.get(name, UNBOUNDED)[2]) for name in self.names
+        ]
         self.converting = [(i, c) for i, c in enumerate(self.results) if c is not None]
         names = [column.key for column in columns]
         self.row: Any = namedtuple("Row", names, rename=True) if names else None
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        check_parameters(self.table, (values,))
+        return self.for_driver(self.converted(values))
+
+    def converted(
+        self, values: Mapping[str, Any], previous: tuple[Mapping[str, Any], list[Any]] | None = None
+    ) -> list[Any]:
+        """The values converted for the driver, in the statement's order, once checked
+        (`storage.limits`: `ValueRefused`). `previous` (a row of the same batch and its
+        converted values): a value that is the very object it had there is not converted
+        again (the `at` of 100 events)."""
         defaults = self.defaults
-        converted = []
-        for name, convert in self.plan:
+        converted: list[Any] = []
+        doubtful = False
+        for index, (name, convert, limit) in enumerate(self.plan):
             value = values.get(name, _MISSING)
             if value is _MISSING:
                 value = defaults[name]  # KeyError: a parameter nobody gave
-            # Converters take None too: a JSON column stores it as JSON null, as SQLAlchemy does.
-            converted.append(value if convert is None else convert(value))
+            if previous is not None and previous[0].get(name, _MISSING) is value:
+                converted.append(previous[1][index])
+                continue
+            if convert is None:
+                doubtful = doubtful or not plainly_storable(value, limit)
+                converted.append(value)
+                continue
+            kind = value.__class__
+            if kind is dict or kind is list:
+                # A JSON document: checked in the text it is stored as (serialized once).
+                try:
+                    # Converters take None too: a JSON column stores it as JSON null, as
+                    # SQLAlchemy does.
+                    out = convert(value)
+                except (TypeError, ValueError):  # e.g. a lone surrogate: the check names it
+                    out = None
+                if out.__class__ is str:
+                    doubtful = doubtful or not plainly_storable_json(out)
+                else:
+                    doubtful = doubtful or not plainly_storable(value, limit)
+                converted.append(out)
+                continue
+            doubtful = doubtful or not plainly_storable(value, limit)
+            converted.append(convert(value))
+        if doubtful:  # the close look: raises as for any statement, or converts as usual
+            check_parameters(self.table, (values,))
+            converted = [
+                value if convert is None else convert(value)
+                for (_name, convert, _limit), value in zip(
+                    self.plan, self._values(values), strict=True
+                )
+            ]
+        return converted
+
+    def _values(self, values: Mapping[str, Any]) -> list[Any]:
+        return [values.get(name, self.defaults.get(name)) for name in self.names]
+
+    def for_driver(self, converted: list[Any]) -> Sequence[Any] | dict[str, Any]:
         return converted if self.positional else dict(zip(self.names, converted, strict=True))
 
     def convert(self, row: Sequence[Any]) -> Any:
@@ -211,7 +267,12 @@ class Prepared:
     def run_many(self, db: Driver, rows: Sequence[Mapping[str, Any]]) -> None:
         """Execute once per parameter set, in one driver call (pipelined: sent like `send`)."""
         compiled = self._for(db.dialect)
-        parameters = [compiled.parameters(row) for row in rows]
+        parameters = []
+        previous: tuple[Mapping[str, Any], list[Any]] | None = None
+        for row in rows:
+            converted = compiled.converted(row, previous)
+            previous = (row, converted)
+            parameters.append(compiled.for_driver(converted))
         cursor = db.connection.cursor()
         try:
             cursor.executemany(compiled.sql, parameters)

@@ -13,10 +13,12 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URLPath
@@ -50,6 +52,7 @@ from scimitar.protocol.errors import ScimError
 from scimitar.protocol.listing import list_response
 from scimitar.runtime.rate_limits import Face, Limiter, RateLimited
 from scimitar.storage.database import Database, unavailable
+from scimitar.storage.group_commit import GroupCommit
 from scimitar.storage.limits import ValueRefused
 from scimitar.storage.prepared import pipelined
 
@@ -99,6 +102,7 @@ class ScimApi:
         self, db: Database, settings: Settings, log: BatchedLog, limiter: Limiter | None = None
     ) -> None:
         self.db = db
+        self.writes = GroupCommit(db)
         self.settings = settings
         self.log = log
         self.limiter = limiter or Limiter(None)
@@ -341,26 +345,20 @@ class ScimApi:
         inline: bool = False,
         prefetch: Prefetch | None = None,
     ) -> tuple[Outcome, str | None, str | None]:
-        """Authenticate and run the handler in one transaction; errors become outcomes."""
-        org_id: str | None = None
-        key_id: str | None = None
+        """Authenticate and run the handler in one transaction; errors become outcomes. A
+        write may share its transaction and commit with concurrent ones (SQLite:
+        `storage.group_commit`); its outcome is answered once that commit is done."""
+        who = _Who()
         try:
-            with self.db.write() if write else self.db.read(reuse=inline) as conn:
-                tx = Tx(conn, Actor(ActorKind.SCIM_KEY, "SCIM key"))
-                if key is None:
-                    raise errors.Unauthorized(
-                        "Missing credentials: send 'Authorization: Bearer <SCIM key>'"
+            if write:
+                work = partial(self._authorized, handler, call, key, True, started, prefetch, who)
+                outcome = self.writes.run(work)
+            else:
+                with self.db.read(reuse=inline) as conn:
+                    outcome = self._authorized(
+                        handler, call, key, False, started, prefetch, who, conn
                     )
-                if prefetch is not None and pipelined(conn):
-                    _prefetch(prefetch, call, tx, key)
-                org, info = keys.authenticate_scim_key(tx, key)
-                # Before any work; its refusal is not logged (a flood would fill the log).
-                self.limiter.check(Face.SCIM, info.id, info.rate_limit)
-                org_id, key_id = org.id, info.id
-                tx.actor = Actor(ActorKind.SCIM_KEY, f"SCIM key …{info.hint}", info.id)
-                if write:
-                    return self._write(handler, call, tx, org, info, started), org_id, key_id
-                return handler(call, tx, org), org_id, key_id
+            return outcome, who.org_id, who.key_id
         except AuthError as exc:
             return Outcome(401, errors.Unauthorized(exc.detail)), None, None
         except RateLimited as exc:
@@ -368,18 +366,46 @@ class ScimApi:
             return Outcome(429, errors.TooManyRequests(exc.detail), headers), None, None
         except DomainError as exc:
             error = to_scim_error(exc)
-            return Outcome(error.status, error), org_id, key_id
+            return Outcome(error.status, error), who.org_id, who.key_id
         except ScimError as exc:
-            return Outcome(exc.status, exc), org_id, key_id
+            return Outcome(exc.status, exc), who.org_id, who.key_id
         except ValueRefused as exc:
             refused = _refusal(exc, call)
-            return Outcome(refused.status, refused), org_id, key_id
+            return Outcome(refused.status, refused), who.org_id, who.key_id
         except OperationalError as exc:
             detail = unavailable(exc)  # busy, or stopped at the statement time limit
             if detail is None:
                 raise
             busy = errors.Unavailable(detail)  # answered here so that the request is logged
-            return Outcome(busy.status, busy), org_id, key_id
+            return Outcome(busy.status, busy), who.org_id, who.key_id
+
+    def _authorized(
+        self,
+        handler: Handler,
+        call: Call,
+        key: str | None,
+        write: bool,
+        started: float,
+        prefetch: Prefetch | None,
+        who: _Who,
+        conn: Connection,
+    ) -> Outcome:
+        """The handler's outcome, run in `conn`'s transaction once the key checks out."""
+        tx = Tx(conn, Actor(ActorKind.SCIM_KEY, "SCIM key"))
+        if key is None:
+            raise errors.Unauthorized(
+                "Missing credentials: send 'Authorization: Bearer <SCIM key>'"
+            )
+        if prefetch is not None and pipelined(conn):
+            _prefetch(prefetch, call, tx, key)
+        org, info = keys.authenticate_scim_key(tx, key)
+        # Before any work; its refusal is not logged (a flood would fill the log).
+        self.limiter.check(Face.SCIM, info.id, info.rate_limit)
+        who.org_id, who.key_id = org.id, info.id
+        tx.actor = Actor(ActorKind.SCIM_KEY, f"SCIM key …{info.hint}", info.id)
+        if write:
+            return self._write(handler, call, tx, org, info, started)
+        return handler(call, tx, org)
 
     def _write(
         self, handler: Handler, call: Call, tx: Tx, org: Org, key: keys.KeyInfo, started: float
@@ -425,6 +451,17 @@ class ScimApi:
             request_body=self._logged_body(call),
             key_id=key_id,
         )
+
+
+class _Who:
+    """The org and key a request turned out to act for, once its key checked out (its
+    outcome is logged for them, an error's too)."""
+
+    __slots__ = ("key_id", "org_id")
+
+    def __init__(self) -> None:
+        self.org_id: str | None = None
+        self.key_id: str | None = None
 
 
 def _prefetch(prefetch: Prefetch, call: Call, tx: Tx, key: str) -> None:
