@@ -318,12 +318,10 @@ def _members(
         }
         rows = _MEMBERS.all(driver(tx.conn), values)
     found = _Members({}, {}, {}, [])
-    for row in rows:
-        if row.by == "id":
-            found.by_id.setdefault(row.id, _Found(row.id, row.user_name, bool(row.active)))
-        else:
-            member = _Found(row.id, row.user_name, bool(row.active))
-            found.by_name.setdefault(row.user_name_key, member)
+    for row in rows:  # one per membership or assignment: the member is made once
+        named, key = (found.by_id, row.id) if row.by == "id" else (found.by_name, row.user_name_key)
+        if key not in named:
+            named[key] = _Found(row.id, row.user_name, bool(row.active))
         groups_of = found.memberships.setdefault(row.id, [])
         if row.project_id is not None:
             found.assignments.append(row)
