@@ -34,6 +34,8 @@ from scimitar.storage.tables import group_grants, groups, org_structure, project
 
 #: Orgs whose structure a process keeps (least recently used dropped first).
 KEPT_ORGS = 64
+#: Project names and ids an org's kept structure remembers as unknown, at most.
+KEPT_UNKNOWN = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,8 @@ class Catalog:
     #: Projects by id and by folded name; None: known not to exist at this version.
     by_id: dict[str, Project | None] = field(default_factory=dict)
     by_name: dict[str, Project | None] = field(default_factory=dict)
+    #: How many of those are None.
+    unknown: int = 0
     #: The grant sources of each project loaded so far...
     sources: dict[str, tuple[Source, ...]] = field(default_factory=dict)
     #: ...and the same by group: the loaded projects each group gives access to, and how.
@@ -84,7 +88,9 @@ class Catalog:
         self, tx: Tx, org: Org, ids: Collection[str], names: Collection[str]
     ) -> tuple[dict[str, Project | None], dict[str, Project | None]]:
         """Projects by id and by folded name, loading (in one query) those not known yet;
-        what was asked and not found maps to None."""
+        what was asked and not found maps to None (remembered as unknown up to
+        `KEPT_UNKNOWN` names and ids: a caller asking for ever new names must not grow the
+        process without bound)."""
         missing_ids = [i for i in ids if i not in self.by_id]
         missing_names = [n for n in names if n not in self.by_name]
         if missing_ids or missing_names:
@@ -101,9 +107,28 @@ class Catalog:
                     found_ids[row.id] = project
                 else:
                     found_names[row.name_key] = project
-            self.by_id.update(found_ids)
-            self.by_name.update(found_names)
+            if self.unknown + len(missing_ids) + len(missing_names) > KEPT_UNKNOWN:
+                # Answer from what this call found, remember only what exists.
+                found_ids = {**self.by_id, **found_ids}
+                found_names = {**self.by_name, **found_names}
+                self._keep(found_ids, found_names, known_only=True)
+                return found_ids, found_names
+            self._keep(found_ids, found_names, known_only=False)
         return self.by_id, self.by_name
+
+    def _keep(
+        self,
+        by_id: dict[str, Project | None],
+        by_name: dict[str, Project | None],
+        *,
+        known_only: bool,
+    ) -> None:
+        for kept, found in ((self.by_id, by_id), (self.by_name, by_name)):
+            for key, project in found.items():
+                if project is not None or not known_only:
+                    if project is None and key not in kept:
+                        self.unknown += 1
+                    kept[key] = project
 
     def grant_sources(self, tx: Tx, org: Org, projects: Iterable[Project]) -> None:
         """Load (in one query) the grant sources of the projects not known yet."""
