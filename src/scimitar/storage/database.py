@@ -488,6 +488,12 @@ def unavailable(error: BaseException) -> str | None:
     return None
 
 
+def in_write(conn: Connection) -> bool:
+    """Whether `conn` runs a write transaction (`Database.write`): what it reads may hold its
+    own changes, which a rollback undoes."""
+    return bool(conn.get_execution_options().get(_WRITE))
+
+
 def unchanged_memo(conn: Connection) -> dict[Any, Any] | None:
     """A dict for results read from the database that stay true while nothing is committed
     to it: inside a `read(reuse=True)` on SQLite, its entries were read on this connection

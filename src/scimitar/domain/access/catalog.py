@@ -27,7 +27,7 @@ from sqlalchemy.sql.elements import BindParameter
 from scimitar.domain.access import effective
 from scimitar.domain.context import Tx
 from scimitar.domain.models import GroupKind, Org, Role
-from scimitar.storage.database import unchanged_memo
+from scimitar.storage.database import in_write, unchanged_memo
 from scimitar.storage.lists import in_list, list_value
 from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import group_grants, groups, org_structure, projects, teams
@@ -107,13 +107,10 @@ class Catalog:
                     found_ids[row.id] = project
                 else:
                     found_names[row.name_key] = project
-            if self.unknown + len(missing_ids) + len(missing_names) > KEPT_UNKNOWN:
-                # Answer from what this call found, remember only what exists.
-                found_ids = {**self.by_id, **found_ids}
-                found_names = {**self.by_name, **found_names}
-                self._keep(found_ids, found_names, known_only=True)
-                return found_ids, found_names
-            self._keep(found_ids, found_names, known_only=False)
+            over = self.unknown + len(missing_ids) + len(missing_names) > KEPT_UNKNOWN
+            self._keep(found_ids, found_names, known_only=over)
+            if over:  # answered from what this call found; only what exists is kept
+                return {**self.by_id, **found_ids}, {**self.by_name, **found_names}
         return self.by_id, self.by_name
 
     def _keep(
@@ -251,7 +248,10 @@ def catalog(tx: Tx, org: Org, version: int | None = None) -> Catalog:
     `version`: that version, when the transaction has read it already."""
     if version is None:
         version = structure_version(tx, org)
-    if version is None:  # nothing tells when it changes: read afresh, keep nothing
+    if version is None or in_write(tx.conn):
+        # Nothing tells when it changes, or a write transaction that may have changed it
+        # (and may yet roll back, so its version would later name other structure): read
+        # afresh, keep nothing.
         return Catalog(-1)
     with _lock:
         kept = _kept.get(org.id)
