@@ -1,11 +1,12 @@
 """Access decisions for the host product: "may this member do X in this project?".
 
 A call answers up to `MAX_CHECKS` checks in request order with a bounded number of queries,
-whatever their number: the members named (by id or userName) with their memberships of the
-groups that give access to the projects named, and those members' direct assignments in
-those projects. What is read of the org's structure (its roles, the projects named, each
-project's role, team and custom groups) comes from `access.catalog`, which keeps it between
-calls for as long as the structure does not change (three more queries when it did).
+whatever their number: one reads the members named (by id or userName) with their
+memberships of the groups that give access to the projects named and their direct
+assignments in those projects. What is read of the org's structure (its roles, the
+projects named, each project's role, team and custom groups) comes from `access.catalog`,
+which keeps it between calls for as long as the structure does not change (three more
+queries when it did).
 Everything else is decided in memory from `access.fold_grants`, the same reading of grants
 as the member's effective access shown in the console, so the two cannot disagree.
 
