@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from alembic import command
@@ -49,6 +49,7 @@ DEFAULT_URL = "sqlite:///scimitar.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: `SCIMITAR_STATEMENT_TIMEOUT_MS` when unset: longer than any bounded statement takes.
 DEFAULT_STATEMENT_TIMEOUT_MS = 5_000
+_T = TypeVar("_T")
 _WRITE = "scimitar_write"
 #: The advisory lock key `migrate` holds on PostgreSQL (any constant unique to Scimitar).
 MIGRATION_LOCK = 0x5C1_3172
@@ -501,6 +502,20 @@ def unchanged_memo(conn: Connection) -> dict[Any, Any] | None:
     `PRAGMA data_version`), so they equal what this transaction would read. None elsewhere
     (PostgreSQL, pooled reads, writes): read again."""
     return _MEMOS.get(conn)
+
+
+def remembered(conn: Connection, key: Any, load: Callable[[], _T]) -> _T:
+    """`load()`, or what it returned for `key` on this connection since anything was last
+    committed (`unchanged_memo`); loaded afresh where there is no memo. What `load` raises
+    is not remembered."""
+    memo = _MEMOS.get(conn)
+    if memo is None:
+        return load()
+    if key in memo:
+        found: _T = memo[key]
+        return found
+    value = memo[key] = load()
+    return value
 
 
 def transaction_state(conn: Connection) -> dict[str, Any]:

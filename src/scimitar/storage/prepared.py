@@ -192,18 +192,31 @@ class Prepared:
             compiled = self._compiled[dialect] = _Compiled(self.statement, dialect)
         return compiled
 
-    def all(self, db: Driver, values: Mapping[str, Any] | None = None) -> list[Any]:
-        """Every row, as named tuples with converted values."""
+    def _executed(self, db: Driver, values: Mapping[str, Any] | None) -> tuple[_Compiled, Any, Any]:
+        """The statement executed on a cursor of its own (a driver error raised as SQLAlchemy
+        raises it, the cursor closed), with the parameters it was sent (for a later error's
+        message, where they show as hidden); the caller reads and closes the cursor."""
         compiled = self._for(db.dialect)
         parameters = compiled.parameters(values or {})
         cursor = db.connection.cursor()
         try:
             cursor.execute(compiled.sql, parameters)
+        except db.dialect.loaded_dbapi.Error as exc:
+            cursor.close()
+            raise _wrapped(db, compiled.sql, parameters, exc) from exc
+        return compiled, cursor, parameters
+
+    def _rows(self, db: Driver, compiled: _Compiled, cursor: Any, parameters: Any) -> list[Any]:
+        try:
             return list(map(compiled.convert, cursor.fetchall()))
         except db.dialect.loaded_dbapi.Error as exc:
             raise _wrapped(db, compiled.sql, parameters, exc) from exc
         finally:
             cursor.close()
+
+    def all(self, db: Driver, values: Mapping[str, Any] | None = None) -> list[Any]:
+        """Every row, as named tuples with converted values."""
+        return self._rows(db, *self._executed(db, values))
 
     def first(self, db: Driver, values: Mapping[str, Any] | None = None) -> Any:
         rows = self.all(db, values)
@@ -216,31 +229,13 @@ class Prepared:
         if db.pipeline is None:
             rows = self.all(db, values)
             return lambda: rows
-        compiled = self._for(db.dialect)
-        parameters = compiled.parameters(values or {})
-        cursor = db.connection.cursor()
-        try:
-            cursor.execute(compiled.sql, parameters)
-        except db.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(db, compiled.sql, parameters, exc) from exc
-
-        def rows_of_statement() -> list[Any]:
-            try:
-                return [compiled.convert(row) for row in cursor.fetchall()]
-            except db.dialect.loaded_dbapi.Error as exc:
-                raise _wrapped(db, compiled.sql, parameters, exc) from exc
-            finally:
-                cursor.close()
-
-        return rows_of_statement
+        sent = self._executed(db, values)
+        return lambda: self._rows(db, *sent)
 
     def run(self, db: Driver, values: Mapping[str, Any] | None = None) -> int:
         """Execute a statement that returns no rows; the number of rows it changed."""
-        compiled = self._for(db.dialect)
-        parameters = compiled.parameters(values or {})
-        cursor = db.connection.cursor()
+        compiled, cursor, parameters = self._executed(db, values)
         try:
-            cursor.execute(compiled.sql, parameters)
             if db.pipeline is not None:
                 db.pipeline.sync()
             return int(cursor.rowcount)
@@ -256,13 +251,7 @@ class Prepared:
         if db.pipeline is None:
             self.run(db, values)
             return
-        compiled = self._for(db.dialect)
-        parameters = compiled.parameters(values or {})
-        cursor = db.connection.cursor()
-        try:
-            cursor.execute(compiled.sql, parameters)
-        except db.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(db, compiled.sql, parameters, exc) from exc
+        self._executed(db, values)
 
     def run_many(self, db: Driver, rows: Sequence[Mapping[str, Any]]) -> None:
         """Execute once per parameter set, in one driver call (pipelined: sent like `send`)."""

@@ -16,7 +16,7 @@ from scimitar.domain.models import OrgRole
 from scimitar.storage.database import Database
 from tests.domain.events.helpers import sealer
 from tests.faces.admin.helpers import add_member
-from tests.faces.console.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _unavailable
+from tests.faces.console.test_browser import SCREENSHOTS
 from tests.faces.scim.harness import live_server
 from tests.oidc.provider import CLIENT_ID, CLIENT_SECRET, IdP
 
@@ -26,21 +26,6 @@ ACCOUNTS = {
     "admin@example.com": {"email": "admin@example.com", "email_verified": True},
     "member@example.com": {"email": "member@example.com", "email_verified": True},
 }
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _unavailable(f"playwright is not installed ({exc})")
-    with sync_playwright() as playwright:
-        try:
-            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except Exception as exc:  # any launch failure means the same: no browser
-            _unavailable(f"{CHROMIUM} does not start ({str(exc).splitlines()[0]})")
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -84,10 +69,10 @@ def _sign_in_with_sso(page: Any, base: str, login: str) -> None:
     page.click("button[type=submit]")
 
 
-def test_an_admin_signs_in_with_the_idp_in_a_browser(chromium: Any, server: str) -> None:
+def test_an_admin_signs_in_with_the_idp_in_a_browser(browser: Any, server: str) -> None:
     """Sign in with SSO → the IdP's login page → the console; a Member gets a refusal page."""
     base = server
-    context = chromium.new_context(viewport={"width": 1366, "height": 768})
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
     _sign_in_with_sso(page, base, "admin@example.com")
     page.wait_for_url(f"{base}/console/scim")
@@ -99,7 +84,7 @@ def test_an_admin_signs_in_with_the_idp_in_a_browser(chromium: Any, server: str)
     page.screenshot(path=str(SCREENSHOTS / "sso-settings-laptop.png"), full_page=True)
     context.close()
 
-    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     _sign_in_with_sso(page, base, "member@example.com")
     page.wait_for_selector("#sso-refusal")

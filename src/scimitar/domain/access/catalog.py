@@ -27,7 +27,7 @@ from sqlalchemy.sql.elements import BindParameter
 from scimitar.domain.access import effective
 from scimitar.domain.context import Tx
 from scimitar.domain.models import GroupKind, Org, Role
-from scimitar.storage.database import in_write, unchanged_memo
+from scimitar.storage.database import in_write, remembered
 from scimitar.storage.lists import in_list, list_value
 from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import group_grants, groups, org_structure, projects, teams
@@ -232,15 +232,12 @@ _lock = threading.Lock()
 
 def structure_version(tx: Tx, org: Org) -> int | None:
     """The org's structure version as this transaction sees it (None: the org has none)."""
-    memo = unchanged_memo(tx.conn)
-    if memo is not None and ("structure", org.id) in memo:
-        found: int | None = memo[("structure", org.id)]
-        return found
-    row = _VERSION.first(driver(tx.conn), {"org_id": org.id})
-    version: int | None = None if row is None else row.version
-    if memo is not None:
-        memo[("structure", org.id)] = version
-    return version
+
+    def read() -> int | None:
+        row = _VERSION.first(driver(tx.conn), {"org_id": org.id})
+        return None if row is None else int(row.version)
+
+    return remembered(tx.conn, ("structure", org.id), read)
 
 
 def catalog(tx: Tx, org: Org, version: int | None = None) -> Catalog:

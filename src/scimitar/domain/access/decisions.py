@@ -157,6 +157,16 @@ _NAMED = (
 )
 
 
+#: A direct assignment's columns in the members queries (its team by name, as `team`).
+_ASSIGNED = (
+    direct_assignments.c.project_id,
+    direct_assignments.c.role_id,
+    direct_assignments.c.team_id,
+    direct_assignments.c.team_role,
+    teams.c.name.label("team"),
+)
+
+
 def _members_query() -> Any:
     """The members named, by id (list `ids`) or folded userName (list `keys`): one row per
     membership of a group in the list `group_ids` (one with no group for a member in none
@@ -190,15 +200,7 @@ def _members_query() -> Any:
         )
     )
     direct = (
-        select(
-            found,
-            null(),
-            direct_assignments.c.project_id,
-            direct_assignments.c.role_id,
-            direct_assignments.c.team_id,
-            direct_assignments.c.team_role,
-            teams.c.name,
-        )
+        select(found, null(), *_ASSIGNED)
         .select_from(found)
         .join(direct_assignments, direct_assignments.c.member_id == found.c.id)
         .outerjoin(teams, teams.c.id == direct_assignments.c.team_id)
@@ -214,9 +216,7 @@ def _one_member_query(org_id: Any) -> Any:
     cost more than the reads for a single member). `org_id`: the org, a parameter or the
     org of the admin API token whose digest is the parameter `token_digest`."""
     named = _NAMED
-    nothing = tuple(
-        null().label(name) for name in ("project_id", "role_id", "team_id", "team_role", "team")
-    )
+    nothing = tuple(null().label(column.key) for column in _ASSIGNED)
     branches = []
     for by, where in (
         ("id", (members.c.id == bindparam("id")) & (members.c.org_id.concat("") == org_id)),
@@ -232,18 +232,7 @@ def _one_member_query(org_id: Any) -> Any:
             direct_assignments, direct_assignments.c.member_id == members.c.id
         ).outerjoin(teams, teams.c.id == direct_assignments.c.team_id)
         branches.append(
-            select(
-                literal(by),
-                *named,
-                null(),
-                direct_assignments.c.project_id,
-                direct_assignments.c.role_id,
-                direct_assignments.c.team_id,
-                direct_assignments.c.team_role,
-                teams.c.name,
-            )
-            .select_from(assigned)
-            .where(where)
+            select(literal(by), *named, null(), *_ASSIGNED).select_from(assigned).where(where)
         )
     return union_all(*branches)
 

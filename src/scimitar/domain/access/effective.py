@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Row,
+    Table,
     bindparam,
     delete,
     insert,
@@ -234,31 +235,34 @@ def add_direct_assignment(tx: Tx, org: Org, member: Member, grant: Grant) -> str
     query = share_locked(tx.conn, select(members.c.active).where(members.c.id == member.id))
     if not tx.conn.execute(query).scalar():
         raise InvalidError("Deactivated members cannot be given access")
-    assignment_id = new_id()
-    finish_access_watch = changes.start_watch(tx, org, [member.id])
+    with changes.watch(tx, org, [member.id]):
+        assignment_id = insert_grant(tx, direct_assignments, org, grant, member_id=member.id)
+        audit.record(
+            tx,
+            org.id,
+            "member.assignment_added",
+            "member",
+            member.id,
+            after={"assignment": assignment_id},
+        )
+        _emit_assignment(tx, org, "member.assignment_added", member, assignment_id, grant)
+    return assignment_id
+
+
+def insert_grant(tx: Tx, table: Table, org: Org, grant: Grant, **owner: str) -> str:
+    """A grant's row in `table` (a member's direct assignment, a custom group's grant) for
+    its owner (`member_id=` or `group_id=`); its id. A project, role or team that went
+    meanwhile (PostgreSQL) makes it a 404."""
+    grant_id = new_id()
     try:
         tx.conn.execute(
-            insert(direct_assignments).values(
-                id=assignment_id,
-                org_id=org.id,
-                member_id=member.id,
-                created=tx.now,
-                **grant.columns(),
+            insert(table).values(
+                id=grant_id, org_id=org.id, created=tx.now, **owner, **grant.columns()
             )
         )
-    except IntegrityError:  # the project, role or team went meanwhile (PostgreSQL)
+    except IntegrityError:
         raise NotFoundError(GRANT_TARGET_GONE) from None
-    audit.record(
-        tx,
-        org.id,
-        "member.assignment_added",
-        "member",
-        member.id,
-        after={"assignment": assignment_id},
-    )
-    _emit_assignment(tx, org, "member.assignment_added", member, assignment_id, grant)
-    finish_access_watch()
-    return assignment_id
+    return grant_id
 
 
 def _emit_assignment(

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from scimitar.domain.access import changes
-from scimitar.domain.access.effective import GRANT_TARGET_GONE
+from scimitar.domain.access.effective import insert_grant
 from scimitar.domain.context import Tx, fold, new_id, utc
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError
 from scimitar.domain.events import feed
@@ -461,20 +461,8 @@ def groups_of(tx: Tx, member_id: str) -> list[Group]:
 def add_grant(tx: Tx, org: Org, group: Group, grant: Grant) -> str:
     if group.kind is not GroupKind.CUSTOM:
         raise InvalidError("Grants can only be attached to custom groups")
-    grant_id = new_id()
     with changes.watch(tx, org, member_ids(tx, group)):
-        try:
-            tx.conn.execute(
-                insert(group_grants).values(
-                    id=grant_id,
-                    org_id=org.id,
-                    group_id=group.id,
-                    created=tx.now,
-                    **grant.columns(),
-                )
-            )
-        except IntegrityError:  # the project, role or team went meanwhile (PostgreSQL)
-            raise NotFoundError(GRANT_TARGET_GONE) from None
+        grant_id = insert_grant(tx, group_grants, org, grant, group_id=group.id)
         audit.record(
             tx,
             org.id,

@@ -23,7 +23,7 @@ from scimitar.domain.errors import AuthError, ConflictError, InvalidError, NotFo
 from scimitar.domain.events import feed
 from scimitar.domain.models import Org
 from scimitar.domain.records import audit
-from scimitar.storage.database import unchanged_memo
+from scimitar.storage.database import remembered
 from scimitar.storage.prepared import Prepared, driver
 from scimitar.storage.tables import api_tokens, org_rate_limits, org_structure, orgs, scim_keys
 
@@ -211,10 +211,10 @@ def authenticate_scim_key(tx: Tx, key: str) -> tuple[Org, KeyInfo]:
     if digest is None:
         raise AuthError(_not_a_scim_key(key))
     # Between commits, a key checked once on this connection needs no second look.
-    memo = unchanged_memo(tx.conn)
-    found: tuple[Org, KeyInfo] | None = memo.get(("scim key", digest)) if memo else None
-    if found is not None:
-        return found
+    return remembered(tx.conn, ("scim key", digest), lambda: _scim_key(tx, digest))
+
+
+def _scim_key(tx: Tx, digest: str) -> tuple[Org, KeyInfo]:
     row = _KEY_AND_ORG.first(driver(tx.conn), {"digest": digest})
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         raise AuthError("Invalid SCIM key")
@@ -230,10 +230,7 @@ def authenticate_scim_key(tx: Tx, key: str) -> tuple[Org, KeyInfo]:
         row.deactivated,
         row.scim_per_second,
     )
-    found = org_from_row(row), info
-    if memo is not None:
-        memo[("scim key", digest)] = found
-    return found
+    return org_from_row(row), info
 
 
 _TOUCH_KEY = Prepared(
@@ -349,10 +346,10 @@ def authenticate_api_token(tx: Tx, token: str) -> tuple[Org, TokenInfo]:
         raise AuthError("Invalid API token")
     # Between commits, a token checked once on this connection needs no second look (a
     # revocation is a commit, which clears the memo).
-    memo = unchanged_memo(tx.conn)
-    found: tuple[Org, TokenInfo] | None = memo.get(("api token", digest)) if memo else None
-    if found is not None:
-        return found
+    return remembered(tx.conn, ("api token", digest), lambda: _api_token(tx, digest))
+
+
+def _api_token(tx: Tx, digest: str) -> tuple[Org, TokenInfo]:
     row = _TOKEN_AND_ORG.first(driver(tx.conn), {"digest": digest})
     if row is None or not hmac.compare_digest(row.token_hash, digest) or not row.active:
         raise AuthError("Invalid API token")
@@ -367,7 +364,4 @@ def authenticate_api_token(tx: Tx, token: str) -> tuple[Org, TokenInfo]:
         row.api_per_second,
         row.structure_version,
     )
-    found = org_from_row(row), info
-    if memo is not None:
-        memo[("api token", digest)] = found
-    return found
+    return org_from_row(row), info
