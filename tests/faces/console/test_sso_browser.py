@@ -17,6 +17,7 @@ from scimitar.storage.database import Database
 from tests.domain.events.helpers import sealer
 from tests.faces.admin.helpers import add_member
 from tests.faces.console.test_browser import SCREENSHOTS
+from tests.faces.console.test_browser import browser as browser  # the fixture, by its name
 from tests.faces.scim.harness import live_server
 from tests.oidc.provider import CLIENT_ID, CLIENT_SECRET, IdP
 
