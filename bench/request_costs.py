@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--db-delay-ms", type=float, default=0.0, help="PostgreSQL only")
+    parser.add_argument("--only", help="one request type (its name as printed), e.g. to profile")
     args = parser.parse_args()
     database = ""
     counter: WireCounter | None = None
@@ -143,6 +144,8 @@ def main() -> None:
                 await requests["GET by id"](i)
             found = {}
             for name, request in requests.items():
+                if args.only and name != args.only:
+                    continue
                 if counter is not None:
                     counter.reset()
                 found[name] = await median_ms(request, repeat)
@@ -164,6 +167,8 @@ def main() -> None:
     for name, ms in results.items():
         per = f"  {trips[name]:5.1f} round trips" if name in trips else ""
         print(f"  {name:28} {ms:7.3f} ms{per}")
+    if args.only:
+        return
     create = results["POST /Users"]
     none = results["deactivate, in no group"]
     print(f"  deactivation / create:       {none / create:.2f}× (target ≤ 1.5)")

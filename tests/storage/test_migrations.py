@@ -6,25 +6,31 @@ from datetime import timedelta
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 
 from scimitar.domain.context import CLI_ACTOR, Tx
-from scimitar.domain.directory import people
+from scimitar.domain.directory import group_store, people
 from scimitar.domain.identity import credentials
-from scimitar.domain.models import OrgRole
+from scimitar.domain.models import GroupKind, OrgRole
 from scimitar.storage.database import Database, _alembic_config
-from scimitar.storage.tables import console_credentials, console_sessions
+from scimitar.storage.tables import console_credentials, console_sessions, group_members
 from scimitar.storage.tables import members as members_table
 from tests.domain.helpers import make_member, make_org
 
 
-def test_members_deactivated_before_0004_lose_their_role_and_sign_in(tmp_path: Path) -> None:
-    """0004: an inactive member keeps no org role, password or session from before."""
+def _database_at(tmp_path: Path, revision: str) -> Database:
+    """A SQLite database as the release with this newest migration left it."""
     db = Database(f"sqlite:///{tmp_path}/old.db")
     config = _alembic_config()
     with db.engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "0003_events")
+        command.upgrade(config, revision)
+    return db
+
+
+def test_members_deactivated_before_0004_lose_their_role_and_sign_in(tmp_path: Path) -> None:
+    """0004: an inactive member keeps no org role, password or session from before."""
+    db = _database_at(tmp_path, "0003_events")
     with db.write() as conn:
         tx = Tx(conn, CLI_ACTOR)
         org = make_org(tx)
@@ -54,4 +60,48 @@ def test_members_deactivated_before_0004_lose_their_role_and_sign_in(tmp_path: P
         for table in (console_credentials, console_sessions):
             count = select(func.count()).select_from(table).where(table.c.member_id == admin.id)
             assert conn.execute(count).scalar() == 0
+    db.dispose()
+
+
+def test_memberships_survive_0010_clustering_them_on_sqlite(tmp_path: Path) -> None:
+    """0010: SQLite's `group_members` becomes a WITHOUT ROWID table, every membership kept
+    (and read back by group and by member); downgrading gives the rowid table back."""
+    db = _database_at(tmp_path, "0009_org_structure")
+    with db.write() as conn:
+        tx = Tx(conn, CLI_ACTOR)
+        org = make_org(tx)
+        ada = make_member(tx, org, "ada@acme.example.com")
+        bob = make_member(tx, org, "bob@acme.example.com")
+        staff = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Staff")
+        group_store.add_members(tx, org, staff, [ada.id, bob.id])
+        ops = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Ops")
+        group_store.add_members(tx, org, ops, [ada.id])
+
+    def table_sql() -> str:
+        with db.read() as conn:
+            found = conn.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = 'group_members'")
+            ).scalar_one()
+            return str(found)
+
+    assert "WITHOUT ROWID" not in table_sql()
+    db.migrate()
+    assert "WITHOUT ROWID" in table_sql()
+    with db.read() as conn:
+        tx = Tx(conn, CLI_ACTOR)
+        assert {g.display_name for g in group_store.groups_of(tx, ada.id)} == {
+            "Staff",
+            "Ops",
+        }
+        rows = conn.execute(
+            select(group_members.c.member_id).where(group_members.c.group_id == staff.id)
+        ).scalars()
+        assert set(rows) == {ada.id, bob.id}
+    with db.engine.begin() as conn:
+        config = _alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009_org_structure")
+    assert "WITHOUT ROWID" not in table_sql()
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(group_members)).scalar() == 3
     db.dispose()

@@ -195,6 +195,8 @@ group_members = Table(
     _org_fk(),
     Column("added", Timestamp, nullable=False),
     Index("ix_group_members_member", "member_id", "group_id"),
+    # SQLite: the row is its primary key's index entry (migration 0010), not a second copy.
+    sqlite_with_rowid=False,
 )
 
 # What a custom group, or a direct console assignment, gives in one project: a project role

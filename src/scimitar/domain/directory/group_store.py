@@ -97,26 +97,39 @@ def _emit_membership(tx: Tx, org: Org, type: str, group: Group, member_ids: Iter
     and a consumer's copy of the membership stay exact. They carry no version: a request's
     membership changes bump the group's version once, at its end."""
     ref = snapshot(group)
-    for member_id in member_ids:
-        feed.emit(
-            tx,
-            org.id,
-            type,
-            "group",
-            group.id,
-            member_id=member_id,
-            data={"group": ref, "member_id": member_id},
-        )
+    feed.emit_each(
+        tx,
+        org.id,
+        type,
+        "group",
+        ((group.id, member_id, {"group": ref, "member_id": member_id}) for member_id in member_ids),
+    )
 
 
 def emit_members_added(tx: Tx, org: Org, group: Group, member_ids: Iterable[str]) -> None:
     _emit_membership(tx, org, "group.member_added", group, member_ids)
 
 
-def emit_left(tx: Tx, org: Org, left: Sequence[Group], member_id: str) -> None:
-    """`group.member_removed` for a member taken out of these groups (deactivation)."""
-    for group in left:
-        _emit_membership(tx, org, "group.member_removed", group, [member_id])
+def emit_left(tx: Tx, org: Org, left: Iterable[Row[Any]], member_id: str) -> None:
+    """`group.member_removed` for a member taken out of these groups (deactivation): rows
+    of a group's `id`, `display_name` and `kind`, all its events need."""
+    feed.emit_each(
+        tx,
+        org.id,
+        "group.member_removed",
+        "group",
+        (
+            (
+                row.id,
+                member_id,
+                {
+                    "group": {"id": row.id, "displayName": row.display_name, "kind": row.kind},
+                    "member_id": member_id,
+                },
+            )
+            for row in left
+        ),
+    )
 
 
 def check_group_name(name: str) -> str:

@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from scimitar.domain.access import changes, effective
 from scimitar.domain.context import Tx, fold, new_id, utc
 from scimitar.domain.directory import group_store
-from scimitar.domain.directory.group_store import group_from_row
 from scimitar.domain.errors import ConflictError, InvalidError, NotFoundError, PolicyError
 from scimitar.domain.events import feed
 from scimitar.domain.models import Member, Org, OrgRole, Policy
@@ -431,14 +430,14 @@ def _leave_org(tx: Tx, org: Org, member: Member) -> Callable[[], None]:
     _DELETE_SESSIONS.send(db, values)
 
     def report() -> None:
-        group_store.emit_left(tx, org, [group_from_row(row) for row in left_groups()], member.id)
+        group_store.emit_left(tx, org, left_groups(), member.id)
         effective.report_removed_assignments(tx, org, assignments())
 
     return report
 
 
 _GROUPS_LEFT = Prepared(
-    select(groups)
+    select(groups.c.id, groups.c.display_name, groups.c.kind)
     .join(group_members, group_members.c.group_id == groups.c.id)
     .where(group_members.c.member_id == bindparam("member_id"))
     .order_by(groups.c.seq)

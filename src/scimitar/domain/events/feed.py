@@ -161,6 +161,36 @@ def emit(
     )
 
 
+def emit_each(
+    tx: Tx,
+    org_id: str,
+    type: str,
+    resource_type: str,
+    items: Iterable[tuple[str | None, str | None, dict[str, Any]]],
+) -> None:
+    """Queue one event per `(resource_id, member_id, data)` of `items`, all of one type and
+    without a version (a group's membership changes): `emit`'s work done once, not per
+    event, for a deactivation out of a hundred groups or a group add of a thousand."""
+    actor = {"kind": tx.actor.kind.value, "id": tx.actor.id, "label": tx.actor.label}
+    at = tx.now
+    _outbox(tx).pending.extend(
+        PendingEvent(
+            id=new_ordered_id(),
+            org_id=org_id,
+            type=type,
+            at=at,
+            actor=actor,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            resource_version=None,
+            member_id=member_id,
+            data=data,
+            changed=None,
+        )
+        for resource_id, member_id, data in items
+    )
+
+
 def pending(tx: Tx) -> list[PendingEvent]:
     """The events this transaction has queued and not yet written."""
     state = transaction_state(tx.conn)
