@@ -1,7 +1,7 @@
 """Benchmark: access checks on an org of 100 000 members and 1 000 projects. Run by hand.
 
     .venv/bin/python bench/access_checks.py [--members 100000] [--projects 1000]
-        [--engines sqlite,postgresql] [--pg-server URL] [--rounds 200]
+        [--engines sqlite,postgresql] [--pg-server URL] [--rounds 200] [--profile FILE]
 
 For each engine: seed the org (projects through the domain, with their role groups; members
 and their role-group memberships bulk-inserted, two projects each, plus a direct assignment
@@ -12,7 +12,8 @@ connection, interleaved so that each figure is compared with its neighbours:
 3. the same with 1 000 checks in one call.
 Prints the median (p50) of each and the ratios to the lookup. Each request's body is built
 before its clock starts (the time is the server's answer, not the client's JSON encoding).
-Targets: one check ≤ 1 lookup, 1 000 checks ≤ 20 lookups.
+Targets: one check ≤ 1 lookup, 1 000 checks ≤ 20 lookups. `--profile FILE` runs the server
+under py-spy (`.venv/bin/pip install py-spy`) and writes its raw samples there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -164,9 +166,12 @@ def run(url: str, args: argparse.Namespace) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SCIMITAR_DATABASE_URL": url, "SCIMITAR_API_RATE_LIMIT": "0"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "scimitar.faces.cli", "serve", "--port", str(port)], env=env
-    )
+    cmd = [sys.executable, "-m", "scimitar.faces.cli", "serve", "--port", str(port)]
+    if args.profile:  # py-spy's raw samples of the server (stopped by SIGINT: it writes them)
+        py_spy = str(Path(sys.executable).with_name("py-spy"))
+        cmd = [py_spy, "record", "--nonblocking", "-r", "1000", "-f", "raw", "-o", args.profile]
+        cmd += ["--", sys.executable, "-m", "scimitar.faces.cli", "serve", "--port", str(port)]
+    server = subprocess.Popen(cmd, env=env)
     rng = random.Random(7)
 
     def check() -> dict[str, str]:
@@ -223,8 +228,8 @@ def run(url: str, args: argparse.Namespace) -> None:
             f" ({len(thousands)} calls)"
         )
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
 
 
 def main() -> None:
@@ -234,6 +239,7 @@ def main() -> None:
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--pg-server", default=PG_SERVER)
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--profile", help="record the server under py-spy into this file (raw)")
     args = parser.parse_args()
     for engine in args.engines.split(","):
         print(f"{engine}:")

@@ -24,7 +24,10 @@ async def call(app: Any, method: str, path: str, body: bytes = b"", *, key: str 
         "headers": [
             (b"host", b"127.0.0.1:8000"),
             (b"authorization", f"Bearer {key}".encode()),
-            (b"content-type", b"application/scim+json"),
+            (
+                b"content-type",
+                b"application/json" if path.startswith("/api/") else b"application/scim+json",
+            ),
             (b"content-length", str(len(body)).encode()),
         ],
         "client": ("127.0.0.1", 5000),

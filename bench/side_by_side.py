@@ -5,7 +5,7 @@
     .venv/bin/python bench/side_by_side.py --scim2 /tmp/scim2/bin/scim2-server \\
         --django /work/shared/peers/django-scim2 --django-venv /tmp/django-peer \\
         [--users 10000] [--engine sqlite|postgresql] [--workers 1|2] [--seconds 5] \\
-        [--write-seconds 3]
+        [--write-seconds 3] [--profile FILE]
 
 Each server gets the same N users (userName seed.userNNNNN@example.com), then each request
 type runs under `wrk -t1 -c8` for the same time (reads 5 s, writes 3 s), one server after the other: a `userName eq`
@@ -15,7 +15,8 @@ deactivated yet, last since it changes the most). Prints req/s per server and Sc
 ratio to each peer. scim2-server keeps everything in memory (`--engine` does not apply);
 the django peer and Scimitar use the engine given (PostgreSQL: a fresh database each, on
 127.0.0.1:5432). The peers run as their setups do (one process); `--workers` is Scimitar's.
-The django peer's folder is copied to a temporary directory, never written.
+The django peer's folder is copied to a temporary directory, never written. `--profile FILE`
+runs Scimitar under py-spy (`.venv/bin/pip install py-spy`), its raw samples written there.
 """
 
 from __future__ import annotations
@@ -97,9 +98,10 @@ class Server:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            # SIGINT: py-spy (--profile) writes its samples out on it; servers stop on it.
+            os.killpg(self.process.pid, signal.SIGINT)
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
 
@@ -194,6 +196,21 @@ def start_scimitar(args: argparse.Namespace, workdir: Path) -> Server:
         "SCIMITAR_SCIM_RATE_LIMIT": "0",
     }
     cmd = [sys.executable, "-m", "scimitar.faces.cli", "serve", "--port", str(port)]
+    if args.profile:  # py-spy's raw samples of the whole run (wrapping the one process)
+        py_spy = str(Path(sys.executable).with_name("py-spy"))
+        cmd = [
+            py_spy,
+            "record",
+            "--nonblocking",
+            "-r",
+            "500",
+            "-f",
+            "raw",
+            "-o",
+            args.profile,
+            "--",
+            *cmd,
+        ]
     process = spawn([*cmd, "--workers", str(args.workers)], env)
     server = Server("Scimitar", f"http://127.0.0.1:{port}", "/scim/v2", key, process, users)
     if database:
@@ -362,6 +379,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--types", default=",".join(TYPES), help="request types, in order")
     parser.add_argument("--servers", default="scimitar,scim2,django")
+    parser.add_argument("--profile", help="record Scimitar under py-spy into this file (raw)")
     args = parser.parse_args()
     kinds = [k for k in args.types.split(",") if k]
     wanted = args.servers.split(",")
