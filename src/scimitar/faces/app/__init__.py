@@ -19,6 +19,7 @@ from scimitar.faces.app import wayfinding
 from scimitar.faces.app.failures import AnswerFailures
 from scimitar.faces.console.console import Console
 from scimitar.faces.scim.api import ScimApi
+from scimitar.runtime import collector
 from scimitar.runtime.metrics import Metrics, RequestMetrics
 from scimitar.runtime.rate_limits import limiter_for
 from scimitar.storage.database import Database
@@ -94,4 +95,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.state.settings = settings
     app.state.db = database
     app.state.request_log = request_log
+    return app
+
+
+def create_served_app() -> Starlette:
+    """The app of one of `scimitar serve --workers N`'s processes (uvicorn's factory): built
+    from the environment, with the garbage collector set for serving
+    (`runtime.collector`)."""
+    app = create_app()
+    collector.set_for_serving()
     return app

@@ -449,6 +449,7 @@ def _serve(
     settings = dataclasses.replace(settings, public_url=public_url)
     with _metrics_directory(processes):
         from scimitar.faces.app import create_app
+        from scimitar.runtime import collector
         from scimitar.runtime.worker import DeliveryWorker, WorkerSettings
 
         # The webhook worker runs beside the server by default, so one process is a whole
@@ -465,8 +466,10 @@ def _serve(
         try:
             trusted = forwarded_allow_ips or ""
             if processes == 1:
+                app = create_app(settings)
+                collector.set_for_serving()
                 config = uvicorn.Config(
-                    create_app(settings),
+                    app,
                     host=host,
                     port=port,
                     log_config=logging_config,
@@ -483,7 +486,7 @@ def _serve(
                 # already migrated: Cli did it); they share nothing but the database.
                 os.environ.update(settings.to_env())
                 uvicorn.run(
-                    "scimitar.faces.app:create_app",
+                    "scimitar.faces.app:create_served_app",
                     factory=True,
                     workers=processes,
                     host=host,
