@@ -206,9 +206,12 @@ class Prepared:
             raise _wrapped(db, compiled.sql, parameters, exc) from exc
         return compiled, cursor, parameters
 
-    def _rows(self, db: Driver, compiled: _Compiled, cursor: Any, parameters: Any) -> list[Any]:
+    def _rows(
+        self, db: Driver, compiled: _Compiled, cursor: Any, parameters: Any, *, plain: bool = False
+    ) -> list[Any]:
         try:
-            return list(map(compiled.convert, cursor.fetchall()))
+            rows = cursor.fetchall()
+            return rows if plain else list(map(compiled.convert, rows))
         except db.dialect.loaded_dbapi.Error as exc:
             raise _wrapped(db, compiled.sql, parameters, exc) from exc
         finally:
@@ -217,6 +220,14 @@ class Prepared:
     def all(self, db: Driver, values: Mapping[str, Any] | None = None) -> list[Any]:
         """Every row, as named tuples with converted values."""
         return self._rows(db, *self._executed(db, values))
+
+    def tuples(self, db: Driver, values: Mapping[str, Any] | None = None) -> list[Any]:
+        """Every row as the driver's plain tuple, in the statement's column order: for a
+        statement read by position, many rows at a time (no named tuple made per row). Its
+        columns must need no conversion."""
+        compiled, cursor, parameters = self._executed(db, values)
+        assert not compiled.converting, "a column of this statement needs its converter"
+        return self._rows(db, compiled, cursor, parameters, plain=True)
 
     def first(self, db: Driver, values: Mapping[str, Any] | None = None) -> Any:
         rows = self.all(db, values)

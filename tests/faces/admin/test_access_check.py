@@ -223,6 +223,14 @@ def test_bad_requests_are_refused(site: Site) -> None:
     site.api.post("/access/check", {"checks": [{"member": "a", "project": "b"}]}, expect=422)
     site.api.post("/access/check", {"checks": [{**check, "member": "a\x00"}]}, expect=422)
     site.api.post("/access/check", {"checks": [{**check, "member": "a" * 2049}]}, expect=422)
+    # Among good checks, the first bad one is named by its place.
+    for bad, says in (
+        ({**check, "project": "x\x00"}, "without NUL"),
+        ({**check, "permission": "project.read"}, "either a role or a permission"),
+    ):
+        answer = site.api.post("/access/check", {"checks": [check] * 7 + [bad] * 2}, expect=422)
+        assert answer["error"]["detail"].startswith("Check 7: ")
+        assert says in answer["error"]["detail"]
     site.api.post("/access/check", {"checks": check}, expect=400)
     site.api.post("/access/check", {"checks": [{**check, "who": "x"}]}, expect=400)
     site.api.post("/access/check", {"checks": [{**check, "role": 3}]}, expect=400)
@@ -239,11 +247,15 @@ def _statements(site: Site, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[st
     def count(*args: Any) -> None:
         seen.append(args[2])
 
-    run_all, run_later = Prepared.all, Prepared.later
+    run_all, run_tuples, run_later = Prepared.all, Prepared.tuples, Prepared.later
 
     def counted_all(self: Prepared, db: Any, values: Any = None) -> list[Any]:
         seen.append(f"prepared {type(self.statement).__name__}")
         return run_all(self, db, values)
+
+    def counted_tuples(self: Prepared, db: Any, values: Any = None) -> list[Any]:
+        seen.append(f"prepared {type(self.statement).__name__}")
+        return run_tuples(self, db, values)
 
     def counted_later(self: Prepared, db: Any, values: Any = None) -> Any:
         seen.append(f"sent {type(self.statement).__name__}")
@@ -253,6 +265,7 @@ def _statements(site: Site, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[st
     try:
         with monkeypatch.context() as patch:
             patch.setattr(Prepared, "all", counted_all)
+            patch.setattr(Prepared, "tuples", counted_tuples)
             patch.setattr(Prepared, "later", counted_later)
             yield seen
     finally:

@@ -74,13 +74,14 @@ def check_access(call: ApiCall, tx: Tx, who: Principal) -> Reply:
     checks = _checks(call)
     prefetched = call.memo.get("member") if who.token_id is not None else None
     answers = decisions.check_access(tx, who.org, checks, who.structure_version, prefetched)
+    # The tuples as they are: the JSON encoder writes them as arrays.
     return 200, {
         "results": [
             {
                 "allowed": d.allowed,
                 "role": d.role,
-                "permissions": list(d.permissions),
-                "reasons": list(d.reasons),
+                "permissions": d.permissions,
+                "reasons": d.reasons,
             }
             for d in answers
         ]
