@@ -167,7 +167,9 @@ def run(url: str, args: argparse.Namespace) -> None:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SCIMITAR_DATABASE_URL": url, "SCIMITAR_API_RATE_LIMIT": "0"}
     cmd = [sys.executable, "-m", "scimitar.faces.cli", "serve", "--port", str(port)]
-    if args.profile:  # py-spy's raw samples of the server (stopped by SIGINT: it writes them)
+    # py-spy (`--profile`) writes its raw samples when stopped by SIGINT (and then stops the
+    # server itself).
+    if args.profile:
         py_spy = str(Path(sys.executable).with_name("py-spy"))
         cmd = [py_spy, "record", "--nonblocking", "-r", "1000", "-f", "raw", "-o", args.profile]
         cmd += ["--", sys.executable, "-m", "scimitar.faces.cli", "serve", "--port", str(port)]

@@ -137,6 +137,9 @@ def main() -> None:
         "deactivate, in 100 groups": lambda i: send("PATCH", f"/Users/{in_groups[i]}", deactivate),
     }
 
+    if args.only and args.only not in requests:
+        parser.error(f"--only: one of {', '.join(map(repr, requests))}")
+
     async def run() -> dict[str, float]:
         async with app.router.lifespan_context(app):
             for i in range(20):  # warm up: statements prepared, connections open

@@ -196,11 +196,12 @@ def start_scimitar(args: argparse.Namespace, workdir: Path) -> Server:
         "SCIMITAR_SCIM_RATE_LIMIT": "0",
     }
     cmd = [sys.executable, "-m", "scimitar.faces.cli", "serve", "--port", str(port)]
-    if args.profile:  # py-spy's raw samples of the whole run (wrapping the one process)
+    if args.profile:  # py-spy's raw samples of the run (every process of `--workers 2`)
         py_spy = str(Path(sys.executable).with_name("py-spy"))
         cmd = [
             py_spy,
             "record",
+            "--subprocesses",
             "--nonblocking",
             "-r",
             "500",

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.directory import group_store, people
@@ -82,6 +82,10 @@ def test_memberships_survive_0010_clustering_them_on_sqlite(tmp_path: Path) -> N
             found = conn.execute(
                 text("SELECT sql FROM sqlite_master WHERE name = 'group_members'")
             ).scalar_one()
+            index = conn.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = 'ix_group_members_member'")
+            ).scalar_one()
+            assert "(member_id, group_id)" in str(index)  # the index by member came back too
             return str(found)
 
     assert "WITHOUT ROWID" not in table_sql()
@@ -97,11 +101,16 @@ def test_memberships_survive_0010_clustering_them_on_sqlite(tmp_path: Path) -> N
             select(group_members.c.member_id).where(group_members.c.group_id == staff.id)
         ).scalars()
         assert set(rows) == {ada.id, bob.id}
+    # The rebuilt table's foreign keys still cascade: a member erased leaves no membership.
+    with db.write() as conn:
+        conn.execute(delete(members_table).where(members_table.c.id == bob.id))
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(group_members)).scalar() == 2
     with db.engine.begin() as conn:
         config = _alembic_config()
         config.attributes["connection"] = conn
         command.downgrade(config, "0009_org_structure")
     assert "WITHOUT ROWID" not in table_sql()
     with db.read() as conn:
-        assert conn.execute(select(func.count()).select_from(group_members)).scalar() == 3
+        assert conn.execute(select(func.count()).select_from(group_members)).scalar() == 2
     db.dispose()

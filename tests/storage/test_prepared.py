@@ -38,6 +38,27 @@ def test_rows_convert_as_sqlalchemy_converts_them(tx: Tx) -> None:
     assert org_row._asdict() == tx.conn.execute(select(orgs)).one()._asdict()
 
 
+def test_plain_tuples_only_where_nothing_needs_converting(tx: Tx) -> None:
+    """`tuples`: the driver's rows by position, for statements whose columns need no
+    conversion. On SQLite one whose do (a flag, the JSON attributes, timestamps) is refused
+    before it runs; psycopg converts those itself."""
+    org = make_org(tx)
+    ada = make_member(tx, org, "ada@example.com")
+    plain = Prepared(
+        select(members.c.id, members.c.user_name).where(
+            members.c.org_id == org.id, members.c.user_name_key == "ada@example.com"
+        )
+    )
+    assert plain.tuples(driver(tx.conn)) == [(ada.id, "ada@example.com")]
+    values = {"org_id": org.id, "key": "ada@example.com"}
+    if tx.conn.dialect.name == "sqlite":
+        with pytest.raises(TypeError, match="converter"):
+            MEMBER_BY_KEY.tuples(driver(tx.conn), values)
+    else:
+        [row] = MEMBER_BY_KEY.tuples(driver(tx.conn), values)
+        assert row == tuple(MEMBER_BY_KEY.first(driver(tx.conn), values))
+
+
 def test_no_row(tx: Tx) -> None:
     org = make_org(tx)
     assert MEMBER_BY_KEY.first(driver(tx.conn), {"org_id": org.id, "key": "nobody"}) is None

@@ -21,9 +21,14 @@ OLDER_THRESHOLDS = (20, 20)
 
 def set_for_serving() -> None:
     """Freeze what the app holds once built (never scanned again: it lives as long as the
-    process) and collect the young generation less often. Memory bound: unreachable
-    cycles wait for at most about `YOUNG_THRESHOLD` allocations (a few MB). Called by
-    `scimitar serve` once the app is built, never in tests or other processes."""
+    process) and collect the young generation less often. The cost: cyclic garbage (an
+    exception's traceback, say) waits longer, and a cycle still alive at a young collection
+    waits for the older ones (about a million allocations, or twenty million). Measured: 6 MB
+    more resident after 300 access-check calls (100 of 1 000 checks, 60 refused) than with
+    Python's defaults. Called by `scimitar serve` and `scimitar demo` once the app is built
+    (`faces.app.create_served_app`); tests, the CLI's other commands and `scimitar worker`
+    keep Python's defaults. Measured on Python 3.11; 3.14's incremental collector reads the
+    thresholds differently."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, *OLDER_THRESHOLDS)

@@ -221,13 +221,13 @@ class Prepared:
         """Every row, as named tuples with converted values."""
         return self._rows(db, *self._executed(db, values))
 
-    def tuples(self, db: Driver, values: Mapping[str, Any] | None = None) -> list[Any]:
+    def tuples(self, db: Driver, values: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Every row as the driver's plain tuple, in the statement's column order: for a
         statement read by position, many rows at a time (no named tuple made per row). Its
         columns must need no conversion."""
-        compiled, cursor, parameters = self._executed(db, values)
-        assert not compiled.converting, "a column of this statement needs its converter"
-        return self._rows(db, compiled, cursor, parameters, plain=True)
+        if self._for(db.dialect).converting:
+            raise TypeError("a column of this statement needs its converter: use `all`")
+        return self._rows(db, *self._executed(db, values), plain=True)
 
     def first(self, db: Driver, values: Mapping[str, Any] | None = None) -> Any:
         rows = self.all(db, values)

@@ -256,12 +256,18 @@ _TOKEN_ORG = (
     .scalar_subquery()
 )
 _ONE_MEMBER_OF_TOKEN = Prepared(_one_member_query(_TOKEN_ORG))
-#: The members queries' columns, by position.
+#: The members queries' columns, by position (the last five: an `_Assigned`'s fields).
 _BY, _ORG, _ID, _USER_NAME, _KEY, _ACTIVE, _GROUP, _PROJECT = range(8)
-_POSITIONS = ["by", "org_id", "id", "user_name", "user_name_key", "active", "group_id"]
-for _query in (_MEMBERS, _ONE_MEMBER, _ONE_MEMBER_OF_TOKEN):
-    _columns = _query.statement.selected_columns  # type: ignore[attr-defined]
-    assert [c.key for c in _columns][: _PROJECT + 1] == [*_POSITIONS, "project_id"]
+
+
+def _check_positions(*queries: Prepared) -> None:
+    """Refuse to start when a members query's columns are not where they are read."""
+    expected = ["by", "org_id", "id", "user_name", "user_name_key", "active", "group_id"]
+    expected += _Assigned._fields[1:]
+    for query in queries:
+        found = [c.key for c in query.statement.selected_columns]  # type: ignore[attr-defined]
+        if found != expected:
+            raise RuntimeError(f"members query columns {found}, read as {expected}")
 
 
 class _Assigned(NamedTuple):
@@ -273,6 +279,9 @@ class _Assigned(NamedTuple):
     team_id: str | None
     team_role: str | None
     team: str | None
+
+
+_check_positions(_MEMBERS, _ONE_MEMBER, _ONE_MEMBER_OF_TOKEN)
 
 
 def prefetch_one_member(tx: Tx, token_digest: str, checks: Sequence[AccessCheck]) -> Any:
@@ -301,8 +310,8 @@ class _Members:
     by_name: dict[str, _Found]
     #: Member id -> the listed groups they are in.
     memberships: dict[str, list[str]]
-    #: Rows of direct assignments (member id, project id, role id, team id, role, team).
-    assignments: list[Any]
+    #: The direct assignments of the members named.
+    assignments: list[_Assigned]
 
     def member_of(self, key: str) -> _Found | None:
         """An id first, then the case-insensitive userName."""
@@ -386,7 +395,7 @@ def _group_grants(
 
 def _direct_grants(
     asked: set[tuple[str, str]],
-    assignments: list[Any],
+    assignments: list[_Assigned],
     projects: dict[str, Project],
     role_by_id: dict[str, Role],
 ) -> list[_Grant]:

@@ -110,9 +110,9 @@ def emit_members_added(tx: Tx, org: Org, group: Group, member_ids: Iterable[str]
     _emit_membership(tx, org, "group.member_added", group, member_ids)
 
 
-def emit_left(tx: Tx, org: Org, left: Iterable[Row[Any]], member_id: str) -> None:
+def emit_left(tx: Tx, org: Org, left: Iterable[Any], member_id: str) -> None:
     """`group.member_removed` for a member taken out of these groups (deactivation): rows
-    of a group's `id`, `display_name` and `kind`, all its events need."""
+    (named tuples) of a group's `id`, `display_name` and `kind`, all its events need."""
     feed.emit_each(
         tx,
         org.id,

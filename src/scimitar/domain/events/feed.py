@@ -171,6 +171,9 @@ def emit_each(
     """Queue one event per `(resource_id, member_id, data)` of `items`, all of one type and
     without a version (a group's membership changes): `emit`'s work done once, not per
     event, for a deactivation out of a hundred groups or a group add of a thousand."""
+    items = list(items)
+    if not items:  # no outbox opened for nothing (a deactivation out of no group)
+        return
     actor = {"kind": tx.actor.kind.value, "id": tx.actor.id, "label": tx.actor.label}
     at = tx.now
     _outbox(tx).pending.extend(

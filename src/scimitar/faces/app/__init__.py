@@ -98,10 +98,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     return app
 
 
-def create_served_app() -> Starlette:
-    """The app of one of `scimitar serve --workers N`'s processes (uvicorn's factory): built
-    from the environment, with the garbage collector set for serving
-    (`runtime.collector`)."""
-    app = create_app()
+def create_served_app(settings: Settings | None = None) -> Starlette:
+    """The app of a `scimitar serve` process (also uvicorn's factory for each process of
+    `--workers N`: then built from the environment), with the garbage collector set for
+    serving (`runtime.collector`)."""
+    app = create_app(settings)
     collector.set_for_serving()
     return app

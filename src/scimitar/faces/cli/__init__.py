@@ -448,8 +448,7 @@ def _serve(
     logging_config = _configure_logging(settings)
     settings = dataclasses.replace(settings, public_url=public_url)
     with _metrics_directory(processes):
-        from scimitar.faces.app import create_app
-        from scimitar.runtime import collector
+        from scimitar.faces.app import create_served_app
         from scimitar.runtime.worker import DeliveryWorker, WorkerSettings
 
         # The webhook worker runs beside the server by default, so one process is a whole
@@ -466,10 +465,8 @@ def _serve(
         try:
             trusted = forwarded_allow_ips or ""
             if processes == 1:
-                app = create_app(settings)
-                collector.set_for_serving()
                 config = uvicorn.Config(
-                    app,
+                    create_served_app(settings),
                     host=host,
                     port=port,
                     log_config=logging_config,
