@@ -508,7 +508,7 @@ def remembered(conn: Connection, key: Any, load: Callable[[], _T]) -> _T:
     """`load()`, or what it returned for `key` on this connection since anything was last
     committed (`unchanged_memo`); loaded afresh where there is no memo. What `load` raises
     is not remembered."""
-    memo = _MEMOS.get(conn)
+    memo = unchanged_memo(conn)
     if memo is None:
         return load()
     if key in memo:

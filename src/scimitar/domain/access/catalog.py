@@ -51,7 +51,7 @@ class Source:
     project, or a custom group with a grant in it. Its members hold what it names."""
 
     group_id: str
-    via: str  # "role group", "team group", "custom group"
+    via: str  # a value of `effective.VIA`
     group_name: str
     role_id: str | None
     team_id: str | None
@@ -138,7 +138,7 @@ class Catalog:
             loaded[row.project_id].append(
                 Source(
                     row.group_id,
-                    VIA[row.via],
+                    effective.VIA[row.via],
                     row.group_name,
                     row.role_id,
                     row.team_id,
@@ -219,12 +219,6 @@ def _sources_query() -> Prepared:
 
 _PROJECTS = _projects_query()
 _SOURCES = _sources_query()
-#: What a group's kind says of how it gives access.
-VIA = {
-    GroupKind.ROLE.value: "role group",
-    GroupKind.TEAM.value: "team group",
-    GroupKind.CUSTOM.value: "custom group",
-}
 
 _kept: OrderedDict[str, Catalog] = OrderedDict()
 _lock = threading.Lock()

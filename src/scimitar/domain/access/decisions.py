@@ -420,7 +420,7 @@ def _direct_grants(
                 None if role is None else role.name,
                 row.team,
                 row.team_role,
-                "direct assignment",
+                effective.DIRECT,
                 None,
                 None,
             )

@@ -48,12 +48,21 @@ from scimitar.storage.tables import (
     teams,
 )
 
+#: How a grant reaches a member (a `Reason`'s `via`): through a group of each kind...
+VIA = {
+    GroupKind.ROLE.value: "role group",
+    GroupKind.TEAM.value: "team group",
+    GroupKind.CUSTOM.value: "custom group",
+}
+#: ...or assigned to them directly.
+DIRECT = "direct assignment"
+
 
 @dataclass(frozen=True)
 class Reason:
     """One grant that reaches the member: through which group, or a direct assignment."""
 
-    via: str  # "role group", "team group", "custom group", "direct assignment"
+    via: str  # a value of `VIA`, or `DIRECT`
     group_id: str | None
     group_name: str | None
     role: str | None
@@ -99,7 +108,7 @@ def _grant_rows() -> Any:
         m.role_id,
         null().label("team_id"),
         null().label("team_role"),
-        literal("role group").label("via"),
+        literal(VIA[GroupKind.ROLE.value]).label("via"),
         m.id.label("group_id"),
         m.display_name.label("group_name"),
     ).where(m.kind == GroupKind.ROLE.value)
@@ -109,7 +118,7 @@ def _grant_rows() -> Any:
         null().label("role_id"),
         m.team_id,
         m.team_role,
-        literal("team group"),
+        literal(VIA[GroupKind.TEAM.value]),
         m.id,
         m.display_name,
     ).where(m.kind == GroupKind.TEAM.value)
@@ -121,7 +130,7 @@ def _grant_rows() -> Any:
             group_grants.c.role_id,
             group_grants.c.team_id,
             group_grants.c.team_role,
-            literal("custom group"),
+            literal(VIA[GroupKind.CUSTOM.value]),
             m.id,
             m.display_name,
         )
@@ -134,7 +143,7 @@ def _grant_rows() -> Any:
         direct_assignments.c.role_id,
         direct_assignments.c.team_id,
         direct_assignments.c.team_role,
-        literal("direct assignment"),
+        literal(DIRECT),
         null(),
         null(),
     ).where(in_list(direct_assignments.c.member_id, "member_ids"))
