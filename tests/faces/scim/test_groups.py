@@ -6,6 +6,7 @@ from typing import Any
 
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.directory import organizations, structure
+from scimitar.domain.events import feed
 from tests.faces.scim.harness import Scim
 from tests.faces.scim.test_users import create
 from tests.faces.scim.test_wire import assert_error
@@ -224,6 +225,44 @@ def test_deactivation_drops_group_memberships(scim: Scim) -> None:
     )
     scim.request("PATCH", f"/Users/{a}", ops({"op": "replace", "value": {"active": False}}))
     assert "members" not in scim.request("GET", f"/Groups/{group['id']}").json()
+
+
+def test_okta_deactivation_reports_each_group_left(scim: Scim) -> None:
+    """Okta's deactivation (PATCH `active: false`, no path) of a member of two groups: one
+    `group.member_removed` per group, in the groups' order, each naming the group (id,
+    name, kind) and the member, as the feed's consumers keep their copy of memberships."""
+    with_project(scim)
+    ops_group = scim.request("POST", "/Groups", {"displayName": "Ops"}).json()
+    role_group = group_by_name(scim, "Scimitar-Checkout-Member")
+    a = create(scim, "a@example.com")["id"]
+    for group in (ops_group, role_group):
+        scim.request(
+            "PATCH",
+            f"/Groups/{group['id']}",
+            ops({"op": "add", "path": "members", "value": [{"value": a}]}),
+        )
+    with scim.db.read() as conn:
+        start = feed.last_seq(Tx(conn, CLI_ACTOR), scim.org.id)
+    okta = ops({"op": "replace", "value": {"active": False}})
+    assert scim.request("PATCH", f"/Users/{a}", okta).status_code == 200
+    with scim.db.read() as conn:
+        found = feed.read_feed(Tx(conn, CLI_ACTOR), scim.org.id, after=start, limit=100)
+    removed = [e for e in found if e.type == "group.member_removed"]
+    # The role group came with the project, before Ops.
+    assert [(e.resource_type, e.resource_id, e.member_id) for e in removed] == [
+        ("group", role_group["id"], a),
+        ("group", ops_group["id"], a),
+    ]
+    kinds = {ops_group["id"]: "custom", role_group["id"]: "role"}
+    for event in removed:
+        group_id = event.data["group"]["id"]
+        name = "Ops" if group_id == ops_group["id"] else "Scimitar-Checkout-Member"
+        assert event.data == {
+            "group": {"id": group_id, "displayName": name, "kind": kinds[group_id]},
+            "member_id": a,
+        }
+        assert event.resource_version is None and event.changed is None
+        assert event.actor["kind"] == "scim_key"
 
 
 def test_patch_answers_200_when_attributes_asked(scim: Scim) -> None:
