@@ -4,10 +4,11 @@ error its own."""
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.directory import organizations
 from scimitar.domain.errors import ConflictError
-from scimitar.storage.database import Database, before_commit
+from scimitar.storage.database import Database, WriterBusy, before_commit
 from scimitar.storage.group_commit import GroupCommit
 
 WAITING = 5.0
@@ -40,57 +41,69 @@ def _slugs(db: Database) -> list[str]:
 
 
 class _Batch:
-    """A first write held open until released, and writes queued behind it meanwhile."""
+    """A first write held open (in the thread pool) until released, and writes queued behind
+    it meanwhile; run in one event loop (`scenario`)."""
 
     def __init__(self, db: Database) -> None:
         self.group = GroupCommit(db)
         self.commits = 0
         self.results: dict[str, Any] = {}
+        self._started = threading.Event()
         self._release = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._tasks: list[asyncio.Task[None]] = []
         event.listen(db.engine, "commit", self._count)
 
     def _count(self, _conn: Any) -> None:
         self.commits += 1
 
-    def hold_first(self) -> None:
+    async def hold_first(self) -> None:
         def held(conn: Connection) -> str:
+            self._started.set()
             self._release.wait(WAITING)
             return _org("first")(conn)
 
-        self._start("first", held)
-        self._wait_for(lambda: self.group._running)
+        self.start("first", held)
+        await _until(self._started.is_set)
 
-    def queue(self, name: str, work: Callable[[Connection], Any]) -> None:
+    async def queue(
+        self, name: str, work: Callable[[Connection], Any], light: bool = False
+    ) -> None:
         queued = len(self.group._queue)
-        self._start(name, work)
-        self._wait_for(lambda: len(self.group._queue) > queued)
+        self.start(name, work, light)
+        await _until(lambda: len(self.group._queue) > queued)
 
-    def finish(self) -> dict[str, Any]:
+    async def finish(self) -> dict[str, Any]:
         self._release.set()
-        for thread in self._threads:
-            thread.join(WAITING)
+        await asyncio.wait_for(asyncio.gather(*self._tasks), WAITING)
         return self.results
 
-    def _start(self, name: str, work: Callable[[Connection], Any]) -> None:
-        def run() -> None:
+    def start(self, name: str, work: Callable[[Connection], Any], light: bool = False) -> None:
+        async def run() -> None:
             try:
-                self.results[name] = self.group.run(work)
+                self.results[name] = await self.group.run(work, light=light)
             except Exception as exc:
                 self.results[name] = exc
 
-        # As a thread pool does: the caller's context variables go with its call.
-        context = contextvars.copy_context()
-        thread = threading.Thread(target=context.run, args=(run,))
-        thread.start()
-        self._threads.append(thread)
+        self._tasks.append(asyncio.get_running_loop().create_task(run()))
 
-    @staticmethod
-    def _wait_for(condition: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + WAITING
-        while not condition():
-            assert time.monotonic() < deadline
-            time.sleep(0.001)
+
+async def _until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAITING
+    while not condition():
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.001)
+
+
+def scenario(db: Database, steps: Callable[[_Batch], Awaitable[None]]) -> dict[str, Any]:
+    """`steps` against a batch held open, then everything released: each write's result."""
+
+    async def run() -> dict[str, Any]:
+        batch = _Batch(db)
+        await batch.hold_first()
+        await steps(batch)
+        return await batch.finish()
+
+    return asyncio.run(run())
 
 
 @pytest.fixture
@@ -104,26 +117,35 @@ def test_a_write_is_committed_before_it_returns(db: Database) -> None:
     """On either engine: the work's result once its transaction is committed; an error
     raised by the work leaves nothing behind."""
     group = GroupCommit(db)
-    org_id = group.run(_org("alone"))
-    assert org_id and _slugs(db) == ["alone"]
 
     def failing(conn: Connection) -> None:
         _org("undone")(conn)
         raise ValueError("refused")
 
-    with pytest.raises(ValueError, match="refused"):
-        group.run(failing)
-    assert _slugs(db) == ["alone"]
+    async def run() -> None:
+        for light in (False, True):
+            slug = "alone-on-the-loop" if light else "alone-in-a-thread"
+            org_id = await group.run(_org(slug), light=light)
+            assert org_id and slug in _slugs(db)
+            with pytest.raises(ValueError, match="refused"):
+                await group.run(failing, light=light)
+            assert "undone" not in _slugs(db)
+
+    asyncio.run(run())
+    assert _slugs(db) == ["alone-in-a-thread", "alone-on-the-loop"]
 
 
 def test_writes_queued_behind_a_running_one_share_one_commit(sqlite_db: Database) -> None:
-    batch = _Batch(sqlite_db)
-    batch.hold_first()
-    for slug in ("b", "c", "d"):
-        batch.queue(slug, _org(slug))
-    results = batch.finish()
+    batch_seen: list[_Batch] = []
+
+    async def steps(batch: _Batch) -> None:
+        batch_seen.append(batch)
+        for slug in ("b", "c", "d"):
+            await batch.queue(slug, _org(slug))
+
+    results = scenario(sqlite_db, steps)
     assert all(isinstance(results[name], str) for name in ("first", "b", "c", "d"))
-    assert batch.commits == 2  # the first alone, then the three queued behind it together
+    assert batch_seen[0].commits == 2  # the first alone, then the three queued behind it
     assert _slugs(sqlite_db) == ["b", "c", "d", "first"]
 
 
@@ -131,21 +153,22 @@ def _copy_of_b(conn: Connection) -> None:
     conn.exec_driver_sql("INSERT INTO orgs SELECT * FROM orgs WHERE slug = 'b'")
 
 
+@pytest.mark.parametrize("light", [False, True], ids=["in a thread", "on the event loop"])
 def test_an_error_undoes_that_write_only_and_is_raised_to_its_caller(
-    sqlite_db: Database,
+    sqlite_db: Database, light: bool
 ) -> None:
     def failing(conn: Connection) -> None:
         _org("c")(conn)
         raise ValueError("c refused")
 
-    batch = _Batch(sqlite_db)
-    batch.hold_first()
-    batch.queue("b", _org("b"))
-    batch.queue("c", failing)
-    batch.queue("d", _org("d"))
-    batch.queue("b again", _org("b"))  # sees b's row: the same transaction
-    batch.queue("b copied", _copy_of_b)  # the database refuses it (the key is taken)
-    results = batch.finish()
+    async def steps(batch: _Batch) -> None:
+        await batch.queue("b", _org("b"), light)
+        await batch.queue("c", failing, light)
+        await batch.queue("d", _org("d"), light)
+        await batch.queue("b again", _org("b"), light)  # sees b's row: the same transaction
+        await batch.queue("b copied", _copy_of_b, light)  # refused: the key is taken
+
+    results = scenario(sqlite_db, steps)
     assert isinstance(results["c"], ValueError)
     assert isinstance(results["b again"], ConflictError)
     assert isinstance(results["b copied"], IntegrityError)
@@ -153,7 +176,8 @@ def test_an_error_undoes_that_write_only_and_is_raised_to_its_caller(
     assert _slugs(sqlite_db) == ["b", "d", "first"]
 
 
-def test_a_failed_commit_fails_every_write_of_the_batch(sqlite_db: Database) -> None:
+@pytest.mark.parametrize("light", [False, True], ids=["in a thread", "on the event loop"])
+def test_a_failed_commit_fails_every_write_of_the_batch(sqlite_db: Database, light: bool) -> None:
     """Nothing of the transaction is kept, so no write of it may be acknowledged."""
 
     def breaks_the_commit(conn: Connection) -> None:
@@ -164,12 +188,12 @@ def test_a_failed_commit_fails_every_write_of_the_batch(sqlite_db: Database) -> 
             "VALUES ('no group', 'no member', 'no org', '2026-01-01 00:00:00')"
         )
 
-    batch = _Batch(sqlite_db)
-    batch.hold_first()
-    batch.queue("b", _org("b"))
-    batch.queue("broken", breaks_the_commit)
-    batch.queue("d", _org("d"))
-    results = batch.finish()
+    async def steps(batch: _Batch) -> None:
+        await batch.queue("b", _org("b"), light)
+        await batch.queue("broken", breaks_the_commit, light)
+        await batch.queue("d", _org("d"), light)
+
+    results = scenario(sqlite_db, steps)
     assert isinstance(results["first"], str)
     for name in ("b", "broken", "d"):
         assert isinstance(results[name], IntegrityError), name
@@ -193,28 +217,90 @@ def test_each_write_runs_its_own_callbacks_in_its_own_savepoint(sqlite_db: Datab
 
         return work
 
-    batch = _Batch(sqlite_db)
-    batch.hold_first()
-    batch.queue("b", with_callback("b"))
-    batch.queue("c", with_callback("c", fail=True))
-    batch.queue("d", with_callback("d"))
-    results = batch.finish()
+    async def steps(batch: _Batch) -> None:
+        await batch.queue("b", with_callback("b"))
+        await batch.queue("c", with_callback("c", fail=True))
+        await batch.queue("d", with_callback("d"))
+
+    results = scenario(sqlite_db, steps)
     assert isinstance(results["c"], ValueError)
     assert ran == ["b", "d"]
     assert _slugs(sqlite_db) == ["b-callback", "d-callback", "first"]
 
 
-def test_a_write_sees_its_callers_context_variables(sqlite_db: Database) -> None:
-    """Whichever thread runs it (the batch's first caller runs every write of it)."""
+@pytest.mark.parametrize("light", [False, True], ids=["in a thread", "on the event loop"])
+def test_a_write_sees_its_callers_context_variables(sqlite_db: Database, light: bool) -> None:
+    """Wherever it runs (one batch runs the work of many callers)."""
     request: contextvars.ContextVar[str] = contextvars.ContextVar("request")
-    batch = _Batch(sqlite_db)
-    batch.hold_first()
 
-    def queue(name: str) -> None:
-        request.set(name)
-        batch.queue(name, lambda _conn: request.get())
+    async def steps(batch: _Batch) -> None:
+        for name in ("b", "c"):
+            request.set(name)  # the task started next copies the context as it is
+            await batch.queue(name, lambda _conn: request.get(), light)
+        request.set("changed later")
 
-    for name in ("b", "c"):
-        contextvars.copy_context().run(queue, name)
-    results = batch.finish()
+    results = scenario(sqlite_db, steps)
     assert (results["b"], results["c"]) == ("b", "c")
+
+
+def test_light_batches_run_on_the_event_loop_and_others_in_a_thread(sqlite_db: Database) -> None:
+    """A batch runs on the loop only when every write in it is light; each write learns
+    which thread ran it."""
+    group = GroupCommit(sqlite_db)
+
+    def thread_name(_conn: Connection) -> str:
+        return threading.current_thread().name
+
+    async def run() -> tuple[list[bool], list[bool]]:
+        here = threading.current_thread().name
+        alone = await asyncio.gather(*(group.run(thread_name, light=True) for _ in range(3)))
+        mixed = await asyncio.gather(
+            group.run(thread_name, light=True), group.run(thread_name, light=False)
+        )
+        return [name == here for name in alone], [name == here for name in mixed]
+
+    on_the_loop, mixed_on_the_loop = asyncio.run(run())
+    assert on_the_loop == [True, True, True] and (group.inline, group.threaded) == (1, 1)
+    assert mixed_on_the_loop == [False, False]
+
+
+def test_a_light_batch_does_not_wait_on_the_loop_for_another_writer(tmp_path: Path) -> None:
+    """Another writer (here another process's, as `serve --workers 2` or the CLI would be:
+    a second `Database` of the same file) holds the writer lock: the light batch does not
+    block the event loop waiting for it, but waits in a thread, and commits after it."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    db, other = Database(url), Database(url)
+    db.migrate()
+    group = GroupCommit(db)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with other.write() as conn:
+            _org("other")(conn)
+            holding.set()
+            release.wait(WAITING)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(WAITING)
+
+    async def run() -> str:
+        write = asyncio.ensure_future(group.run(_org("mine"), light=True))
+        ticks = 0
+        while not write.done() and ticks < 50:  # the loop keeps turning meanwhile
+            await asyncio.sleep(0.002)
+            ticks += 1
+        assert not write.done()
+        release.set()
+        return await asyncio.wait_for(write, WAITING)
+
+    try:
+        assert asyncio.run(run())
+    finally:
+        release.set()
+        holder.join(WAITING)
+    assert (group.inline, group.threaded) == (0, 1)
+    assert _slugs(db) == ["mine", "other"]
+    # And a write that must not wait is refused while the other process writes.
+    with pytest.raises(WriterBusy), other.write(), db.write(wait=False):
+        pass

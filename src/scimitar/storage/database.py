@@ -56,6 +56,11 @@ MIGRATION_LOCK = 0x5C1_3172
 _TRANSACTION_STATE = "scimitar_transaction"
 
 
+class WriterBusy(Exception):
+    """`Database.write(wait=False)`: another writer holds the SQLite writer lock (or this
+    process cannot see other processes' writers); nothing was begun."""
+
+
 class DatabaseUrlError(ValueError):
     """The database URL cannot be used."""
 
@@ -171,7 +176,7 @@ class Database:
         return engine
 
     @contextmanager
-    def write(self, *, rollback: bool = False) -> Iterator[Connection]:
+    def write(self, *, rollback: bool = False, wait: bool = True) -> Iterator[Connection]:
         """A read-write transaction: committed on success, rolled back on any exception.
 
         With `rollback=True` it is rolled back even on success (a dry run: everything is
@@ -181,8 +186,10 @@ class Database:
         On SQLite, writers queue on a lock (`_WriterLock`: a thread lock, and a file lock
         shared with other processes) instead of in SQLite's busy handler, which sleeps in
         steps of up to 100 ms and turned 16 concurrent writers into a p99 of a second.
+        `wait=False` (SQLite): raise `WriterBusy` at once rather than queue, for a caller
+        that must not block (the event loop: `storage.group_commit`).
         """
-        with self._writer_lock, self.engine.connect() as conn:
+        with self._writer(wait), self.engine.connect() as conn:
             conn = conn.execution_options(**{_WRITE: True, postgres.PIPELINED: True})
             try:
                 with conn.begin() as transaction:
@@ -193,6 +200,20 @@ class Database:
                         run_before_commit(conn)
             finally:
                 forget_transaction_state(conn)
+
+    @contextmanager
+    def _writer(self, wait: bool) -> Iterator[None]:
+        if wait:
+            with self._writer_lock:
+                yield
+            return
+        lock = self._writer_lock
+        if not isinstance(lock, _WriterLock) or not lock.try_enter():
+            raise WriterBusy
+        try:
+            yield
+        finally:
+            lock.__exit__()
 
     def read(self, *, reuse: bool = False) -> AbstractContextManager[Connection]:
         """A read-only transaction (rolled back at the end).
@@ -346,6 +367,8 @@ class _WriterLock:
     def __init__(self, path: str | None) -> None:
         self._lock = threading.RLock()
         self._depth = 0
+        #: A database file (other processes may write it), not one in memory.
+        self._shared = path is not None
         self._path = path
         self._fd: int | None = None
         _WRITER_LOCKS.add(self)
@@ -386,6 +409,29 @@ class _WriterLock:
             self._lock.release()
             raise
         self._depth += 1
+
+    def try_enter(self) -> bool:
+        """Enter only if no writer holds the lock now, in this process or another: False,
+        holding nothing, when one does, and where other processes' writers cannot be seen
+        (no usable lock file: they queue in SQLite's busy handler, which would wait)."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if self._depth == 0 and self._shared:
+                fd = self._file()
+                if fd is None or fcntl is None:
+                    self._lock.release()
+                    return False
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:  # held by another process (or not lockable: `__enter__` sees)
+                    self._lock.release()
+                    return False
+        except BaseException:
+            self._lock.release()
+            raise
+        self._depth += 1
+        return True
 
     def __exit__(self, *_exc: object) -> None:
         self._depth -= 1

@@ -1,5 +1,5 @@
-"""Group commit: on SQLite, the writes that threads ask for while another one's runs share
-the next transaction and its one commit.
+"""Group commit: on SQLite, the writes that requests ask for while a batch runs share the
+next transaction and its one commit.
 
 SQLite commits one writer at a time anyway, and a commit (the write's pages appended to
 the write-ahead log) with the transaction's opening costs about what a SCIM write's own
@@ -10,21 +10,31 @@ its savepoint. Every caller returns only once the batch is committed; a failed c
 every caller's error (nothing of the batch was kept). A write alone runs exactly as
 `Database.write` runs it.
 
-PostgreSQL: one transaction per write (its writers do not queue on one lock).
+Batches are formed on the event loop: a write queues and waits; one drain task runs the
+queue batch after batch. A batch of *light* writes (a caller's promise that its cost is
+bounded and small: `faces.scim.api` says which) runs right on the event loop when the
+writer lock is free at that moment; any other batch, or one that would have to wait for
+the lock, runs in one thread-pool hop. A thread hop per write, and the hand-offs of the
+interpreter lock between the loop and the threads it brings, cost more than a light write's
+own statements (measured: `docs/performance.md`, session 7).
+
+PostgreSQL: one transaction per write, in the thread pool (its writers do not queue on one
+lock, and its statements wait on the network).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
-import os
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from scimitar.storage.database import (
     Database,
+    WriterBusy,
     forget_transaction_state,
     on_driver,
     run_before_commit,
@@ -34,16 +44,24 @@ T = TypeVar("T")
 _SAVEPOINT = "scimitar_shared_write"
 
 
+class BatchInterrupted(RuntimeError):
+    """The batch a write was in stopped before its end was known (the server stopping)."""
+
+
 class _SharedWrite:
     """One caller's work, and what came of it."""
 
-    __slots__ = ("context", "done", "error", "result", "work")
+    __slots__ = ("context", "error", "finished", "future", "light", "result", "work")
 
-    def __init__(self, work: Callable[[Connection], Any]) -> None:
+    def __init__(
+        self, work: Callable[[Connection], Any], light: bool, future: asyncio.Future[None]
+    ) -> None:
         self.work = work
-        #: The caller's context variables, which its work sees in whichever thread runs it.
+        self.light = light
+        self.future = future
+        #: The caller's context variables, which its work sees wherever it runs.
         self.context = contextvars.copy_context()
-        self.done = False
+        self.finished = False
         self.result: Any = None
         self.error: BaseException | None = None
 
@@ -52,69 +70,89 @@ class _SharedWrite:
 
 
 class GroupCommit:
-    """The writes of one database in this process. The first caller to find no batch
-    running runs every write queued by then while the others wait; then the next caller
-    whose write is still queued takes its turn."""
+    """The writes of one database in this process, batched on its event loop."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._reset()
-
-    def _reset(self) -> None:
-        self._pid = os.getpid()
-        self._changed = threading.Condition(threading.Lock())
         self._queue: list[_SharedWrite] = []
-        self._running = False
+        self._drainer: asyncio.Task[None] | None = None
+        #: Batches run so far, inline (on the event loop) and in the thread pool.
+        self.inline = 0
+        self.threaded = 0
 
-    def run(self, work: Callable[[Connection], T]) -> T:
+    async def run(self, work: Callable[[Connection], T], *, light: bool = False) -> T:
         """`work(conn)` in a write transaction, committed before this returns."""
         if not self.db.is_sqlite:
-            with self.db.write() as conn:
-                return work(conn)
-        if self._pid != os.getpid():  # a forked child: its parent's batch is not its own
-            self._reset()
-        shared = _SharedWrite(work)
-        with self._changed:
-            self._queue.append(shared)
-            while self._running and not shared.done:
-                self._changed.wait()
-            batch: list[_SharedWrite] = []
-            if not shared.done:
-                self._running = True
-                batch, self._queue = self._queue, []
-        if batch:
-            try:
-                self._commit(batch)
-            finally:
-                with self._changed:
-                    for each in batch:
-                        each.done = True
-                    self._running = False
-                    self._changed.notify_all()
+            return await run_in_threadpool(self._alone, work)
+        loop = asyncio.get_running_loop()
+        shared = _SharedWrite(work, light, loop.create_future())
+        self._queue.append(shared)
+        if self._drainer is None:
+            # Started on the loop's next turn: requests read in this one queue behind it.
+            self._drainer = loop.create_task(self._drain())
+        await shared.future
         if shared.error is not None:
             raise shared.error
+        if not shared.finished:
+            raise BatchInterrupted("The write was interrupted before its commit was known")
         result: T = shared.result
         return result
 
-    def _commit(self, batch: list[_SharedWrite]) -> None:
+    def _alone(self, work: Callable[[Connection], T]) -> T:
+        with self.db.write() as conn:
+            return work(conn)
+
+    async def _drain(self) -> None:
         try:
-            with self.db.write() as conn:
+            while self._queue:
+                # One more turn of the loop first: the requests it has read by then join
+                # this batch rather than wait through it for one of their own (measured:
+                # 1.2× the create rate under load).
+                await asyncio.sleep(0)
+                batch, self._queue = self._queue, []
+                try:
+                    if all(shared.light for shared in batch) and self._commit(batch, wait=False):
+                        self.inline += 1
+                    else:
+                        await run_in_threadpool(self._commit, batch)
+                        self.threaded += 1
+                finally:
+                    for shared in batch:
+                        if not shared.future.done():  # its caller may have been cancelled
+                            shared.future.set_result(None)
+        finally:
+            self._drainer = None
+
+    def _commit(self, batch: list[_SharedWrite], wait: bool = True) -> bool:
+        """Run the batch in one transaction; False (nothing run) when `wait` is False and
+        the writer lock is taken."""
+        try:
+            with self.db.write(wait=wait) as conn:
                 if len(batch) == 1:  # alone: an error rolls back the transaction
                     batch[0].run(conn)
-                    return
-                dbapi = conn.connection.dbapi_connection
-                for shared in batch:
-                    on_driver(dbapi, f"SAVEPOINT {_SAVEPOINT}")
-                    try:
-                        shared.run(conn)
-                        run_before_commit(conn)
-                    except Exception as exc:
-                        shared.error = exc
-                        on_driver(dbapi, f"ROLLBACK TO {_SAVEPOINT}")
-                    finally:
-                        forget_transaction_state(conn)
-                    on_driver(dbapi, f"RELEASE {_SAVEPOINT}")
+                else:
+                    self._each_in_savepoint(batch, conn)
+        except WriterBusy:
+            return False
         except BaseException as exc:  # the commit failed, or the transaction did
             for shared in batch:
                 if shared.error is None:
                     shared.error = exc
+        for shared in batch:
+            shared.finished = True
+        return True
+
+    @staticmethod
+    def _each_in_savepoint(batch: list[_SharedWrite], conn: Connection) -> None:
+        dbapi = conn.connection.dbapi_connection
+        for shared in batch:
+            on_driver(dbapi, f"SAVEPOINT {_SAVEPOINT}")
+            try:
+                shared.run(conn)
+                run_before_commit(conn)
+            except Exception as exc:
+                shared.error = exc
+                on_driver(dbapi, f"ROLLBACK TO {_SAVEPOINT}")
+            finally:
+                forget_transaction_state(conn)
+            on_driver(dbapi, f"RELEASE {_SAVEPOINT}")

@@ -4,6 +4,8 @@ each answered for itself, each with its own audit entry, events and log entry.""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,11 +16,13 @@ from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.events import feed
 from scimitar.domain.records import provisioning
 from scimitar.faces.app import create_app
+from scimitar.faces.scim.api import LIGHT_BODY, ScimRoute
 from scimitar.storage.database import Database
 from tests.faces.scim.harness import PUBLIC_URL, make_org
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 def _user(name: str) -> dict[str, Any]:
@@ -97,4 +101,71 @@ def test_concurrent_writes_are_answered_and_recorded_each_for_itself(db_url: str
             "AND action IN ('member.created', 'member.deactivated')"
         ).scalar()
         assert audited == 3 * (3 + 5 + 1 + 3)
+    db.dispose()
+
+
+def test_only_a_users_small_writes_run_on_the_event_loop(tmp_path: Path) -> None:
+    """On SQLite a user's write with a small body runs on the event loop
+    (`storage.group_commit`); one with a large body, or sent in chunks (no declared
+    length), and a group's write (it may touch every member of the group) run in a thread."""
+    url = f"sqlite:///{tmp_path / 'scimitar.db'}"
+    db = Database(url)
+    db.migrate()
+    _org, key = make_org(db)
+    app = create_app(Settings(database_url=url, public_url=PUBLIC_URL, scim_rate_limit=0), db=db)
+    writes = next(r for r in app.router.routes if isinstance(r, ScimRoute)).api.writes
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/scim+json"}
+    moved: list[tuple[str, tuple[int, int]]] = []
+
+    async def chunks(body: bytes) -> AsyncIterator[bytes]:
+        yield body
+
+    async def run() -> None:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url=PUBLIC_URL
+            ) as client,
+        ):
+
+            async def send(what: str, *args: Any, **kwargs: Any) -> httpx.Response:
+                before = (writes.inline, writes.threaded)
+                response = await client.request(*args, headers=headers, **kwargs)
+                moved.append((what, (writes.inline - before[0], writes.threaded - before[1])))
+                assert response.status_code < 300, response.text
+                return response
+
+            small = orjson.dumps(_user("small@example.com"))
+            member = (await send("small create", "POST", "/scim/Users", content=small)).json()
+            padded = orjson.dumps(_user("large@example.com")) + b" " * LIGHT_BODY
+            await send("large create", "POST", "/scim/Users", content=padded)
+            chunked = chunks(orjson.dumps(_user("chunked@example.com")))
+            await send("chunked create", "POST", "/scim/Users", content=chunked)
+            group = (
+                await send(
+                    "group create",
+                    "POST",
+                    "/scim/Groups",
+                    json={"schemas": [GROUP], "displayName": "Engineering"},
+                )
+            ).json()
+            add = {
+                "schemas": [PATCH],
+                "Operations": [
+                    {"op": "add", "path": "members", "value": [{"value": member["id"]}]}
+                ],
+            }
+            await send("group add", "PATCH", f"/scim/Groups/{group['id']}", json=add)
+            await send("user delete", "DELETE", f"/scim/Users/{member['id']}")
+
+    asyncio.run(run())
+    on_the_loop, in_a_thread = (1, 0), (0, 1)
+    assert moved == [
+        ("small create", on_the_loop),
+        ("large create", in_a_thread),
+        ("chunked create", in_a_thread),
+        ("group create", in_a_thread),
+        ("group add", in_a_thread),
+        ("user delete", on_the_loop),
+    ]
     db.dispose()

@@ -1,8 +1,11 @@
 """The SCIM 2.0 service provider: `/scim` and `/scim/v2` (RFC 7644).
 
-Each request flows straight through: read the body (async), then in a worker thread open
-one transaction, authenticate the key (which selects the org), run the domain operation,
-render; finally record the request in the org's provisioning log.
+Each request flows straight through: read the body (async), then open one transaction,
+authenticate the key (which selects the org), run the domain operation, render; finally
+record the request in the org's provisioning log. Reads run in the thread pool, or on the
+event loop when they are point reads on SQLite; writes queue for a shared transaction
+(`storage.group_commit`), which runs on the event loop when all its writes are light (a
+user's, with a small body) and SQLite's writer lock is free, else in the thread pool.
 """
 
 from __future__ import annotations
@@ -57,6 +60,9 @@ from scimitar.storage.limits import ValueRefused
 from scimitar.storage.prepared import pipelined
 
 MAX_LOGGED_BODY = 8192
+#: The largest body (its declared `Content-Length`) of a write that may run on the event
+#: loop (`ScimApi.endpoint`'s `light`): an Okta or Entra user is under 2 KB.
+LIGHT_BODY = 16 * 1024
 _SECRET_WORDS = re.compile(rb"password|secret|token", re.IGNORECASE)
 
 
@@ -125,7 +131,7 @@ class ScimApi:
                     prefetch=users_api.prefetch_list_users,
                 ),
             ),
-            ("POST", "Users", self.endpoint(users_api.create_user, write=True)),
+            ("POST", "Users", self.endpoint(users_api.create_user, write=True, light=True)),
             ("POST", "Users/.search", self.endpoint(users_api.search_users, body=True)),
             (
                 "GET",
@@ -136,9 +142,13 @@ class ScimApi:
                     prefetch=users_api.prefetch_get_user,
                 ),
             ),
-            ("PUT", "Users/{id}", self.endpoint(users_api.replace_user, write=True)),
-            ("PATCH", "Users/{id}", self.endpoint(users_api.patch_user, write=True)),
-            ("DELETE", "Users/{id}", self.endpoint(users_api.delete_user, write=True, body=False)),
+            ("PUT", "Users/{id}", self.endpoint(users_api.replace_user, write=True, light=True)),
+            ("PATCH", "Users/{id}", self.endpoint(users_api.patch_user, write=True, light=True)),
+            (
+                "DELETE",
+                "Users/{id}",
+                self.endpoint(users_api.delete_user, write=True, body=False, light=True),
+            ),
             (
                 "GET",
                 "Groups",
@@ -279,9 +289,14 @@ class ScimApi:
         body: bool | None = None,
         inline: Callable[[Call], bool] | None = None,
         prefetch: Prefetch | None = None,
+        light: bool = False,
     ) -> Endpoint:
         """`inline` tells which requests are cheap enough to run on the event loop rather
         than in the thread pool (SQLite only: PostgreSQL reads wait on the network).
+        `light`: a write whose cost is bounded and small when its body is (`LIGHT_BODY`),
+        which may run on the event loop (`storage.group_commit`): a user's writes, whose
+        work grows with the user's own memberships at most (a group's writes can touch
+        every member of the group).
         `prefetch` sends a read's statements before the key is checked, to travel with the
         key's statement (pipelined transactions: PostgreSQL)."""
         wants_body = write if body is None else body
@@ -308,15 +323,20 @@ class ScimApi:
                     call.body = await read_json(
                         Request(scope, receive), self.settings.max_body_bytes
                     )
-                if inline is not None and self.db.is_sqlite and inline(call):
+                if write:
+                    light_now = light and (not wants_body or _declared_small(headers))
+                    outcome, org_id, key_id = await self._execute_write(
+                        handler, call, key, started, prefetch, light_now
+                    )
+                elif inline is not None and self.db.is_sqlite and inline(call):
                     # A point read on SQLite (tens of µs in the database) costs several
                     # times more as a thread-pool round trip than run right here.
                     outcome, org_id, key_id = self._execute(
-                        handler, call, key, write, started, inline=True
+                        handler, call, key, started, inline=True
                     )
                 else:
                     outcome, org_id, key_id = await run_in_threadpool(
-                        self._execute, handler, call, key, write, started, prefetch=prefetch
+                        self._execute, handler, call, key, started, prefetch=prefetch
                     )
             except ScimError as exc:
                 outcome, org_id, key_id = Outcome(exc.status, exc), None, None
@@ -334,50 +354,68 @@ class ScimApi:
             return response
         return ScimResponse(outcome.body, status_code=outcome.status, headers=outcome.headers)
 
+    async def _execute_write(
+        self,
+        handler: Handler,
+        call: Call,
+        key: str | None,
+        started: float,
+        prefetch: Prefetch | None,
+        light: bool,
+    ) -> tuple[Outcome, str | None, str | None]:
+        """Authenticate and run a write handler in a write transaction, which it may share
+        with concurrent writes (SQLite: `storage.group_commit`); errors become outcomes. Its
+        outcome is answered once that transaction is committed."""
+        who = _Who()
+        work = partial(self._authorized, handler, call, key, True, started, prefetch, who)
+        try:
+            outcome = await self.writes.run(work, light=light)
+        except Exception as exc:
+            return self._failed(exc, call, who)
+        return outcome, who.org_id, who.key_id
+
     def _execute(
         self,
         handler: Handler,
         call: Call,
         key: str | None,
-        write: bool,
         started: float = 0.0,
         *,
         inline: bool = False,
         prefetch: Prefetch | None = None,
     ) -> tuple[Outcome, str | None, str | None]:
-        """Authenticate and run the handler in one transaction; errors become outcomes. A
-        write may share its transaction and commit with concurrent ones (SQLite:
-        `storage.group_commit`); its outcome is answered once that commit is done."""
+        """Authenticate and run a read handler in one transaction; errors become outcomes."""
         who = _Who()
         try:
-            if write:
-                work = partial(self._authorized, handler, call, key, True, started, prefetch, who)
-                outcome = self.writes.run(work)
-            else:
-                with self.db.read(reuse=inline) as conn:
-                    outcome = self._authorized(
-                        handler, call, key, False, started, prefetch, who, conn
-                    )
-            return outcome, who.org_id, who.key_id
-        except AuthError as exc:
+            with self.db.read(reuse=inline) as conn:
+                outcome = self._authorized(handler, call, key, False, started, prefetch, who, conn)
+        except Exception as exc:
+            return self._failed(exc, call, who)
+        return outcome, who.org_id, who.key_id
+
+    @staticmethod
+    def _failed(exc: Exception, call: Call, who: _Who) -> tuple[Outcome, str | None, str | None]:
+        """The outcome of a request whose handler raised `exc`; raised again if it is not
+        one a client is answered (a bug: a 500)."""
+        if isinstance(exc, AuthError):
             return Outcome(401, errors.Unauthorized(exc.detail)), None, None
-        except RateLimited as exc:
+        if isinstance(exc, RateLimited):
             headers = {"Retry-After": str(exc.retry_after)}
             return Outcome(429, errors.TooManyRequests(exc.detail), headers), None, None
-        except DomainError as exc:
+        if isinstance(exc, DomainError):
             error = to_scim_error(exc)
             return Outcome(error.status, error), who.org_id, who.key_id
-        except ScimError as exc:
+        if isinstance(exc, ScimError):
             return Outcome(exc.status, exc), who.org_id, who.key_id
-        except ValueRefused as exc:
+        if isinstance(exc, ValueRefused):
             refused = _refusal(exc, call)
             return Outcome(refused.status, refused), who.org_id, who.key_id
-        except OperationalError as exc:
+        if isinstance(exc, OperationalError):
             detail = unavailable(exc)  # busy, or stopped at the statement time limit
-            if detail is None:
-                raise
-            busy = errors.Unavailable(detail)  # answered here so that the request is logged
-            return Outcome(busy.status, busy), who.org_id, who.key_id
+            if detail is not None:  # answered here so that the request is logged
+                busy = errors.Unavailable(detail)
+                return Outcome(busy.status, busy), who.org_id, who.key_id
+        raise exc
 
     def _authorized(
         self,
@@ -462,6 +500,12 @@ class _Who:
     def __init__(self) -> None:
         self.org_id: str | None = None
         self.key_id: str | None = None
+
+
+def _declared_small(headers: dict[str, str]) -> bool:
+    """The body declared no larger than `LIGHT_BODY` (a body sent in chunks declares none)."""
+    declared = headers.get("content-length", "")
+    return declared.isascii() and declared.isdigit() and int(declared) <= LIGHT_BODY
 
 
 def _prefetch(prefetch: Prefetch, call: Call, tx: Tx, key: str) -> None:
