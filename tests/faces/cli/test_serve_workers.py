@@ -1,6 +1,6 @@
 """`scimitar serve --workers 2`: two server processes on one port and one database.
 
-On SQLite their writers queue on a file lock beside the database (`_WriterLock`), so
+On SQLite their writers queue on a file lock beside the database (`storage.writer_lock`), so
 concurrent creates from both processes all land, none waits in SQLite's busy handler, and a
 userName sent by many clients at once is still created exactly once.
 """
