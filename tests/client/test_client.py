@@ -22,6 +22,7 @@ from scimitar.client import (
     Unauthorized,
 )
 from tests.client.conftest import Live
+from tests.faces.platform.helpers import operator_token
 
 
 def test_structure_round_trips(live: Live) -> None:
@@ -96,6 +97,22 @@ def test_org_keys_tokens_and_logs(live: Live) -> None:
         audit = scimitar.audit_log(action="scim_key.", limit=10)
         assert {e["action"] for e in audit["entries"]} >= {"scim_key.generated"}
         assert scimitar.provisioning_log(limit=5)["entries"] == []
+
+
+def test_operator_reads_its_audit_trail(live: Live) -> None:
+    """An operator token's client creates and deletes a tenant, then pages through the
+    operator audit trail, filtered by the deleted org's slug."""
+    with Client(live.base, operator_token(live.db)) as operator:
+        operator.create_org("Initech", owner_email="owner@initech.example")
+        operator.delete_tenant("initech")
+        first = operator.operator_audit(org="initech", limit=1)
+        assert [e["action"] for e in first["entries"]] == ["org.deleted"]
+        rest = operator.operator_audit(org="initech", before=first["next_before"])
+        assert [e["action"] for e in rest["entries"]] == ["org.created"]
+        assert rest["next_before"] is None
+        assert operator.operator_audit(action="operator_token.")["entries"][0]["org_slug"] is None
+    with live.client() as org_client, pytest.raises(Forbidden):
+        org_client.operator_audit()
 
 
 def test_errors_map_to_the_exception_tree(live: Live) -> None:

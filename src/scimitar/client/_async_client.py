@@ -42,35 +42,8 @@ from scimitar.client._models import (
     Team,
     Webhook,
 )
-from scimitar.client._operations import OPERATIONS
+from scimitar.client._operations import OPERATIONS, POLL_MARGIN, api_url, json_body, query_params
 from scimitar.client._retries import Retries
-
-API_PREFIX = "/api/v1"
-#: How long past `wait` a long poll of the change feed may take before it times out.
-POLL_MARGIN = 15.0
-
-
-def api_url(base_url: str) -> str:
-    """The API root of a Scimitar at `base_url` (its public URL, with or without /api/v1)."""
-    base = base_url.rstrip("/")
-    return base if base.endswith(API_PREFIX) else base + API_PREFIX
-
-
-def _query(values: Mapping[str, Any]) -> dict[str, str]:
-    query: dict[str, str] = {}
-    for name, value in values.items():
-        if value is None:
-            continue
-        if isinstance(value, (list, tuple)):
-            query[name] = ",".join(value)
-        else:
-            query[name] = str(value)
-    return query
-
-
-def _body(**fields: Any) -> JsonObject:
-    """A JSON body of the fields given (None means "not sent")."""
-    return {name: value for name, value in fields.items() if value is not None}
 
 
 class AsyncClient:
@@ -124,7 +97,7 @@ class AsyncClient:
         """Send operation `name`; its JSON answer (None for 204), or raise its error."""
         operation = OPERATIONS[name]
         url = operation.url(**(path or {}))
-        params = _query(query or {})
+        params = query_params(query or {})
         attempt = 0
         while True:
             try:
@@ -162,7 +135,7 @@ class AsyncClient:
         group_prefix: str | None = None,
     ) -> Org:
         """Create an organization with its Owner, built-in roles and groups."""
-        body = _body(
+        body = json_body(
             name=name,
             slug=slug,
             domains=list(domains) if domains is not None else None,
@@ -176,7 +149,7 @@ class AsyncClient:
         self, *, q: str | None = None, limit: int | None = None, offset: int | None = None
     ) -> OrgPage:
         return cast(
-            OrgPage, await self._call("list_orgs", query=_body(q=q, limit=limit, offset=offset))
+            OrgPage, await self._call("list_orgs", query=json_body(q=q, limit=limit, offset=offset))
         )
 
     async def get_tenant(self, slug: str) -> Org:
@@ -202,7 +175,7 @@ class AsyncClient:
         self, slug: str, *, expires_in: int | None = None
     ) -> SetupLink:
         """A one-time link to the org's SCIM setup page, for its IT admin."""
-        body = _body(expires_in=expires_in)
+        body = json_body(expires_in=expires_in)
         return cast(
             SetupLink, await self._call("create_tenant_setup_link", {"slug": slug}, body=body)
         )
@@ -213,6 +186,20 @@ class AsyncClient:
 
     async def revoke_tenant_setup_link(self, slug: str, link_id: str) -> None:
         await self._call("revoke_tenant_setup_link", {"slug": slug, "link_id": link_id})
+
+    async def operator_audit(
+        self,
+        *,
+        org: str | None = None,
+        action: str | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+    ) -> AuditPage:
+        """What operators did to organizations, newest first (`org`: one org's entries, by
+        its slug; `action`: a prefix such as `org.`); pass `next_before` as `before` for
+        more."""
+        query = json_body(org=org, action=action, before=before, limit=limit)
+        return cast(AuditPage, await self._call("operator_audit", query=query))
 
     # The organization (an org token)
 
@@ -230,7 +217,7 @@ class AsyncClient:
         provisioning_mode: str | None = None,
     ) -> Org:
         """Change settings; what is not given stays as it is."""
-        body = _body(
+        body = json_body(
             name=name,
             allowed_domains=list(allowed_domains) if allowed_domains is not None else None,
             group_prefix=group_prefix,
@@ -263,7 +250,7 @@ class AsyncClient:
 
     async def create_api_token(self, name: str | None = None) -> ApiToken:
         """A new admin API token; its `secret` is in this answer only."""
-        return cast(ApiToken, await self._call("create_api_token", body=_body(name=name)))
+        return cast(ApiToken, await self._call("create_api_token", body=json_body(name=name)))
 
     async def revoke_api_token(self, token_id: str) -> None:
         await self._call("revoke_api_token", {"token_id": token_id})
@@ -271,7 +258,7 @@ class AsyncClient:
     async def create_setup_link(self, *, expires_in: int | None = None) -> SetupLink:
         """A one-time link to this org's SCIM setup page, for its IT admin."""
         return cast(
-            SetupLink, await self._call("create_setup_link", body=_body(expires_in=expires_in))
+            SetupLink, await self._call("create_setup_link", body=json_body(expires_in=expires_in))
         )
 
     async def list_setup_links(self) -> JsonObject:
@@ -288,7 +275,7 @@ class AsyncClient:
     async def update_rate_limits(
         self, *, scim_per_second: int | None = None, api_per_second: int | None = None
     ) -> JsonObject:
-        body = _body(scim_per_second=scim_per_second, api_per_second=api_per_second)
+        body = json_body(scim_per_second=scim_per_second, api_per_second=api_per_second)
         return cast(JsonObject, await self._call("update_rate_limits", body=body))
 
     async def get_sso(self) -> JsonObject:
@@ -299,7 +286,7 @@ class AsyncClient:
         self, issuer: str, client_id: str, *, client_secret: str | None = None
     ) -> JsonObject:
         """Connect (or change) the org's IdP; without `client_secret` the stored one stays."""
-        body = _body(issuer=issuer, client_id=client_id, client_secret=client_secret)
+        body = json_body(issuer=issuer, client_id=client_id, client_secret=client_secret)
         return cast(JsonObject, await self._call("set_sso", body=body))
 
     async def delete_sso(self) -> None:
@@ -316,7 +303,7 @@ class AsyncClient:
         limit: int | None = None,
         offset: int | None = None,
     ) -> MemberPage:
-        query = _body(q=q, status=status, role=role, limit=limit, offset=offset)
+        query = json_body(q=q, status=status, role=role, limit=limit, offset=offset)
         return cast(MemberPage, await self._call("list_members", query=query))
 
     async def get_member(self, member_id: str) -> MemberDetail:
@@ -342,7 +329,9 @@ class AsyncClient:
         team_role: str | None = None,
     ) -> Grant:
         """Give a member a project role (`role_id`) or a team role directly."""
-        body = _body(project_id=project_id, role_id=role_id, team_id=team_id, team_role=team_role)
+        body = json_body(
+            project_id=project_id, role_id=role_id, team_id=team_id, team_role=team_role
+        )
         return cast(Grant, await self._call("add_assignment", {"member_id": member_id}, body=body))
 
     async def remove_assignment(self, member_id: str, assignment_id: str) -> None:
@@ -364,7 +353,7 @@ class AsyncClient:
     ) -> bool:
         """Whether `member` holds `role` (or a stronger one) or `permission` in `project`."""
         check = cast(
-            AccessCheck, _body(member=member, project=project, role=role, permission=permission)
+            AccessCheck, json_body(member=member, project=project, role=role, permission=permission)
         )
         [result] = await self.check_access([check])
         return result["allowed"]
@@ -375,7 +364,7 @@ class AsyncClient:
         return cast(list[Project], (await self._call("list_projects"))["projects"])
 
     async def create_project(self, name: str, *, default_role: str | None = None) -> Project:
-        body = _body(name=name, default_role=default_role)
+        body = json_body(name=name, default_role=default_role)
         return cast(Project, await self._call("create_project", body=body))
 
     async def get_project(self, project_id: str) -> Project:
@@ -384,7 +373,7 @@ class AsyncClient:
     async def update_project(
         self, project_id: str, *, name: str | None = None, default_role: str | None = None
     ) -> Project:
-        body = _body(name=name, default_role=default_role)
+        body = json_body(name=name, default_role=default_role)
         return cast(
             Project, await self._call("update_project", {"project_id": project_id}, body=body)
         )
@@ -404,7 +393,7 @@ class AsyncClient:
         await self._call("delete_role", {"role_id": role_id})
 
     async def list_teams(self, *, project_id: str | None = None) -> list[Team]:
-        answer = await self._call("list_teams", query=_body(project_id=project_id))
+        answer = await self._call("list_teams", query=json_body(project_id=project_id))
         return cast(list[Team], answer["teams"])
 
     async def create_team(self, project_id: str, name: str) -> Team:
@@ -424,14 +413,14 @@ class AsyncClient:
         limit: int | None = None,
         offset: int | None = None,
     ) -> GroupPage:
-        query = _body(kind=kind, q=q, limit=limit, offset=offset)
+        query = json_body(kind=kind, q=q, limit=limit, offset=offset)
         return cast(GroupPage, await self._call("list_groups", query=query))
 
     async def get_group(
         self, group_id: str, *, limit: int | None = None, offset: int | None = None
     ) -> GroupDetail:
         """One group with its grants and a page of its members."""
-        query = _body(limit=limit, offset=offset)
+        query = json_body(limit=limit, offset=offset)
         return cast(GroupDetail, await self._call("get_group", {"group_id": group_id}, query=query))
 
     async def add_grant(
@@ -444,7 +433,9 @@ class AsyncClient:
         team_role: str | None = None,
     ) -> Grant:
         """Attach a grant to a custom group: its members receive it."""
-        body = _body(project_id=project_id, role_id=role_id, team_id=team_id, team_role=team_role)
+        body = json_body(
+            project_id=project_id, role_id=role_id, team_id=team_id, team_role=team_role
+        )
         return cast(Grant, await self._call("add_grant", {"group_id": group_id}, body=body))
 
     async def remove_grant(self, group_id: str, grant_id: str) -> None:
@@ -462,7 +453,7 @@ class AsyncClient:
         team_role: str | None = None,
     ) -> GrantPreview:
         """Whose effective access adding or removing a grant would change (nothing changes)."""
-        body = _body(
+        body = json_body(
             action=action,
             grant_id=grant_id,
             project_id=project_id,
@@ -487,7 +478,7 @@ class AsyncClient:
         limit: int | None = None,
     ) -> AuditPage:
         """Every change by anyone, newest first; pass `next_before` as `before` for more."""
-        query = _body(
+        query = json_body(
             action=action,
             actor_kind=actor_kind,
             resource_type=resource_type,
@@ -506,7 +497,7 @@ class AsyncClient:
         before: int | None = None,
         limit: int | None = None,
     ) -> ProvisioningPage:
-        query = _body(method=method, status=status, path=path, before=before, limit=limit)
+        query = json_body(method=method, status=status, path=path, before=before, limit=limit)
         return cast(ProvisioningPage, await self._call("provisioning_log", query=query))
 
     async def request_events(self, entry_id: int | str) -> RequestEvents:
@@ -525,7 +516,7 @@ class AsyncClient:
     ) -> EventPage:
         """One page of the feed after sequence number `after`; with `wait`, the server
         holds the request up to that many seconds until something is newer."""
-        query = _body(after=after, limit=limit, wait=wait, types=types)
+        query = json_body(after=after, limit=limit, wait=wait, types=types)
         timeout = None if not wait else (self._http.timeout.read or 0.0) + wait + POLL_MARGIN
         return cast(EventPage, await self._call("list_events", query=query, timeout=timeout))
 
@@ -555,7 +546,7 @@ class AsyncClient:
 
     async def create_webhook(self, url: str, *, events: Sequence[str] | None = None) -> Webhook:
         """Subscribe an endpoint; its signing `secret` is in this answer only."""
-        body = _body(url=url, events=list(events) if events is not None else None)
+        body = json_body(url=url, events=list(events) if events is not None else None)
         return cast(Webhook, await self._call("create_webhook", body=body))
 
     async def list_webhooks(self) -> list[Webhook]:
@@ -572,7 +563,9 @@ class AsyncClient:
         events: Sequence[str] | None = None,
         enabled: bool | None = None,
     ) -> Webhook:
-        body = _body(url=url, events=list(events) if events is not None else None, enabled=enabled)
+        body = json_body(
+            url=url, events=list(events) if events is not None else None, enabled=enabled
+        )
         return cast(
             Webhook, await self._call("update_webhook", {"endpoint_id": endpoint_id}, body=body)
         )
@@ -584,7 +577,7 @@ class AsyncClient:
         self, endpoint_id: str, *, state: str | None = None, limit: int | None = None
     ) -> list[Delivery]:
         """An endpoint's deliveries, newest first, each with its attempts."""
-        query = _body(state=state, limit=limit)
+        query = json_body(state=state, limit=limit)
         answer = await self._call("list_deliveries", {"endpoint_id": endpoint_id}, query=query)
         return cast(list[Delivery], answer["deliveries"])
 

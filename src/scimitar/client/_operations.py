@@ -4,8 +4,37 @@ document, so an endpoint without a client method fails the build."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
+
+API_PREFIX = "/api/v1"
+#: How long past `wait` a long poll of the change feed may take before it times out.
+POLL_MARGIN = 15.0
+
+
+def api_url(base_url: str) -> str:
+    """The API root of a Scimitar at `base_url` (its public URL, with or without /api/v1)."""
+    base = base_url.rstrip("/")
+    return base if base.endswith(API_PREFIX) else base + API_PREFIX
+
+
+def query_params(values: Mapping[str, Any]) -> dict[str, str]:
+    query: dict[str, str] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            query[name] = ",".join(value)
+        else:
+            query[name] = str(value)
+    return query
+
+
+def json_body(**fields: Any) -> dict[str, Any]:
+    """A JSON body of the fields given (None means "not sent")."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -35,6 +64,7 @@ OPERATIONS: dict[str, Operation] = {
     "create_tenant_setup_link": Operation("POST", "/orgs/{slug}/setup-links"),
     "list_tenant_setup_links": Operation("GET", "/orgs/{slug}/setup-links"),
     "revoke_tenant_setup_link": Operation("DELETE", "/orgs/{slug}/setup-links/{link_id}"),
+    "operator_audit": Operation("GET", "/operator-audit"),
     # The org's own settings and credentials (org token or console session).
     "get_org": Operation("GET", "/org"),
     "update_org": Operation("PATCH", "/org"),

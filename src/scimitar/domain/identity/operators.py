@@ -100,12 +100,22 @@ def record(
 
 
 def audit_trail(
-    tx: Tx, *, limit: int = 100, org_slug: str | None = None
+    tx: Tx,
+    *,
+    limit: int = 100,
+    org_slug: str | None = None,
+    action: str | None = None,
+    before: int | None = None,
 ) -> list[OperatorAuditEntry]:
-    """The operator audit trail, newest first."""
+    """The operator audit trail, newest first: of one org (by the slug it had), of actions
+    starting with `action`, older than the entry `before`."""
     query = select(operator_audit).order_by(operator_audit.c.id.desc()).limit(limit)
     if org_slug is not None:
         query = query.where(operator_audit.c.org_slug == org_slug)
+    if action:
+        query = query.where(operator_audit.c.action.startswith(action, autoescape=True))
+    if before is not None:
+        query = query.where(operator_audit.c.id < before)
     return [
         OperatorAuditEntry(
             r.id,

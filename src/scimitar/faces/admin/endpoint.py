@@ -107,3 +107,4 @@ def operator_endpoint(
 LIMIT = Param("limit", "page size (1-200, default 50)", {**INTEGER, "minimum": 1, "maximum": 200})
 OFFSET = Param("offset", "items to skip (default 0)", {**INTEGER, "minimum": 0})
 PAGE = (LIMIT, OFFSET)
+BEFORE = Param("before", "cursor: only entries with a smaller id (the next_before)", INTEGER)

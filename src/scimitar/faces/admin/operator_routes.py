@@ -4,7 +4,7 @@ the one admin route table (`routes.ENDPOINTS`)."""
 from __future__ import annotations
 
 from scimitar.faces.admin import platform_api
-from scimitar.faces.admin.endpoint import PAGE, Endpoint, Param, operator_endpoint
+from scimitar.faces.admin.endpoint import BEFORE, LIMIT, PAGE, Endpoint, Param, operator_endpoint
 from scimitar.faces.admin.schemas import STRING
 
 #: Tenants over HTTP (PRODUCT.md §6): operator token only.
@@ -27,6 +27,19 @@ OPERATOR_ENDPOINTS: tuple[Endpoint, ...] = (
         query=(Param("q", "text in the slug or name (case-insensitive)", STRING), *PAGE),
     ),
     operator_endpoint("GET", "/orgs/{slug}", platform_api.get_tenant, "One organization", "Tenant"),
+    operator_endpoint(
+        "GET",
+        "/operator-audit",
+        platform_api.operator_audit,
+        "What operators did to organizations, newest first (the operator audit trail)",
+        "OperatorAuditPage",
+        query=(
+            Param("org", "one organization's entries, by the slug it had", STRING),
+            Param("action", "prefix of the action, e.g. 'org.' or 'org.deleted'", STRING),
+            BEFORE,
+            LIMIT,
+        ),
+    ),
     operator_endpoint(
         "PATCH",
         "/orgs/{slug}",

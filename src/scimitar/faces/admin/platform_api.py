@@ -19,7 +19,14 @@ from scimitar.domain.identity import keys, operators, sessions, setup_portal
 from scimitar.domain.identity.operators import OperatorToken
 from scimitar.domain.models import Org
 from scimitar.faces.web.auth import Credentials, Principal
-from scimitar.faces.web.views import iso, offset_page, setup_link_url, setup_link_view, token_view
+from scimitar.faces.web.views import (
+    cursor_page,
+    iso,
+    offset_page,
+    setup_link_url,
+    setup_link_view,
+    token_view,
+)
 from scimitar.faces.web.wire import (
     ApiCall,
     Reply,
@@ -140,6 +147,34 @@ def list_orgs(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
     offset = call.integer("offset", 0)
     found, total = tenants.list_orgs(tx, q=_query_text(call, "q"), limit=limit, offset=offset)
     return 200, offset_page("orgs", [tenant_view(o) for o in found], total, limit, offset)
+
+
+def operator_audit(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:
+    """The operator audit trail (what `scimitar operator-audit` prints), newest first."""
+    limit = call.integer("limit", 50, low=1, high=MAX_PAGE)
+    entries = operators.audit_trail(
+        tx,
+        limit=limit + 1,
+        org_slug=call.text("org") or None,
+        action=call.text("action"),
+        before=call.optional_integer("before"),
+    )
+    return 200, cursor_page([operator_audit_view(e) for e in entries], limit)
+
+
+def operator_audit_view(entry: operators.OperatorAuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "at": iso(entry.at),
+        "actor_kind": entry.actor_kind,
+        "actor": entry.actor_label,
+        "action": entry.action,
+        "org_id": entry.org_id,
+        "org_slug": entry.org_slug,
+        "resource_type": entry.resource_type,
+        "resource_id": entry.resource_id,
+        "detail": entry.detail,
+    }
 
 
 def get_tenant(call: ApiCall, tx: Tx, who: OperatorToken) -> Reply:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from scimitar.domain.identity.setup_portal import MAX_LIFETIME, MIN_LIFETIME, LinkState
 from scimitar.faces.admin.schemas import (
     INTEGER,
+    NULLABLE_STRING,
     NULLABLE_TIME,
     STRING,
     STRINGS,
@@ -13,6 +14,7 @@ from scimitar.faces.admin.schemas import (
     Schema,
     array_of,
     closed,
+    cursor_page_of,
     enum,
 )
 
@@ -95,4 +97,19 @@ PLATFORM_COMPONENTS: dict[str, Schema] = {
         }
     ),
     "SetupLinkList": closed({"setup_links": array_of("SetupLink")}),
+    "OperatorAuditEntry": closed(
+        {
+            "id": INTEGER,
+            "at": TIME,
+            "actor_kind": STRING,
+            "actor": STRING,
+            "action": STRING,
+            "org_id": NULLABLE_STRING,
+            "org_slug": NULLABLE_STRING,
+            "resource_type": STRING,
+            "resource_id": NULLABLE_STRING,
+            "detail": {"type": ["object", "null"]},
+        }
+    ),
+    "OperatorAuditPage": cursor_page_of("OperatorAuditEntry"),
 }

@@ -16,12 +16,11 @@ from scimitar.faces.admin import (
     structure_api,
     webhooks_api,
 )
-from scimitar.faces.admin.endpoint import LIMIT, PAGE, Endpoint, Param
+from scimitar.faces.admin.endpoint import BEFORE, LIMIT, PAGE, Endpoint, Param
 from scimitar.faces.admin.operator_routes import OPERATOR_ENDPOINTS
 from scimitar.faces.admin.schemas import INTEGER, STRING, enum
 from scimitar.faces.web import lookups
 
-_BEFORE = Param("before", "cursor: only entries with a smaller id (the next_before)", INTEGER)
 _AFTER = Param("after", "read events with a greater seq (the last seq seen; default 0)", INTEGER)
 _WAIT = Param(
     "wait",
@@ -410,7 +409,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             Param("actor_kind", "who acted", enum(*lookups.ACTOR_KINDS)),
             Param("resource_type", "e.g. member, group, project", STRING),
             Param("resource_id", "one resource's history", STRING),
-            _BEFORE,
+            BEFORE,
             LIMIT,
         ),
     ),
@@ -425,7 +424,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             Param("method", "HTTP method", enum(*lookups.METHODS)),
             Param("status", "status class", enum("2xx", "3xx", "4xx", "5xx")),
             Param("path", "text in the request path", STRING),
-            _BEFORE,
+            BEFORE,
             LIMIT,
         ),
     ),

@@ -48,7 +48,7 @@ def _offset_page(key: str, item: str) -> Schema:
     return closed({key: array_of(item), "total": INTEGER, "limit": INTEGER, "offset": INTEGER})
 
 
-def _cursor_page(item: str) -> Schema:
+def cursor_page_of(item: str) -> Schema:
     return closed({"entries": array_of(item), "next_before": {"type": ["integer", "null"]}})
 
 
@@ -329,7 +329,7 @@ COMPONENTS: dict[str, Schema] = {
             "after": ANY_OBJECT,
         }
     ),
-    "AuditPage": _cursor_page("AuditEntry"),
+    "AuditPage": cursor_page_of("AuditEntry"),
     "ProvisioningEntry": closed(
         {
             "id": INTEGER,
@@ -359,7 +359,7 @@ COMPONENTS: dict[str, Schema] = {
             },
         }
     ),
-    "ProvisioningPage": _cursor_page("ProvisioningEntry"),
+    "ProvisioningPage": cursor_page_of("ProvisioningEntry"),
     # The change feed and webhooks (served by faces/events_api.py and webhooks_api.py).
     "Event": closed(
         {
