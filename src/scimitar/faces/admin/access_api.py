@@ -53,6 +53,15 @@ def _check(index: int, item: Any) -> AccessCheck:
 
 
 def _checks(call: ApiCall) -> list[AccessCheck]:
+    """The body's checks, each well formed (read once per call: the prefetch reads them
+    before the handler)."""
+    parsed: list[AccessCheck] | None = call.memo.get("checks")
+    if parsed is None:
+        parsed = call.memo["checks"] = _parse(call)
+    return parsed
+
+
+def _parse(call: ApiCall) -> list[AccessCheck]:
     body = call.fields(("checks",))
     items = body.get("checks")
     if not isinstance(items, list):

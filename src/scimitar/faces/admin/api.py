@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, NoMatchFound, request_response
+from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scimitar.config import Settings
@@ -62,8 +62,8 @@ class AdminApi:
         return [
             AdminRoutes(
                 [
-                    ("GET", "/openapi.json", request_response(self.openapi)),
-                    *((e.method, e.path, request_response(self.endpoint(e))) for e in ENDPOINTS),
+                    ("GET", "/openapi.json", _asgi(self.openapi)),
+                    *((e.method, e.path, _asgi(self.endpoint(e))) for e in ENDPOINTS),
                 ]
             )
         ]
@@ -285,6 +285,18 @@ class AdminRoutes(BaseRoute):
         if app is None:
             raise HTTPException(405, headers={"Allow": ", ".join(scope[ALLOWED_METHODS])})
         await app(scope, receive, send)
+
+
+def _asgi(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
+    """An endpoint as an ASGI app: Starlette's `request_response` without its second layer
+    of exception handlers per request (the app's `ExceptionMiddleware` holds the same ones,
+    and an endpoint answers its own errors): a tenth of a one-check call's own time."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return app
 
 
 def _no_body(request: Request) -> bool:
