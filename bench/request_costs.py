@@ -6,7 +6,9 @@
 Straight through the ASGI app (no client, no sockets), medians of `--repeat` sequential requests:
 a `userName eq` lookup, GET by id, POST, a profile PUT, PATCH adding one member to a group,
 and PATCH `active=false` for a member in no group and for one in 100 groups (issue 14:
-deactivation within 1.5× a create, and in 100 groups within 3× in none).
+deactivation within 1.5× a create, and in 100 groups within 3× in none); and one access
+check (`POST /api/v1/access/check`, a member of the project's Member role group; issue 13:
+within a lookup's cost).
 
 On PostgreSQL the server is reached through the wire-counting proxy of the tests
 (`tests/storage/wire_counter.py`), which prints round trips per request (the provisioning
@@ -30,15 +32,16 @@ from typing import Any
 
 import in_process  # bench/in_process.py (bench/ is the script's own folder)
 import orjson
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from scimitar.config import Settings
 from scimitar.domain.context import CLI_ACTOR, Tx
-from scimitar.domain.directory import group_store, organizations, people
+from scimitar.domain.directory import group_store, organizations, people, structure
 from scimitar.domain.identity import keys
 from scimitar.domain.models import GroupKind
 from scimitar.faces.app import create_app
 from scimitar.storage.database import Database
+from scimitar.storage.tables import groups
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's `tests`
 from tests.storage.wire_counter import WireCounter
@@ -105,8 +108,20 @@ def main() -> None:
             group = group_store.insert_group(tx, org, GroupKind.CUSTOM, f"Team {g}")
             group_store.add_members(tx, org, group, in_groups)
         spare = group_store.insert_group(tx, org, GroupKind.CUSTOM, "Spare")
-    # Without the per-key rate limit (the requests here come faster than any IdP's).
-    settings = Settings(database_url=url, public_url="http://bench", scim_rate_limit=0)
+        token, _ = keys.create_api_token(tx, org, "bench")
+        project = structure.create_project(tx, org, "Web")
+        [member_role] = [r.id for r in structure.list_roles(tx, org) if r.name == "Member"]
+        role_group_id = conn.execute(
+            select(groups.c.id).where(
+                groups.c.project_id == project.id, groups.c.role_id == member_role
+            )
+        ).scalar_one()
+        role_group = group_store.get_group(tx, org, role_group_id)
+        group_store.add_members(tx, org, role_group, ids[:repeat])
+    # Without the rate limits (the requests here come faster than any IdP's or host's).
+    settings = Settings(
+        database_url=url, public_url="http://bench", scim_rate_limit=0, api_rate_limit=0
+    )
     app = create_app(settings, db=db)
     fresh = iter(range(10**6, 2 * 10**6))
 
@@ -114,6 +129,12 @@ def main() -> None:
         raw = orjson.dumps(body) if body is not None else b""
         status = await in_process.call(app, method, "/scim" + path, raw, key=key)
         assert status < 300, (method, path, status)
+
+    async def check(i: int) -> None:
+        asked = {"member": f"user{i}@example.com", "project": "Web", "role": "Member"}
+        body = orjson.dumps({"checks": [asked]})
+        status = await in_process.call(app, "POST", "/api/v1/access/check", body, key=token)
+        assert status == 200, status
 
     deactivate = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
     requests: dict[str, Callable[[int], Awaitable[None]]] = {
@@ -135,6 +156,7 @@ def main() -> None:
         ),
         "deactivate, in no group": lambda i: send("PATCH", f"/Users/{ids[repeat + i]}", deactivate),
         "deactivate, in 100 groups": lambda i: send("PATCH", f"/Users/{in_groups[i]}", deactivate),
+        "one access check": check,
     }
 
     if args.only and args.only not in requests:
@@ -178,9 +200,9 @@ def main() -> None:
     print(
         f"  in 100 groups / in none:     {results['deactivate, in 100 groups'] / none:.2f}× (≤ 3)"
     )
-    print(
-        f"  GET by id / lookup:          {results['GET by id'] / results['userName eq lookup']:.2f}×"
-    )
+    lookup = results["userName eq lookup"]
+    print(f"  GET by id / lookup:          {results['GET by id'] / lookup:.2f}×")
+    print(f"  one access check / lookup:   {results['one access check'] / lookup:.2f}× (≤ 1)")
 
 
 if __name__ == "__main__":

@@ -66,6 +66,34 @@ def test_role_hierarchy(site: Site) -> None:
     )
 
 
+def test_one_member_by_id_by_user_name_and_by_an_id_shaped_user_name(site: Site) -> None:
+    """A call naming one member (its own statements: by name alone, or by id and name when
+    the key can be an id) finds them by id, by userName in any case, and by a userName that
+    has the shape of an id; an id wins over another member's id-shaped userName."""
+    site.api.post("/projects", {"name": "Checkout"})
+    ada = add_member(site.db, site.org, "ada@example.com")
+    shaped = add_member(site.db, site.org, "0f8fad5b-d9cb-469f-a165-70867728950e")
+    impostor = add_member(site.db, site.org, ada.id)  # a userName equal to ada's id
+    _join(site, _group_id(site, "Scimitar-Checkout-Admin"), ada.id)
+    _join(site, _group_id(site, "Scimitar-Checkout-Read-Only"), shaped.id)
+    _join(site, _group_id(site, "Scimitar-Checkout-Owner"), impostor.id)
+    one = {"project": "Checkout", "role": "Read-Only"}
+    for key, role in (
+        (ada.id, "Admin"),
+        ("ADA@example.com", "Admin"),
+        ("0F8FAD5B-D9CB-469F-A165-70867728950E", "Read-Only"),  # not an id: by name
+        (shaped.user_name, "Read-Only"),
+        (shaped.id, "Read-Only"),
+        (impostor.id, "Owner"),
+    ):
+        [result] = _check(site, {"member": key, **one})
+        assert (result["allowed"], result["role"]) == (True, role), key
+    [nobody] = _check(site, {"member": "7c9e6679-7425-40de-944b-e07fc1f90ae7", **one})
+    assert nobody["reasons"] == [
+        "No member '7c9e6679-7425-40de-944b-e07fc1f90ae7' in this organization"
+    ]
+
+
 def test_permission_checks(site: Site) -> None:
     """A permission check passes when a held role carries it; an unknown one is refused."""
     site.api.post("/projects", {"name": "Checkout"})

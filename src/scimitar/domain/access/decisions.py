@@ -218,19 +218,20 @@ def _members_query() -> Any:
     return union_all(memberships, direct)
 
 
-def _one_member_query(org_id: Any) -> Any:
-    """The same rows for one member key, by id (`id`, empty when the key cannot be one) or
-    folded userName (`key`): every membership and direct assignment (a member's own few;
-    the caller keeps those that matter), in point reads instead of list parameters (which
-    cost more than the reads for a single member). `org_id`: the org, a parameter or the
-    org of the admin API token whose digest is the parameter `token_digest`."""
+def _one_member_query(org_id: Any, *, by_id: bool) -> Any:
+    """The same rows for one member key, by folded userName (`key`) and, when the key can
+    be an id (`by_id`), by id (`id`): every membership and direct assignment (a member's own
+    few; the caller keeps those that matter), in point reads instead of list parameters
+    (which cost more than the reads for a single member). `org_id`: the org, a parameter or
+    the org of the admin API token whose digest is the parameter `token_digest`."""
     named = _NAMED
     nothing = tuple(null().label(column.key) for column in _ASSIGNED)
     branches = []
-    for by, where in (
+    ways = [
         ("id", (members.c.id == bindparam("id")) & (members.c.org_id.concat("") == org_id)),
         ("name", (members.c.org_id == org_id) & (members.c.user_name_key == bindparam("key"))),
-    ):
+    ]
+    for by, where in ways if by_id else ways[1:]:
         memberships = members.outerjoin(group_members, group_members.c.member_id == members.c.id)
         branches.append(
             select(literal(by).label("by"), *named, group_members.c.group_id, *nothing)
@@ -249,13 +250,19 @@ def _one_member_query(org_id: Any) -> Any:
 # Prepared once (storage/prepared.py): building and executing statements through
 # SQLAlchemy was most of a one-check decision.
 _MEMBERS = Prepared(_members_query())
-_ONE_MEMBER = Prepared(_one_member_query(bindparam("org_id")))
 _TOKEN_ORG = (
     select(api_tokens.c.org_id)
     .where(api_tokens.c.token_hash == bindparam("token_digest"), api_tokens.c.active.is_(True))
     .scalar_subquery()
 )
-_ONE_MEMBER_OF_TOKEN = Prepared(_one_member_query(_TOKEN_ORG))
+#: One member, by whether the key can be an id: a userName-shaped key (the usual case) is
+#: looked up by name alone, in half the statement.
+_ONE_MEMBER = {
+    by_id: Prepared(_one_member_query(bindparam("org_id"), by_id=by_id)) for by_id in (True, False)
+}
+_ONE_MEMBER_OF_TOKEN = {
+    by_id: Prepared(_one_member_query(_TOKEN_ORG, by_id=by_id)) for by_id in (True, False)
+}
 #: The members queries' columns, by position (the last five: an `_Assigned`'s fields).
 _BY, _ORG, _ID, _USER_NAME, _KEY, _ACTIVE, _GROUP, _PROJECT = range(8)
 
@@ -281,7 +288,7 @@ class _Assigned(NamedTuple):
     team: str | None
 
 
-_check_positions(_MEMBERS, _ONE_MEMBER, _ONE_MEMBER_OF_TOKEN)
+_check_positions(_MEMBERS, *_ONE_MEMBER.values(), *_ONE_MEMBER_OF_TOKEN.values())
 
 
 def prefetch_one_member(tx: Tx, token_digest: str, checks: Sequence[AccessCheck]) -> Any:
@@ -294,12 +301,13 @@ def prefetch_one_member(tx: Tx, token_digest: str, checks: Sequence[AccessCheck]
     if len(keys) != 1:
         return None
     [key] = keys
-    values = {"token_digest": token_digest, **_one_member_values(key)}
-    return _ONE_MEMBER_OF_TOKEN.later(driver(tx.conn), values)
+    can_be_id = bool(_UUID.match(key))
+    values = {"token_digest": token_digest, **_one_member_values(key, can_be_id)}
+    return _ONE_MEMBER_OF_TOKEN[can_be_id].later(driver(tx.conn), values)
 
 
-def _one_member_values(key: str) -> dict[str, str]:
-    return {"id": key if _UUID.match(key) else "", "key": fold(key)}
+def _one_member_values(key: str, can_be_id: bool) -> dict[str, str]:
+    return {"id": key, "key": fold(key)} if can_be_id else {"key": fold(key)}
 
 
 @dataclass
@@ -332,7 +340,9 @@ def _members(
         rows = [row for row in prefetched() if row[_ORG] == org.id]
     elif len(keys) == 1:
         [key] = keys
-        rows = _ONE_MEMBER.all(driver(tx.conn), {"org_id": org.id, **_one_member_values(key)})
+        can_be_id = bool(_UUID.match(key))
+        values = {"org_id": org.id, **_one_member_values(key, can_be_id)}
+        rows = _ONE_MEMBER[can_be_id].all(driver(tx.conn), values)
     else:
         values = {
             "org_id": org.id,
