@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,7 @@ from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.directory import organizations
 from scimitar.domain.errors import ConflictError
 from scimitar.storage.database import Database, WriterBusy, before_commit
-from scimitar.storage.group_commit import GroupCommit
+from scimitar.storage.group_commit import MAX_INLINE, BatchInterrupted, GroupCommit
 
 WAITING = 5.0
 
@@ -304,3 +305,100 @@ def test_a_light_batch_does_not_wait_on_the_loop_for_another_writer(tmp_path: Pa
     # And a write that must not wait is refused while the other process writes.
     with pytest.raises(WriterBusy), other.write(), db.write(wait=False):
         pass
+
+
+def test_writes_still_queued_when_the_loop_stops_never_run(sqlite_db: Database) -> None:
+    """The drain task cancelled (the server stopping) while a batch runs in a thread: the
+    writes queued behind it are answered `BatchInterrupted` and never run, not even by the
+    next loop's first batch; the running batch's callers are told that its outcome is not
+    known (it commits in its thread); the next loop's writes run as usual."""
+    holder: list[_Batch] = []
+
+    async def steps(batch: _Batch) -> None:
+        holder.append(batch)
+        await batch.queue("b", _org("b"))
+        drainer = batch.group._drainer
+        assert drainer is not None
+        drainer.cancel()
+
+    results = scenario(sqlite_db, steps)
+    assert isinstance(results["b"], BatchInterrupted)
+    # The batch in the thread goes on to its commit; its caller was told it cannot know.
+    assert isinstance(results["first"], BatchInterrupted)
+    asyncio.run(_until(lambda: "first" in _slugs(sqlite_db)))
+    group = holder[0].group
+    assert group._queue == [] and group._drainer is None
+    assert asyncio.run(group.run(_org("c"), light=True))
+    assert _slugs(sqlite_db) == ["c", "first"]
+
+
+def test_a_light_batch_gives_way_to_a_writer_outside_the_lock_file(tmp_path: Path) -> None:
+    """A program that writes without the lock file (SQLite's own lock only): the light batch
+    does not wait in SQLite's busy handler on the event loop (its connection's busy timeout
+    is zero); it runs in a thread once the other program commits."""
+    path = tmp_path / "outside.db"
+    db = Database(f"sqlite:///{path}")
+    db.migrate()
+    group = GroupCommit(db)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def run() -> str:
+        write = asyncio.ensure_future(group.run(_org("mine"), light=True))
+        ticks = 0
+        while not write.done() and ticks < 50:  # the loop keeps turning meanwhile
+            await asyncio.sleep(0.002)
+            ticks += 1
+        assert not write.done()
+        other.execute("COMMIT")
+        return await asyncio.wait_for(write, WAITING)
+
+    try:
+        assert asyncio.run(run())
+    finally:
+        other.close()
+    assert (group.inline, group.threaded) == (0, 1)
+    assert _slugs(db) == ["mine"]
+
+
+@pytest.mark.parametrize(("count", "where"), [(MAX_INLINE, (1, 1)), (MAX_INLINE + 1, (0, 2))])
+def test_at_most_max_inline_writes_run_on_the_event_loop(
+    sqlite_db: Database, count: int, where: tuple[int, int]
+) -> None:
+    """However many light writes wait, no more than `MAX_INLINE` hold the loop at once."""
+    holder: list[_Batch] = []
+
+    async def steps(batch: _Batch) -> None:
+        holder.append(batch)
+        for i in range(count):
+            await batch.queue(f"w{i}", _org(f"w{i}"), light=True)
+
+    results = scenario(sqlite_db, steps)
+    assert all(isinstance(results[f"w{i}"], str) for i in range(count))
+    group = holder[0].group
+    assert (group.inline, group.threaded) == where  # the held first batch: in a thread
+
+
+def test_when_the_database_undoes_the_shared_transaction_the_others_may_retry(
+    sqlite_db: Database,
+) -> None:
+    """A write whose failure makes SQLite roll the whole transaction back (as a statement
+    stopped at the time limit or a full disk does; here a ROLLBACK on the driver): its own
+    error for it, `BatchInterrupted` for the others of its batch, done before or not yet
+    run; nothing of the batch is kept."""
+
+    def undoes_everything(conn: Connection) -> None:
+        _org("c")(conn)
+        conn.connection.dbapi_connection.execute("ROLLBACK")  # type: ignore[union-attr]
+        raise ValueError("c failed, and the transaction with it")
+
+    async def steps(batch: _Batch) -> None:
+        await batch.queue("b", _org("b"))
+        await batch.queue("c", undoes_everything)
+        await batch.queue("d", _org("d"))
+
+    results = scenario(sqlite_db, steps)
+    assert isinstance(results["c"], ValueError)
+    assert isinstance(results["b"], BatchInterrupted)
+    assert isinstance(results["d"], BatchInterrupted)
+    assert _slugs(sqlite_db) == ["first"]

@@ -96,6 +96,7 @@ class Database:
             )
         self._local = threading.local()
         self._kept: weakref.WeakSet[_Kept] = weakref.WeakSet()
+        self._no_wait: Connection | None = None
         database = parsed.database if self.dialect == "sqlite" else None
         self._writer_lock: AbstractContextManager[Any] = nullcontext()
         if self.dialect == "sqlite":
@@ -181,12 +182,16 @@ class Database:
         shared with other processes) instead of in SQLite's busy handler, which sleeps in
         steps of up to 100 ms and turned 16 concurrent writers into a p99 of a second.
         `wait=False` (SQLite): raise `WriterBusy` at once rather than queue, for a caller
-        that must not block (the event loop: `storage.group_commit`).
+        that must not block (the event loop, one write at a time: `storage.group_commit`).
+        It writes on a connection of its own (never waiting for the pool) whose busy
+        timeout is zero: a writer that does not take the lock file (another user's CLI that
+        cannot open it, another program) makes it give up, not wait.
         """
-        with self._writer(wait), self.engine.connect() as conn:
+        connection = self.engine.connect() if wait else nullcontext(self._no_wait_writer())
+        with self._writer(wait), connection as conn:
             conn = conn.execution_options(**{_WRITE: True, postgres.PIPELINED: True})
             try:
-                with conn.begin() as transaction:
+                with _begun(conn, wait) as transaction:
                     yield conn
                     if rollback:
                         transaction.rollback()
@@ -194,6 +199,13 @@ class Database:
                         run_before_commit(conn)
             finally:
                 forget_transaction_state(conn)
+
+    def _no_wait_writer(self) -> Connection:
+        conn = self._no_wait
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._no_wait = self.engine.connect()
+            on_driver(conn.connection.dbapi_connection, "PRAGMA busy_timeout = 0")
+        return conn
 
     @contextmanager
     def _writer(self, wait: bool) -> Iterator[None]:
@@ -272,12 +284,27 @@ class Database:
     def dispose(self) -> None:
         for holder in list(self._kept):
             holder.conn.close()
+        if self._no_wait is not None:
+            self._no_wait.close()
+            self._no_wait = None
         if isinstance(self._writer_lock, WriterLock):
             self._writer_lock.close()
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
         self.engine.dispose()
+
+
+def _begun(conn: Connection, wait: bool) -> Any:
+    """`conn.begin()`; without `wait`, SQLite's lock found taken is `WriterBusy`."""
+    try:
+        return conn.begin()
+    except (OperationalError, sqlite3.OperationalError) as exc:
+        if wait or "database is locked" not in str(exc):
+            raise
+        if conn.in_transaction():
+            conn.rollback()
+        raise WriterBusy from None
 
 
 class _Kept:

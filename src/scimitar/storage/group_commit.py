@@ -11,10 +11,14 @@ every caller's error (nothing of the batch was kept). A write alone runs exactly
 `Database.write` runs it.
 
 Batches are formed on the event loop: a write queues and waits; one drain task runs the
-queue batch after batch. A batch of *light* writes (a caller's promise that its cost is
-bounded and small: `faces.scim.api` says which) runs right on the event loop when the
-writer lock is free at that moment; any other batch, or one that would have to wait for
-the lock, runs in one thread-pool hop. A thread hop per write, and the hand-offs of the
+queue batch after batch. A batch of at most `MAX_INLINE` *light* writes (a caller's promise
+that its cost is bounded and small: `faces.scim.api` says which) runs right on the event
+loop when SQLite's writer lock is free at that moment (`Database.write(wait=False)`: the
+lock file, and SQLite's own lock with no busy wait); any other batch, or one that would
+have to wait for a lock, runs in one thread-pool hop. When SQLite rolls a shared
+transaction back by itself (a statement stopped at the time limit, a full disk), the
+failing write gets its error and the others `BatchInterrupted`: nothing of theirs was
+kept, and they may be sent again (a 503). A thread hop per write, and the hand-offs of the
 interpreter lock between the loop and the threads it brings, cost more than a light write's
 own statements (measured: `docs/performance.md`, session 7).
 
@@ -42,10 +46,14 @@ from scimitar.storage.database import (
 
 T = TypeVar("T")
 _SAVEPOINT = "scimitar_shared_write"
+#: The most writes a batch runs on the event loop (more wait there, in a thread's batch).
+MAX_INLINE = 16
 
 
 class BatchInterrupted(RuntimeError):
-    """The batch a write was in stopped before its end was known (the server stopping)."""
+    """Nothing of the write was kept, or whether it was is not known, through no fault of
+    its own: the server stopped, or another write of its batch made the database roll the
+    shared transaction back. Safe to send again."""
 
 
 class _SharedWrite:
@@ -104,37 +112,52 @@ class GroupCommit:
 
     async def _drain(self) -> None:
         try:
-            while self._queue:
-                # One more turn of the loop first: the requests it has read by then join
-                # this batch rather than wait through it for one of their own (measured:
-                # 1.2× the create rate under load).
-                await asyncio.sleep(0)
-                batch, self._queue = self._queue, []
-                try:
-                    if all(shared.light for shared in batch) and self._commit(batch, wait=False):
-                        self.inline += 1
-                    else:
-                        await run_in_threadpool(self._commit, batch)
-                        self.threaded += 1
-                finally:
-                    for shared in batch:
-                        if not shared.future.done():  # its caller may have been cancelled
-                            shared.future.set_result(None)
+            await self._run_batches()
+        except BaseException:
+            # Cancelled: the loop is stopping. What is still queued never runs (nor runs
+            # later, in another loop); its callers are told so.
+            interrupted, self._queue = self._queue, []
+            for shared in interrupted:
+                shared.error = BatchInterrupted("The server stopped before the write ran")
+                if not shared.future.done():
+                    shared.future.set_result(None)
+            raise
         finally:
             self._drainer = None
+
+    async def _run_batches(self) -> None:
+        while self._queue:
+            # One more turn of the loop first: the requests it has read by then join this
+            # batch rather than wait through it for one of their own (measured: 1.2× the
+            # create rate under load).
+            await asyncio.sleep(0)
+            batch, self._queue = self._queue, []
+            try:
+                inline = len(batch) <= MAX_INLINE and all(shared.light for shared in batch)
+                if inline and self._commit(batch, wait=False):
+                    self.inline += 1
+                else:
+                    await run_in_threadpool(self._commit, batch)
+                    self.threaded += 1
+            finally:
+                for shared in batch:
+                    if not shared.future.done():  # its caller may have been cancelled
+                        shared.future.set_result(None)
 
     def _commit(self, batch: list[_SharedWrite], wait: bool = True) -> bool:
         """Run the batch in one transaction; False (nothing run) when `wait` is False and
         the writer lock is taken."""
+        begun = False
         try:
             with self.db.write(wait=wait) as conn:
+                begun = True
                 if len(batch) == 1:  # alone: an error rolls back the transaction
                     batch[0].run(conn)
                 else:
                     self._each_in_savepoint(batch, conn)
-        except WriterBusy:
-            return False
         except BaseException as exc:  # the commit failed, or the transaction did
+            if isinstance(exc, WriterBusy) and not begun:  # the lock, before anything ran
+                return False
             for shared in batch:
                 if shared.error is None:
                     shared.error = exc
@@ -144,14 +167,26 @@ class GroupCommit:
 
     @staticmethod
     def _each_in_savepoint(batch: list[_SharedWrite], conn: Connection) -> None:
-        dbapi = conn.connection.dbapi_connection
-        for shared in batch:
+        dbapi: Any = conn.connection.dbapi_connection
+        for index, shared in enumerate(batch):
             on_driver(dbapi, f"SAVEPOINT {_SAVEPOINT}")
             try:
                 shared.run(conn)
                 run_before_commit(conn)
             except Exception as exc:
                 shared.error = exc
+                if not dbapi.in_transaction:
+                    # SQLite rolled the whole transaction back itself (a statement stopped
+                    # at the time limit, a full disk): the other writes' work is gone too,
+                    # or never ran. Theirs is a retryable error, not this write's.
+                    lost = BatchInterrupted(
+                        "The database undid the transaction this write shared with another "
+                        "write that failed; nothing of it was kept. Send it again."
+                    )
+                    for other in batch[:index] + batch[index + 1 :]:
+                        if other.error is None:
+                            other.error = lost
+                    return
                 on_driver(dbapi, f"ROLLBACK TO {_SAVEPOINT}")
             finally:
                 forget_transaction_state(conn)

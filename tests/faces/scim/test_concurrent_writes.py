@@ -16,8 +16,11 @@ from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.events import feed
 from scimitar.domain.records import provisioning
 from scimitar.faces.app import create_app
-from scimitar.faces.scim.api import LIGHT_BODY, ScimRoute
+from scimitar.faces.scim.api import LIGHT_BODY, ScimApi, ScimRoute, _Who
+from scimitar.faces.scim.call import Call
+from scimitar.protocol.errors import ScimError
 from scimitar.storage.database import Database
+from scimitar.storage.group_commit import BatchInterrupted
 from tests.faces.scim.harness import PUBLIC_URL, make_org
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -169,3 +172,14 @@ def test_only_a_users_small_writes_run_on_the_event_loop(tmp_path: Path) -> None
         ("user delete", on_the_loop),
     ]
     db.dispose()
+
+
+def test_a_write_undone_with_its_batch_is_answered_503_to_send_again() -> None:
+    """`BatchInterrupted` (nothing of the write kept through no fault of its own) is a 503,
+    which IdPs retry, logged for the org and key the write acted for; not a 500."""
+    call = Call("POST", "/scim/Users", f"{PUBLIC_URL}/scim", {}, {}, {})
+    who = _Who()
+    who.org_id, who.key_id = "org", "key"
+    outcome, org_id, key_id = ScimApi._failed(BatchInterrupted("send it again"), call, who)
+    assert (outcome.status, org_id, key_id) == (503, "org", "key")
+    assert isinstance(outcome.body, ScimError) and outcome.body.detail == "send it again"

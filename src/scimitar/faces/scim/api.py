@@ -55,7 +55,7 @@ from scimitar.protocol.errors import ScimError
 from scimitar.protocol.listing import list_response
 from scimitar.runtime.rate_limits import Face, Limiter, RateLimited
 from scimitar.storage.database import Database, unavailable
-from scimitar.storage.group_commit import GroupCommit
+from scimitar.storage.group_commit import BatchInterrupted, GroupCommit
 from scimitar.storage.limits import ValueRefused
 from scimitar.storage.prepared import pipelined
 
@@ -415,6 +415,9 @@ class ScimApi:
             if detail is not None:  # answered here so that the request is logged
                 busy = errors.Unavailable(detail)
                 return Outcome(busy.status, busy), who.org_id, who.key_id
+        if isinstance(exc, BatchInterrupted):  # nothing of it kept, through no fault of its
+            lost = errors.Unavailable(str(exc))
+            return Outcome(lost.status, lost), who.org_id, who.key_id
         raise exc
 
     def _authorized(
