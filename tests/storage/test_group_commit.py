@@ -265,6 +265,18 @@ def test_light_batches_run_on_the_event_loop_and_others_in_a_thread(sqlite_db: D
     assert mixed_on_the_loop == [False, False]
 
 
+async def _light_write_waiting_while(group: GroupCommit, release: Callable[[], object]) -> str:
+    """A light write sent while another writer holds the database: still waiting after
+    100 ms in which the event loop kept turning; then the other writer lets go (`release`)
+    and the write's result."""
+    write = asyncio.ensure_future(group.run(_org("mine"), light=True))
+    for _ in range(50):
+        await asyncio.sleep(0.002)  # the loop turns: the write does not block it
+    assert not write.done()
+    release()
+    return await asyncio.wait_for(write, WAITING)
+
+
 def test_a_light_batch_does_not_wait_on_the_loop_for_another_writer(tmp_path: Path) -> None:
     """Another writer (here another process's, as `serve --workers 2` or the CLI would be:
     a second `Database` of the same file) holds the writer lock: the light batch does not
@@ -286,14 +298,7 @@ def test_a_light_batch_does_not_wait_on_the_loop_for_another_writer(tmp_path: Pa
     assert holding.wait(WAITING)
 
     async def run() -> str:
-        write = asyncio.ensure_future(group.run(_org("mine"), light=True))
-        ticks = 0
-        while not write.done() and ticks < 50:  # the loop keeps turning meanwhile
-            await asyncio.sleep(0.002)
-            ticks += 1
-        assert not write.done()
-        release.set()
-        return await asyncio.wait_for(write, WAITING)
+        return await _light_write_waiting_while(group, release.set)
 
     try:
         assert asyncio.run(run())
@@ -344,14 +349,7 @@ def test_a_light_batch_gives_way_to_a_writer_outside_the_lock_file(tmp_path: Pat
     other.execute("BEGIN IMMEDIATE")
 
     async def run() -> str:
-        write = asyncio.ensure_future(group.run(_org("mine"), light=True))
-        ticks = 0
-        while not write.done() and ticks < 50:  # the loop keeps turning meanwhile
-            await asyncio.sleep(0.002)
-            ticks += 1
-        assert not write.done()
-        other.execute("COMMIT")
-        return await asyncio.wait_for(write, WAITING)
+        return await _light_write_waiting_while(group, lambda: other.execute("COMMIT"))
 
     try:
         assert asyncio.run(run())
