@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -168,4 +169,38 @@ def test_a_read_whose_connection_broke_leaves_the_kept_connection_usable(
         with db.read(reuse=True) as again:
             assert again is kept.conn
             assert again.exec_driver_sql("SELECT count(*) FROM orgs").scalar() == 0
+    db.dispose()
+
+
+def test_a_writer_waiting_for_the_lock_holds_no_connection_of_the_pool(tmp_path: Path) -> None:
+    """Writers queue on the writer lock first and take a connection once it is theirs:
+    eight threads waiting to write do not empty the pool that reads need."""
+    db = _migrated(tmp_path / "queue.db")
+    holding, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with db.write():
+            holding.set()
+            release.wait(5)
+
+    def waiting() -> None:
+        with db.write():
+            pass
+
+    threads = [threading.Thread(target=first)] + [
+        threading.Thread(target=waiting) for _ in range(8)
+    ]
+    threads[0].start()
+    assert holding.wait(5)
+    for thread in threads[1:]:
+        thread.start()
+    try:
+        time.sleep(0.3)  # long enough for each to reach the lock and queue there
+        assert all(t.is_alive() for t in threads)
+        assert db.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(5)
+    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     db.dispose()

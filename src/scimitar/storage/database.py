@@ -187,8 +187,7 @@ class Database:
         timeout is zero: a writer that does not take the lock file (another user's CLI that
         cannot open it, another program) makes it give up, not wait.
         """
-        connection = self.engine.connect() if wait else nullcontext(self._no_wait_writer())
-        with self._writer(wait), connection as conn:
+        with self._writer(wait), self._connection_to_write(wait) as conn:
             conn = conn.execution_options(**{_WRITE: True, postgres.PIPELINED: True})
             try:
                 with _begun(conn, wait) as transaction:
@@ -200,12 +199,19 @@ class Database:
             finally:
                 forget_transaction_state(conn)
 
-    def _no_wait_writer(self) -> Connection:
-        conn = self._no_wait
-        if conn is None or conn.closed or conn.invalidated:
-            conn = self._no_wait = self.engine.connect()
-            on_driver(conn.connection.dbapi_connection, "PRAGMA busy_timeout = 0")
-        return conn
+    @contextmanager
+    def _connection_to_write(self, wait: bool) -> Iterator[Connection]:
+        """Taken once the writer lock is held (a writer waiting for it holds no connection
+        of the pool); without `wait`, the connection kept for writes that must not wait."""
+        if wait:
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        kept = self._no_wait
+        if kept is None or kept.closed or kept.invalidated:
+            kept = self._no_wait = self.engine.connect()
+            on_driver(kept.connection.dbapi_connection, "PRAGMA busy_timeout = 0")
+        yield kept
 
     @contextmanager
     def _writer(self, wait: bool) -> Iterator[None]:

@@ -51,9 +51,11 @@ MAX_INLINE = 16
 
 
 class BatchInterrupted(RuntimeError):
-    """Nothing of the write was kept, or whether it was is not known, through no fault of
-    its own: the server stopped, or another write of its batch made the database roll the
-    shared transaction back. Safe to send again."""
+    """Through no fault of its own, nothing of the write was kept (another write of its
+    batch made the database roll the shared transaction back; the server stopped before it
+    ran), or whether it was is not known (the server stopped while its batch ran in a
+    thread). The client may send it again: a create that was kept after all meets its own
+    userName (409), a replace or patch sets the same values."""
 
 
 class _SharedWrite:
@@ -93,6 +95,8 @@ class GroupCommit:
         if not self.db.is_sqlite:
             return await run_in_threadpool(self._alone, work)
         loop = asyncio.get_running_loop()
+        if self._drainer is not None and self._drainer.get_loop() is not loop:
+            raise RuntimeError("one GroupCommit serves one event loop at a time")
         shared = _SharedWrite(work, light, loop.create_future())
         self._queue.append(shared)
         if self._drainer is None:
