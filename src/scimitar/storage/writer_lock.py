@@ -62,42 +62,43 @@ class WriterLock:
             self._fd = None
 
     def __enter__(self) -> None:
-        self._lock.acquire()
-        try:
-            fd = self._file() if self._depth == 0 else None
-            if fd is not None:
-                try:
-                    # Blocking: the kernel wakes a waiter as soon as the lock is free (a
-                    # poller almost never finds the gap between one process's writes).
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                except OSError as exc:  # e.g. a file system without flock
-                    self._give_up(exc, permanent=True)
-        except BaseException:
-            self._lock.release()
-            raise
-        self._depth += 1
+        self._enter(wait=True)
 
     def try_enter(self) -> bool:
         """Enter only if no writer holds the lock now, in this process or another: False,
         holding nothing, when one does, and where other processes' writers cannot be seen
         (no usable lock file: they queue in SQLite's busy handler, which would wait)."""
-        if not self._lock.acquire(blocking=False):
+        return self._enter(wait=False)
+
+    def _enter(self, *, wait: bool) -> bool:
+        if not self._lock.acquire(blocking=wait):
             return False
         try:
-            if self._depth == 0 and self._shared:
-                fd = self._file()
-                if fd is None or fcntl is None:
-                    self._lock.release()
-                    return False
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:  # held by another process (or not lockable: `__enter__` sees)
-                    self._lock.release()
-                    return False
+            taken = self._depth > 0 or self._take_file(wait)
         except BaseException:
             self._lock.release()
             raise
+        if not taken:
+            self._lock.release()
+            return False
         self._depth += 1
+        return True
+
+    def _take_file(self, wait: bool) -> bool:
+        """The lock file, for the outermost holder: waited for (the kernel wakes a waiter
+        as soon as it is free; a poller almost never finds the gap between one process's
+        writes), or, not waiting, False when another process holds it or it cannot be used.
+        A waiting writer goes on without it where it cannot be used (SQLite's busy timeout
+        then queues the processes)."""
+        fd = self._file()
+        if fd is None or fcntl is None:
+            return wait or not self._shared
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if not wait:  # held by another process (or not lockable: a waiter finds out)
+                return False
+            self._give_up(exc, permanent=True)  # e.g. a file system without flock
         return True
 
     def __exit__(self, *_exc: object) -> None:

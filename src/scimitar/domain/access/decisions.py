@@ -296,10 +296,10 @@ def prefetch_one_member(tx: Tx, token_digest: str, checks: Sequence[AccessCheck]
     PostgreSQL: with the token's own statement, in one round trip) for the org of the
     token with this digest. `check_access` uses them once the token is found good, and only
     for that token's org (the rows say which org they are of)."""
-    _validate(checks)
     keys = {c.member for c in checks}
-    if len(keys) != 1:
+    if len(keys) != 1:  # many members: nothing to send early (nor to check twice)
         return None
+    _validate(checks)  # before the values reach the database
     [key] = keys
     can_be_id = bool(_UUID.match(key))
     values = {"token_digest": token_digest, **_one_member_values(key, can_be_id)}

@@ -65,7 +65,12 @@ def group_from_row(row: Row[Any]) -> Group:
 
 
 def snapshot(group: Group) -> dict[str, Any]:
-    return {"id": group.id, "displayName": group.display_name, "kind": group.kind.value}
+    return _reference(group.id, group.display_name, group.kind.value)
+
+
+def _reference(group_id: str, display_name: str, kind: str) -> dict[str, Any]:
+    """How an event names a group."""
+    return {"id": group_id, "displayName": display_name, "kind": kind}
 
 
 def _event_data(group: Group) -> dict[str, Any]:
@@ -97,13 +102,12 @@ def _emit_membership(tx: Tx, org: Org, type: str, group: Group, member_ids: Iter
     and a consumer's copy of the membership stay exact. They carry no version: a request's
     membership changes bump the group's version once, at its end."""
     ref = snapshot(group)
-    feed.emit_each(
-        tx,
-        org.id,
-        type,
-        "group",
-        ((group.id, member_id, {"group": ref, "member_id": member_id}) for member_id in member_ids),
-    )
+    feed.emit_each(tx, org.id, type, "group", (_membership(ref, m) for m in member_ids))
+
+
+def _membership(group: dict[str, Any], member_id: str) -> tuple[str, str, dict[str, Any]]:
+    """A membership event's resource id, member and data (`feed.emit_each`)."""
+    return group["id"], member_id, {"group": group, "member_id": member_id}
 
 
 def emit_members_added(tx: Tx, org: Org, group: Group, member_ids: Iterable[str]) -> None:
@@ -113,23 +117,8 @@ def emit_members_added(tx: Tx, org: Org, group: Group, member_ids: Iterable[str]
 def emit_left(tx: Tx, org: Org, left: Iterable[Any], member_id: str) -> None:
     """`group.member_removed` for a member taken out of these groups (deactivation): rows
     (named tuples) of a group's `id`, `display_name` and `kind`, all its events need."""
-    feed.emit_each(
-        tx,
-        org.id,
-        "group.member_removed",
-        "group",
-        (
-            (
-                row.id,
-                member_id,
-                {
-                    "group": {"id": row.id, "displayName": row.display_name, "kind": row.kind},
-                    "member_id": member_id,
-                },
-            )
-            for row in left
-        ),
-    )
+    items = (_membership(_reference(g.id, g.display_name, g.kind), member_id) for g in left)
+    feed.emit_each(tx, org.id, "group.member_removed", "group", items)
 
 
 def check_group_name(name: str) -> str:

@@ -150,7 +150,7 @@ def emit(
             org_id=org_id,
             type=type,
             at=tx.now,
-            actor={"kind": tx.actor.kind.value, "id": tx.actor.id, "label": tx.actor.label},
+            actor=_actor(tx),
             resource_type=resource_type,
             resource_id=resource_id,
             resource_version=version,
@@ -159,6 +159,11 @@ def emit(
             changed=list(changed) if changed is not None else None,
         )
     )
+
+
+def _actor(tx: Tx) -> dict[str, Any]:
+    """Who made the change, as an event records them."""
+    return {"kind": tx.actor.kind.value, "id": tx.actor.id, "label": tx.actor.label}
 
 
 def emit_each(
@@ -174,7 +179,7 @@ def emit_each(
     items = list(items)
     if not items:  # no outbox opened for nothing (a deactivation out of no group)
         return
-    actor = {"kind": tx.actor.kind.value, "id": tx.actor.id, "label": tx.actor.label}
+    actor = _actor(tx)
     at = tx.now
     _outbox(tx).pending.extend(
         PendingEvent(
