@@ -168,11 +168,12 @@ def run(url: str, args: argparse.Namespace) -> None:
     env = {**os.environ, "SCIMITAR_DATABASE_URL": url, "SCIMITAR_API_RATE_LIMIT": "0"}
     cmd = [sys.executable, "-m", "scimitar.faces.cli", "serve", "--port", str(port)]
     # py-spy (`--profile`) writes its raw samples when stopped by SIGINT (and then stops the
-    # server itself).
+    # server itself); a server alone stops quietly on SIGTERM.
+    stop = signal.SIGTERM
     if args.profile:
         py_spy = str(Path(sys.executable).with_name("py-spy"))
-        cmd = [py_spy, "record", "--nonblocking", "-r", "1000", "-f", "raw", "-o", args.profile]
-        cmd += ["--", sys.executable, "-m", "scimitar.faces.cli", "serve", "--port", str(port)]
+        record = ["record", "--nonblocking", "-r", "1000", "-f", "raw", "-o", args.profile]
+        cmd, stop = [py_spy, *record, "--", *cmd], signal.SIGINT
     server = subprocess.Popen(cmd, env=env)
     rng = random.Random(7)
 
@@ -230,7 +231,7 @@ def run(url: str, args: argparse.Namespace) -> None:
             f" ({len(thousands)} calls)"
         )
     finally:
-        server.send_signal(signal.SIGINT)
+        server.send_signal(stop)
         server.wait(timeout=30)
 
 
