@@ -72,6 +72,25 @@ def new_ordered_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+def new_ordered_ids(count: int) -> list[str]:
+    """`count` ids as `new_ordered_id` makes them, of one millisecond: one clock read and
+    one draw of random bytes for all (the 100 events of a deactivation out of 100 groups)."""
+    millis = (time.time_ns() // 1_000_000).to_bytes(6, "big").hex()
+    head = f"{millis[:8]}-{millis[8:]}-7"
+    # Per id, 10 random bytes as 20 hex digits: the version takes the first digit's place,
+    # the variant the top two bits of the fifth.
+    rand = os.urandom(10 * count).hex()
+    ids = []
+    for i in range(0, 20 * count, 20):
+        r = rand[i : i + 20]
+        ids.append(f"{head}{r[1:4]}-{_VARIANT[r[4]]}{r[5:8]}-{r[8:]}")
+    return ids
+
+
+#: A hex digit with its top two bits set to the RFC 4122 variant (`10`).
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
 def utc(value: datetime) -> datetime:
     """A stored timestamp as an aware UTC datetime (SQLite hands back naive ones; every
     timestamp is stored in UTC)."""

@@ -282,6 +282,19 @@ class Prepared:
             cursor.close()
 
 
+def run_many_as_given(db: Driver, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Execute `sql` (the driver's own text) once per row, in one driver call: each row's
+    values already as the driver takes them, in the statement's order, checked by the
+    caller (`storage.event_rows`)."""
+    cursor = db.connection.cursor()
+    try:
+        cursor.executemany(sql, rows)
+    except db.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(db, sql, rows, exc) from exc
+    finally:
+        cursor.close()
+
+
 def _wrapped(db: Driver, sql: str, parameters: Any, exc: Exception) -> Exception:
     """The driver's error as SQLAlchemy raises it (`IntegrityError` with `.orig`, …), so
     callers catch the same exceptions whichever way a statement ran."""

@@ -22,20 +22,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Row, bindparam, insert, or_, select
+from sqlalchemy import Connection, Row, or_, select
 
-from scimitar.domain.context import Tx, new_ordered_id
+from scimitar.domain.context import Tx, new_ordered_id, new_ordered_ids
 from scimitar.domain.models import Org
 from scimitar.storage.database import before_commit, transaction_state
-from scimitar.storage.engines import PreparedCounterAdd, serial_just_inserted
-from scimitar.storage.prepared import Prepared, driver
-from scimitar.storage.tables import event_counters, events, provisioning_log
+from scimitar.storage.engines import PreparedCounterAdd
+from scimitar.storage.event_rows import send_events
+from scimitar.storage.prepared import driver
+from scimitar.storage.tables import event_counters, events
 
 #: The feed's page size ceiling.
 MAX_LIMIT = 1000
 
 
-@dataclass
+@dataclass(slots=True)
 class PendingEvent:
     """An event queued on its transaction, not yet numbered."""
 
@@ -183,7 +184,7 @@ def emit_each(
     at = tx.now
     _outbox(tx).pending.extend(
         PendingEvent(
-            id=new_ordered_id(),
+            id=event_id,
             org_id=org_id,
             type=type,
             at=at,
@@ -195,7 +196,9 @@ def emit_each(
             data=data,
             changed=None,
         )
-        for resource_id, member_id, data in items
+        for event_id, (resource_id, member_id, data) in zip(
+            new_ordered_ids(len(items)), items, strict=True
+        )
     )
 
 
@@ -240,9 +243,7 @@ def _flush_connection(conn: Connection) -> None:
     for event in queued:
         by_org.setdefault(event.org_id, []).append(event)
     db = driver(conn)
-    insert = _INSERT_EVENT
-    if outbox.request_id is None and outbox.linked:
-        insert = _INSERT_EVENT_OF_LAST_LOGGED
+    of_last_logged = outbox.request_id is None and outbox.linked
     # Counter rows are locked in one global order, so two transactions never deadlock.
     # Nothing is read back: each event's number is worked out by the database from the
     # counter as this transaction left it, so the whole flush travels with the COMMIT.
@@ -250,51 +251,27 @@ def _flush_connection(conn: Connection) -> None:
         org_events = by_org[org_id]
         count = len(org_events)
         _ADD_TO_COUNTER.send(db, {"org_id": org_id, "initial": 1 + count, "count": count})
-        rows = [_row(e, count - i, outbox.request_id) for i, e in enumerate(org_events)]
-        insert.run_many(db, rows)
+        rows = [
+            [
+                e.id,
+                e.type,
+                e.at,
+                e.actor["kind"],
+                e.actor["id"],
+                e.actor["label"],
+                e.resource_type,
+                e.resource_id,
+                e.resource_version,
+                e.member_id,
+                e.data,
+                e.changed,
+            ]
+            for e in org_events
+        ]
+        send_events(db, org_id, rows, outbox.request_id, of_last_logged=of_last_logged)
 
 
 _ADD_TO_COUNTER = PreparedCounterAdd(event_counters, "org_id", "next_seq")
-
-
-def _numbered_insert(request_id: Any) -> Prepared:
-    """The insert of one event whose `seq` is the counter's `next_seq` less `back` (the
-    counter already counts it)."""
-    next_seq = (
-        select(event_counters.c.next_seq)
-        .where(event_counters.c.org_id == bindparam("counter_org"))
-        .scalar_subquery()
-    )
-    values: dict[str, Any] = {c.key: bindparam(c.key) for c in events.c}
-    values["seq"] = next_seq - bindparam("back", type_=BigInteger)
-    values["request_id"] = request_id
-    return Prepared(insert(events).values(values))
-
-
-_INSERT_EVENT = _numbered_insert(bindparam("request_id"))
-#: Linked to the provisioning-log entry this transaction just wrote, whose id was not read.
-_INSERT_EVENT_OF_LAST_LOGGED = _numbered_insert(serial_just_inserted(provisioning_log.c.id))
-
-
-def _row(event: PendingEvent, back: int, request_id: int | None) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "org_id": event.org_id,
-        "counter_org": event.org_id,
-        "back": back,
-        "type": event.type,
-        "at": event.at,
-        "actor_kind": event.actor["kind"],
-        "actor_id": event.actor["id"],
-        "actor_label": event.actor["label"],
-        "resource_type": event.resource_type,
-        "resource_id": event.resource_id,
-        "resource_version": event.resource_version,
-        "member_id": event.member_id,
-        "data": event.data,
-        "changed": event.changed,
-        "request_id": request_id,
-    }
 
 
 def _event(row: Row[Any]) -> Event:
