@@ -3,7 +3,8 @@
     .venv/bin/python bench/request_costs.py [--engine sqlite|postgresql] [--users 2000]
         [--db-delay-ms 0.5]
 
-Straight through the ASGI app (no client, no sockets), medians of `--repeat` sequential requests:
+Straight through the ASGI app (no client, no sockets), medians of `--repeat` sequential requests
+of each type, one type after another (`--round-robin`, SQLite: interleaved):
 a `userName eq` lookup, GET by id, POST, a profile PUT, PATCH adding one member to a group,
 and PATCH `active=false` for a member in no group and for one in 100 groups (issue 14:
 deactivation within 1.5× a create, and in 100 groups within 3× in none); and one access
@@ -76,6 +77,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--db-delay-ms", type=float, default=0.0, help="PostgreSQL only")
     parser.add_argument("--only", help="one request type (its name as printed), e.g. to profile")
+    parser.add_argument(
+        "--dir",
+        help="SQLite: where the database file goes (default: the temporary directory). "
+        "/dev/shm takes the disk out: the fsync of each background checkpoint, which can "
+        "stall the log writes of the requests being timed",
+    )
+    parser.add_argument(
+        "--round-robin",
+        action="store_true",
+        help="SQLite: the types' requests interleaved, not one type's block after another's",
+    )
     args = parser.parse_args()
     database = ""
     counter: WireCounter | None = None
@@ -87,7 +99,7 @@ def main() -> None:
         counter = WireCounter(delay=args.db_delay_ms / 1000)
         url = counter.url(database)
     else:
-        url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'costs.db'}"
+        url = f"sqlite:///{Path(tempfile.mkdtemp(dir=args.dir)) / 'costs.db'}"
     db = Database(url)
     db.migrate()
     repeat = args.repeat
@@ -167,16 +179,27 @@ def main() -> None:
             for i in range(20):  # warm up: statements prepared, connections open
                 await requests["userName eq lookup"](i)
                 await requests["GET by id"](i)
-            found = {}
-            for name, request in requests.items():
-                if args.only and name != args.only:
-                    continue
-                if counter is not None:
-                    counter.reset()
-                found[name] = await median_ms(request, repeat)
-                if counter is not None:
-                    trips[name] = len(counter.trips) / repeat
-            return found
+            chosen = {n: r for n, r in requests.items() if not args.only or n == args.only}
+            if counter is not None or not args.round_robin:  # one type after another
+                found = {}
+                for name, request in chosen.items():
+                    if counter is not None:
+                        counter.reset()
+                    found[name] = await median_ms(request, repeat)
+                    if counter is not None:
+                        trips[name] = len(counter.trips) / repeat
+                return found
+            # Round robin: the i-th request of every type, then the (i+1)-th. Each type's
+            # figures come from the same stretch of time (a neighbour's load, the log's
+            # size) as the others'; but each request also runs after requests of other
+            # types (their checkpoints, caches), so both orders are reported.
+            times: dict[str, list[float]] = {name: [] for name in chosen}
+            for i in range(repeat):
+                for name, request in chosen.items():
+                    began = time.perf_counter()
+                    await request(i)
+                    times[name].append(time.perf_counter() - began)
+            return {name: statistics.median(t) * 1000 for name, t in times.items()}
 
     trips: dict[str, float] = {}
     results = asyncio.run(run())
@@ -188,7 +211,10 @@ def main() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     delay = f", {args.db_delay_ms} ms round trip to the database" if args.db_delay_ms else ""
-    print(f"{args.engine}, {args.users} members, median of {repeat} sequential requests{delay}:")
+    order = ", round robin" if args.round_robin and counter is None else ""
+    print(
+        f"{args.engine}, {args.users} members, median of {repeat} sequential requests{delay}{order}:"
+    )
     for name, ms in results.items():
         per = f"  {trips[name]:5.1f} round trips" if name in trips else ""
         print(f"  {name:28} {ms:7.3f} ms{per}")

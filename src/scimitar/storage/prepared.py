@@ -243,6 +243,26 @@ class Prepared:
         sent = self._executed(db, values)
         return lambda: self._rows(db, *sent)
 
+    def when_read(
+        self, db: Driver, values: Mapping[str, Any] | None = None
+    ) -> Callable[[], list[Any]]:
+        """As `later` in a pipelined transaction (sent now, with the next statement whose
+        result is read); elsewhere run only when the returned function is first called, and
+        not at all if it never is: for rows a caller may not need (a deactivated member's
+        groups, never rendered). The rows are as the transaction had them when sent, or
+        when first asked for: for a caller whose own changes in between leave them as they
+        are."""
+        if db.pipeline is not None:
+            return self.later(db, values)
+        read: list[list[Any]] = []
+
+        def rows() -> list[Any]:
+            if not read:
+                read.append(self.all(db, values))
+            return read[0]
+
+        return rows
+
     def run(self, db: Driver, values: Mapping[str, Any] | None = None) -> int:
         """Execute a statement that returns no rows; the number of rows it changed."""
         compiled, cursor, parameters = self._executed(db, values)
@@ -280,6 +300,19 @@ class Prepared:
             raise _wrapped(db, compiled.sql, parameters, exc) from exc
         finally:
             cursor.close()
+
+
+def first_as_given(db: Driver, sql: str, values: Sequence[Any]) -> Any:
+    """The first row of `sql` (the driver's own text) run with `values` as the driver takes
+    them, checked by the caller (`storage.event_rows`)."""
+    cursor = db.connection.cursor()
+    try:
+        cursor.execute(sql, values)
+        return cursor.fetchone()
+    except db.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(db, sql, values, exc) from exc
+    finally:
+        cursor.close()
 
 
 def run_many_as_given(db: Driver, sql: str, rows: Sequence[Sequence[Any]]) -> None:

@@ -380,6 +380,9 @@ events = Table(
     Column("changed", Document),
     # The provisioning-log entry of the SCIM request that produced the event.
     Column("request_id", BigInteger),
+    # A run: the events after this row's own, each `[id, resource_id, data]`, with the
+    # sequence numbers after `seq` and every other value this row's (`storage.event_rows`).
+    Column("run", Document),
     UniqueConstraint("org_id", "seq"),
     Index("ix_events_org_member_seq", "org_id", "member_id", "seq"),
     Index("ix_events_org_request", "org_id", "request_id"),
@@ -414,6 +417,7 @@ webhook_deliveries = Table(
         ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
         nullable=False,
     ),
+    # The events row that holds the event: its own, or the row of the run it is in.
     Column("event_id", UUID, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
     Column("event_seq", BigInteger, nullable=False),
     Column("state", String(16), nullable=False),

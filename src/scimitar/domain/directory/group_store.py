@@ -515,8 +515,9 @@ _GROUPS_OF_MEMBER = Prepared(
 
 def groups_of_member_later(tx: Tx, member_id: str) -> Callable[[], list[tuple[str, str]]]:
     """A member's groups (as `groups_of_members`), read with the next statement whose
-    result is read (`Prepared.later`): call the function returned for them."""
-    rows = _GROUPS_OF_MEMBER.later(driver(tx.conn), {"member_id": member_id})
+    result is read, or only if asked for (`Prepared.when_read`): call the function returned
+    for them, before any change of the member's groups."""
+    rows = _GROUPS_OF_MEMBER.when_read(driver(tx.conn), {"member_id": member_id})
     return lambda: [(group_id, name) for group_id, name in rows()]
 
 

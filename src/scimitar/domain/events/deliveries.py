@@ -96,7 +96,7 @@ def fan_out(tx: Tx, *, endpoints: int = 20, per_endpoint: int = 500) -> int:
                 "id": new_id(),
                 "org_id": endpoint.org_id,
                 "endpoint_id": endpoint.id,
-                "event_id": event.id,
+                "event_id": event.row_id,
                 "event_seq": event.seq,
                 "state": "pending",
                 "attempts": 0,
@@ -148,6 +148,7 @@ def claim(tx: Tx, *, limit: int, lease: timedelta) -> list[Job]:
             webhook_deliveries.c.attempts,
             webhook_deliveries.c.created,
             webhook_deliveries.c.event_id,
+            webhook_deliveries.c.event_seq,
             webhook_deliveries.c.endpoint_id,
             webhook_endpoints.c.url,
             webhook_endpoints.c.secret,
@@ -155,7 +156,7 @@ def claim(tx: Tx, *, limit: int, lease: timedelta) -> list[Job]:
         .join(webhook_endpoints, webhook_endpoints.c.id == webhook_deliveries.c.endpoint_id)
         .where(webhook_deliveries.c.id.in_(ids))
     ).all()
-    bodies = feed.events_by_id(tx, [row.event_id for row in rows])
+    bodies = feed.events_by_row(tx, [(row.event_id, row.event_seq) for row in rows])
     return [
         Job(
             row.id,
@@ -163,13 +164,13 @@ def claim(tx: Tx, *, limit: int, lease: timedelta) -> list[Job]:
             row.endpoint_id,
             row.url,
             row.secret,
-            bodies[row.event_id].to_json(),
+            bodies[row.event_id, row.event_seq].to_json(),
             row.attempts,
             row.created,
             until,
         )
         for row in rows
-        if row.event_id in bodies
+        if (row.event_id, row.event_seq) in bodies
     ]
 
 

@@ -12,23 +12,25 @@ order — once `seq` N is visible, every smaller one is too. Taking that lock la
 before the commit, keeps it short and means a transaction never waits for a row lock
 while holding it.
 
+Events that differ only in their id, resource and data are stored as one row, a run
+(`storage.event_rows`); every read here gives them back as the events they are.
+
 See docs/events.md for every event type and its JSON schema.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, or_, select
+from sqlalchemy import Connection, Row, func, or_, select, union_all
 
 from scimitar.domain.context import Tx, new_ordered_id, new_ordered_ids
 from scimitar.domain.models import Org
 from scimitar.storage.database import before_commit, transaction_state
-from scimitar.storage.engines import PreparedCounterAdd
-from scimitar.storage.event_rows import send_events
+from scimitar.storage.event_rows import write_events
 from scimitar.storage.prepared import driver
 from scimitar.storage.tables import event_counters, events
 
@@ -93,6 +95,9 @@ class Event:
     data: dict[str, Any]
     changed: list[str] | None
     request_id: int | None
+    #: The id of the events row that holds it: its own, or its run's first event's
+    #: (`storage.event_rows`). What a webhook delivery refers to it by.
+    row_id: str
 
     def to_json(self) -> dict[str, Any]:
         """The wire form of the feed and of webhook deliveries."""
@@ -245,12 +250,9 @@ def _flush_connection(conn: Connection) -> None:
     db = driver(conn)
     of_last_logged = outbox.request_id is None and outbox.linked
     # Counter rows are locked in one global order, so two transactions never deadlock.
-    # Nothing is read back: each event's number is worked out by the database from the
-    # counter as this transaction left it, so the whole flush travels with the COMMIT.
+    # `write_events` moves the counter and writes the events (runs as one row each); on
+    # PostgreSQL it reads nothing back, so the whole flush travels with the COMMIT.
     for org_id in sorted(by_org):
-        org_events = by_org[org_id]
-        count = len(org_events)
-        _ADD_TO_COUNTER.send(db, {"org_id": org_id, "initial": 1 + count, "count": count})
         rows = [
             [
                 e.id,
@@ -266,22 +268,22 @@ def _flush_connection(conn: Connection) -> None:
                 e.data,
                 e.changed,
             ]
-            for e in org_events
+            for e in by_org[org_id]
         ]
-        send_events(db, org_id, rows, outbox.request_id, of_last_logged=of_last_logged)
+        write_events(db, org_id, rows, outbox.request_id, of_last_logged=of_last_logged)
 
 
-_ADD_TO_COUNTER = PreparedCounterAdd(event_counters, "org_id", "next_seq")
-
-
-def _event(row: Row[Any]) -> Event:
-    return Event(
+def stored_events(row: Row[Any]) -> list[Event]:
+    """The events an events row holds: its own, then its run's, numbered on from its `seq`
+    (`storage.event_rows`)."""
+    actor = {"kind": row.actor_kind, "id": row.actor_id, "label": row.actor_label}
+    first = Event(
         id=row.id,
         org_id=row.org_id,
         seq=row.seq,
         type=row.type,
         at=row.at,
-        actor={"kind": row.actor_kind, "id": row.actor_id, "label": row.actor_label},
+        actor=actor,
         resource_type=row.resource_type,
         resource_id=row.resource_id,
         resource_version=row.resource_version,
@@ -289,7 +291,37 @@ def _event(row: Row[Any]) -> Event:
         data=row.data,
         changed=row.changed,
         request_id=row.request_id,
+        row_id=row.id,
     )
+    if not row.run:
+        return [first]
+    return [first] + [
+        replace(first, id=event_id, seq=row.seq + offset, resource_id=resource_id, data=data)
+        for offset, (event_id, resource_id, data) in enumerate(row.run, start=1)
+    ]
+
+
+def event_id_in_row(row_id: str, row_seq: int, run: list[Any] | None, seq: int) -> str:
+    """The id of event `seq` of the events row `row_id` (whose `seq` and `run` are given)."""
+    if seq == row_seq or not run:
+        return row_id
+    event_id: str = run[seq - row_seq - 1][0]
+    return event_id
+
+
+def _expanded(rows: Iterable[Row[Any]]) -> list[Event]:
+    return [event for row in rows for event in stored_events(row)]
+
+
+def _first(rows: Iterable[Row[Any]], limit: int, after: int = 0) -> list[Event]:
+    """The first `limit` events with `seq > after` that rows in `seq` order hold: rows are
+    read (their runs decoded) only until there are enough."""
+    found: list[Event] = []
+    for row in rows:
+        found.extend(e for e in stored_events(row) if e.seq > after)
+        if len(found) >= limit:
+            break
+    return found[:limit]
 
 
 # Reading the feed
@@ -305,12 +337,26 @@ def read_feed(
 ) -> list[Event]:
     """The org's events with `seq > after`, in order. `types` filters by type; a type
     ending in `.*` matches a whole family (`member.*`)."""
-    query = select(events).where(events.c.org_id == org_id, events.c.seq > after)
+    limit = max(1, min(limit, MAX_LIMIT))
     condition = _type_condition(types)
+    later = select(events).where(events.c.org_id == org_id, events.c.seq > after)
     if condition is not None:
-        query = query.where(condition)
-    query = query.order_by(events.c.seq).limit(max(1, min(limit, MAX_LIMIT)))
-    return [_event(row) for row in tx.conn.execute(query)]
+        later = later.where(condition)
+    query: Any = later.order_by(events.c.seq).limit(limit)
+    if after > 0:
+        # The run that holds `after` may hold later events too: its row comes before.
+        holder = (
+            select(func.max(events.c.seq))
+            .where(events.c.org_id == org_id, events.c.seq <= after)
+            .scalar_subquery()
+        )
+        straddling = select(events).where(
+            events.c.org_id == org_id, events.c.seq == holder, events.c.run.is_not(None)
+        )
+        if condition is not None:
+            straddling = straddling.where(condition)
+        query = union_all(straddling, select(query.subquery())).order_by("seq")
+    return _first(tx.conn.execute(query), limit, after)
 
 
 def _type_condition(types: Iterable[str]) -> Any:
@@ -324,12 +370,14 @@ def _type_condition(types: Iterable[str]) -> Any:
     return or_(*clauses)
 
 
-def events_by_id(tx: Tx, event_ids: Sequence[str]) -> dict[str, Event]:
-    found: dict[str, Event] = {}
-    wanted = list(dict.fromkeys(event_ids))
+def events_by_row(tx: Tx, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Event]:
+    """Events by `(row_id, seq)`: the id of the events row that holds each (`Event.row_id`,
+    what a webhook delivery keeps) and its number."""
+    found: dict[tuple[str, int], Event] = {}
+    wanted = list(dict.fromkeys(row_id for row_id, _seq in keys))
     for start in range(0, len(wanted), 500):
         rows = tx.conn.execute(select(events).where(events.c.id.in_(wanted[start : start + 500])))
-        found.update({row.id: _event(row) for row in rows})
+        found.update({(e.row_id, e.seq): e for e in _expanded(rows)})
     return found
 
 
@@ -363,7 +411,7 @@ def member_history(tx: Tx, org: Org, member_id: str, *, limit: int = 200) -> lis
         .order_by(events.c.seq)
         .limit(limit)
     )
-    return [_event(row) for row in tx.conn.execute(query)]
+    return _first(tx.conn.execute(query), limit)
 
 
 def events_of_request(tx: Tx, org: Org, request_id: int) -> list[Event]:
@@ -373,4 +421,4 @@ def events_of_request(tx: Tx, org: Org, request_id: int) -> list[Event]:
         .where(events.c.org_id == org.id, events.c.request_id == request_id)
         .order_by(events.c.seq)
     )
-    return [_event(row) for row in tx.conn.execute(query)]
+    return _expanded(tx.conn.execute(query))

@@ -26,7 +26,12 @@ from scimitar.domain.identity.sealed_secrets import webhook_context
 from scimitar.domain.identity.sealing import Sealer
 from scimitar.domain.models import Org
 from scimitar.domain.records import audit
-from scimitar.storage.tables import webhook_attempts, webhook_deliveries, webhook_endpoints
+from scimitar.storage.tables import (
+    events,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_endpoints,
+)
 
 SECRET_PREFIX = "whsec_"
 MAX_ENDPOINTS = 50
@@ -70,6 +75,8 @@ class Delivery:
     endpoint_id: str
     event_id: str
     event_seq: int
+    #: The events row that holds the event (`feed.events_by_row`).
+    event_row_id: str
     state: str
     attempts: int
     next_attempt: datetime
@@ -283,8 +290,9 @@ def _delivery(row: Row[Any], log: tuple[Attempt, ...] = ()) -> Delivery:
     return Delivery(
         row.id,
         row.endpoint_id,
-        row.event_id,
+        feed.event_id_in_row(row.event_id, row.row_seq, row.run, row.event_seq),
         row.event_seq,
+        row.event_id,
         row.state,
         row.attempts,
         row.next_attempt,
@@ -294,11 +302,17 @@ def _delivery(row: Row[Any], log: tuple[Attempt, ...] = ()) -> Delivery:
     )
 
 
+#: Deliveries with what names their event: the seq and run of the events row that holds it.
+_DELIVERIES = select(webhook_deliveries, events.c.seq.label("row_seq"), events.c.run).join(
+    events, events.c.id == webhook_deliveries.c.event_id
+)
+
+
 def list_deliveries(
     tx: Tx, org: Org, endpoint: Endpoint, *, limit: int = 50, state: str | None = None
 ) -> list[Delivery]:
     """The endpoint's newest deliveries first, each with its attempts log."""
-    query = select(webhook_deliveries).where(
+    query = _DELIVERIES.where(
         webhook_deliveries.c.org_id == org.id, webhook_deliveries.c.endpoint_id == endpoint.id
     )
     if state is not None:
@@ -311,7 +325,7 @@ def list_deliveries(
 
 def get_delivery(tx: Tx, org: Org, delivery_id: str) -> Delivery:
     row = tx.conn.execute(
-        select(webhook_deliveries).where(
+        _DELIVERIES.where(
             webhook_deliveries.c.org_id == org.id, webhook_deliveries.c.id == delivery_id
         )
     ).first()

@@ -66,10 +66,10 @@ def load_webhook(view: View, tx: Tx) -> dict[str, Any]:
     org = view.session.org
     endpoint = webhooks.get_endpoint(tx, org, view.params["endpoint_id"])
     found = webhooks.list_deliveries(tx, org, endpoint, limit=DELIVERIES_SHOWN)
-    bodies = feed.events_by_id(tx, [d.event_id for d in found])
+    bodies = feed.events_by_row(tx, [(d.event_row_id, d.event_seq) for d in found])
     return {
         "endpoint": endpoint_view(endpoint),
-        "deliveries": [delivery_view(d, bodies.get(d.event_id)) for d in found],
+        "deliveries": [delivery_view(d, bodies.get((d.event_row_id, d.event_seq))) for d in found],
         "shown": DELIVERIES_SHOWN,
     }
 
