@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
 from scimitar.domain.events.addresses import AllowList
 from scimitar.domain.identity.sealed_secrets import deployment_sealer
@@ -44,6 +45,9 @@ class Settings:
     webhook_timeout: float = 10.0
     webhook_backoff_seconds: float = 30.0
     webhook_retry_hours: float = 72.0
+    #: Store a transaction's like events as one row (`SCIMITAR_EVENT_RUNS`, default on); off
+    #: while a process of a release before migration 0011 may still run (docs/deployment.md).
+    event_runs: bool = True
     #: Seals secrets at rest; set by `with_sealer` once the database is at hand (the key may
     #: be the one generated and stored there).
     sealer_: Sealer | None = field(default=None, compare=False, repr=False)
@@ -86,6 +90,7 @@ class Settings:
         env["SCIMITAR_LOG_FORMAT"] = self.log_format
         env["SCIMITAR_ACCESS_LOG"] = "1" if self.access_log else "0"
         env["SCIMITAR_STATEMENT_TIMEOUT_MS"] = str(self.statement_timeout_ms)
+        env["SCIMITAR_EVENT_RUNS"] = "1" if self.event_runs else "0"
         return env
 
     @classmethod
@@ -116,7 +121,13 @@ class Settings:
                 "SCIMITAR_WEBHOOK_BACKOFF_SECONDS", cls.webhook_backoff_seconds
             ),
             webhook_retry_hours=_number("SCIMITAR_WEBHOOK_RETRY_HOURS", cls.webhook_retry_hours),
+            event_runs=os.environ.get("SCIMITAR_EVENT_RUNS", "1").strip().lower()
+            not in ("0", "false", "no", "off"),
         )
+
+    def database(self, **options: Any) -> Database:
+        """The database these settings name (`options`: `Database`'s others)."""
+        return Database(self.database_url, event_runs=self.event_runs, **options)
 
 
 class SettingsError(ValueError):

@@ -45,6 +45,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 DEFAULT_STATEMENT_TIMEOUT_MS = 5_000
 _T = TypeVar("_T")
 _WRITE = "scimitar_write"
+_EVENT_RUNS = "scimitar_event_runs"
 #: The advisory lock key `migrate` holds on PostgreSQL (any constant unique to Scimitar).
 MIGRATION_LOCK = 0x5C1_3172
 _TRANSACTION_STATE = "scimitar_transaction"
@@ -78,13 +79,17 @@ class Database:
         pool_size: int = 10,
         background_checkpoints: bool = False,
         statement_timeout_ms: int = 0,
+        event_runs: bool = True,
     ) -> None:
         """`background_checkpoints` (SQLite, for a server): commits never checkpoint the
         write-ahead log themselves; a thread does it, off the request path (see
         `_Checkpointer`). `statement_timeout_ms`: a statement running longer is stopped
-        with an error `statement_timed_out` recognises (0: no limit)."""
+        with an error `statement_timed_out` recognises (0: no limit). `event_runs` False:
+        every event is written as a row of its own, as releases before migration 0011 read
+        them (`storage.event_rows`; `SCIMITAR_EVENT_RUNS`)."""
         self.url = normalize_url(url)
         self.statement_timeout_ms = max(0, statement_timeout_ms)
+        self.event_runs = event_runs
         try:
             parsed = make_url(self.url)
         except ArgumentError:
@@ -188,7 +193,9 @@ class Database:
         cannot open it, another program) makes it give up, not wait.
         """
         with self._writer(wait), self._connection_to_write(wait) as conn:
-            conn = conn.execution_options(**{_WRITE: True, postgres.PIPELINED: True})
+            conn = conn.execution_options(
+                **{_WRITE: True, postgres.PIPELINED: True, _EVENT_RUNS: self.event_runs}
+            )
             try:
                 with _begun(conn, wait) as transaction:
                     yield conn
@@ -443,6 +450,11 @@ def unavailable(error: BaseException) -> str | None:
     if statement_timed_out(error):
         return TOO_SLOW
     return None
+
+
+def writes_event_runs(conn: Connection) -> bool:
+    """Whether the events of a write on `conn` may be stored as runs (`Database.event_runs`)."""
+    return bool(conn.get_execution_options().get(_EVENT_RUNS, True))
 
 
 def in_write(conn: Connection) -> bool:

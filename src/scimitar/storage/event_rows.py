@@ -118,58 +118,75 @@ def write_events(
     pending: list[list[Any]],
     request_id: int | None,
     *,
+    runs: bool = True,
     of_last_logged: bool = False,
 ) -> None:
     """Number `pending` (each an event's values in `FIELDS` order, its time a datetime;
-    changed in place) as the org's newest events and write them, runs as one row each.
-    Refused as any value written is (`storage.limits`: `ValueRefused`, nothing written).
-    `of_last_logged`: linked to the provisioning-log entry just written (PostgreSQL)."""
+    changed in place) as the org's newest events and write them, runs as one row each
+    (`runs` False: a row per event). Refused as any value written is (`storage.limits`:
+    `ValueRefused`, before anything is written). `of_last_logged`: linked to the
+    provisioning-log entry just written (PostgreSQL, pipelined)."""
     count = len(pending)
     _convert_times(db.dialect, pending)
-    rows = _runs(pending)
-    plain = _plainly_sized(rows)
+    rows = _runs(pending, MAX_RUN if runs else 1)
     if db.dialect.name == "sqlite":
+        if of_last_logged:
+            raise ValueError("SQLite links events to a provisioning-log entry by its id")
+        documents = _documents(rows, request_id)
         first = first_as_given(db, _SQLITE_COUNTER, (org_id, 1 + count, count))[0] - count
-        parameters = []
-        for offset, row in rows:
-            try:  # as SQLAlchemy's JSON columns store them (None as JSON null)
-                data = orjson.dumps(row[_DATA]).decode()
-                changed = orjson.dumps(row[_CHANGED]).decode()
-                run = orjson.dumps(row[_RUN]).decode() if row[_RUN] is not None else None
-            except orjson.JSONEncodeError:  # e.g. a lone surrogate: the close look names it
-                data = changed = run = "\\u0000"
-            plain = plain and plainly_storable_json(data) and plainly_storable_json(changed)
-            plain = plain and (run is None or plainly_storable_json(run))
-            parameters.append(
-                (org_id, first + offset, *row[:_DATA], data, changed, run, request_id)
-            )
-        if not plain:
-            _check_closely(rows, request_id)
+        parameters = [
+            (org_id, first + offset, *row[:_DATA], *written, request_id)
+            for (offset, row), written in zip(rows, documents, strict=True)
+        ]
         run_many_as_given(db, _SQLITE_INSERT, parameters)
         return
-    _POSTGRES_COUNTER.send(db, {"org_id": org_id, "initial": 1 + count, "count": count})
     try:
-        payload: str | None = orjson.dumps([[*row, offset] for offset, row in rows]).decode()
+        payload = orjson.dumps([[*row, offset] for offset, row in rows]).decode()
     except orjson.JSONEncodeError:  # e.g. a lone surrogate: the close look names it
-        payload = None
-    if payload is None or not plain or not plainly_storable_json(payload):
         _check_closely(rows, request_id)
-        assert payload is not None  # what does not serialize is refused by the close look
+        raise
+    if not _plainly_sized(rows) or not plainly_storable_json(payload):
+        _check_closely(rows, request_id)
+    _POSTGRES_COUNTER.send(db, {"org_id": org_id, "initial": 1 + count, "count": count})
     statement = _POSTGRES_OF_LAST_LOGGED if of_last_logged else _POSTGRES
     values = {"org_id": org_id, "count": count, "events": payload, "request_id": request_id}
     statement.send(db, values)
 
 
-def _runs(pending: list[list[Any]]) -> list[tuple[int, list[Any]]]:
+def _documents(
+    rows: list[tuple[int, list[Any]]], request_id: int | None
+) -> list[tuple[str, str, str | None]]:
+    """Each row's `data`, `changed` and `run` as SQLite's JSON columns store them (`data`
+    and `changed` None as JSON null, as SQLAlchemy does; `run` None as NULL), checked."""
+    documents = []
+    plain = _plainly_sized(rows)
+    try:
+        for _offset, row in rows:
+            data = orjson.dumps(row[_DATA]).decode()
+            changed = orjson.dumps(row[_CHANGED]).decode()
+            run = orjson.dumps(row[_RUN]).decode() if row[_RUN] is not None else None
+            plain = plain and plainly_storable_json(data) and plainly_storable_json(changed)
+            plain = plain and (run is None or plainly_storable_json(run))
+            documents.append((data, changed, run))
+    except orjson.JSONEncodeError:  # e.g. a lone surrogate: the close look names it
+        _check_closely(rows, request_id)
+        raise  # what it does not refuse is no JSON document either
+    if not plain:
+        _check_closely(rows, request_id)
+    return documents
+
+
+def _runs(pending: list[list[Any]], longest: int) -> list[tuple[int, list[Any]]]:
     """The rows to write, each with its first event's place among `pending`: an event that
-    shares every value but its own (`_OWN`) with the one before joins that one's run."""
+    shares every value but its own (`_OWN`) with the one before joins that one's run, of
+    at most `longest` events."""
     rows: list[tuple[int, list[Any]]] = []
     last: list[Any] = []
     last_shared: Any = None
     for offset, event in enumerate(pending):
         shared = _shared(event)
         # Compared by identity first, value by value.
-        if shared == last_shared and (last[_RUN] is None or len(last[_RUN]) < MAX_RUN - 1):
+        if shared == last_shared and len(last[_RUN] or ()) < longest - 1:
             run = last[_RUN]
             if run is None:
                 run = last[_RUN] = []

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from scimitar.config import Settings
 from scimitar.domain.context import CLI_ACTOR, Tx
 from scimitar.domain.directory import group_store, people
 from scimitar.domain.events import deliveries, feed, webhooks
@@ -184,3 +185,37 @@ def test_a_run_holds_at_most_max_run_events(db: Database) -> None:
     )
     rest = feed_of(db, org, after=found[MAX_RUN + 1].seq)
     assert [e.data["i"] for e in rest] == list(range(MAX_RUN + 2, count))
+
+
+def test_a_document_that_is_no_json_is_an_error_and_nothing_is_written(db: Database) -> None:
+    """A value JSON cannot hold (an integer beyond 64 bits) passes the close look (it holds
+    no refused character) but is still an error: nothing is written, the feed unchanged."""
+    with write(db) as tx:
+        org = make_org(tx)
+    before = feed_of(db, org)
+    items = [("r-1", "m-1", {}), ("r-2", "m-1", {"n": 2**70})]
+    with pytest.raises(TypeError), write(db) as tx:
+        feed.emit_each(tx, org.id, REMOVED, "group", items)
+    assert feed_of(db, org) == before and last(db, org) == before[-1].seq
+
+
+def test_with_runs_off_each_event_is_a_row_of_its_own(db: Database) -> None:
+    """`SCIMITAR_EVENT_RUNS=0` (while processes of a release before 0011 may still read the
+    feed): the same events, one row each."""
+    alone = Database(db.url, event_runs=False)
+    try:
+        with write(alone) as tx:
+            org = make_org(tx)
+            feed.emit_each(tx, org.id, REMOVED, "group", [("r-1", "m-1", {}), ("r-2", "m-1", {})])
+        assert _rows(alone, org, REMOVED) == 2
+        found = [e for e in feed_of(alone, org) if e.type == REMOVED]
+        assert [e.resource_id for e in found] == ["r-1", "r-2"]
+        assert [e.row_id for e in found] == [e.id for e in found]
+    finally:
+        alone.dispose()
+    assert Settings.from_env().event_runs
+    for off in ("0", "off", "false"):
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("SCIMITAR_EVENT_RUNS", off)
+            assert not Settings.from_env().event_runs
+            assert Settings.from_env().to_env()["SCIMITAR_EVENT_RUNS"] == "0"

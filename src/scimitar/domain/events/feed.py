@@ -4,8 +4,8 @@ A transactional outbox. `emit` queues the event on the transaction; just before 
 transaction commits, the queued events get their per-org sequence numbers and are
 written (`flush`). A change that fails or is rolled back leaves no event behind.
 
-Sequence numbers come from the org's `event_counters` row, moved with
-`UPDATE … SET next_seq = next_seq + n … RETURNING` in the same transaction. Its row lock is
+Sequence numbers come from the org's `event_counters` row, moved past the transaction's
+events (`next_seq = next_seq + n`, an upsert) in the same transaction. Its row lock is
 held until the commit, so the org's event writers take turns: a number is never handed out
 twice, a rolled-back transaction gives its numbers back, and the feed is readable in
 order — once `seq` N is visible, every smaller one is too. Taking that lock last, just
@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Row, func, or_, select, union_all
 
 from scimitar.domain.context import Tx, new_ordered_id, new_ordered_ids
 from scimitar.domain.models import Org
-from scimitar.storage.database import before_commit, transaction_state
+from scimitar.storage.database import before_commit, transaction_state, writes_event_runs
 from scimitar.storage.event_rows import write_events
 from scimitar.storage.prepared import driver
 from scimitar.storage.tables import event_counters, events
@@ -249,6 +249,7 @@ def _flush_connection(conn: Connection) -> None:
         by_org.setdefault(event.org_id, []).append(event)
     db = driver(conn)
     of_last_logged = outbox.request_id is None and outbox.linked
+    runs = writes_event_runs(conn)
     # Counter rows are locked in one global order, so two transactions never deadlock.
     # `write_events` moves the counter and writes the events (runs as one row each); on
     # PostgreSQL it reads nothing back, so the whole flush travels with the COMMIT.
@@ -270,7 +271,7 @@ def _flush_connection(conn: Connection) -> None:
             ]
             for e in by_org[org_id]
         ]
-        write_events(db, org_id, rows, outbox.request_id, of_last_logged=of_last_logged)
+        write_events(db, org_id, rows, outbox.request_id, runs=runs, of_last_logged=of_last_logged)
 
 
 def stored_events(row: Row[Any]) -> list[Event]:

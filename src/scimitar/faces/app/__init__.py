@@ -52,10 +52,8 @@ async def readyz(request: Request) -> Response:
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Starlette:
     """Build the app; migrates the database on start-up."""
     settings = settings or Settings.from_env()
-    database = db or Database(
-        settings.database_url,
-        background_checkpoints=True,
-        statement_timeout_ms=settings.statement_timeout_ms,
+    database = db or settings.database(
+        background_checkpoints=True, statement_timeout_ms=settings.statement_timeout_ms
     )
     database.migrate()
     settings = settings.with_sealer(database)

@@ -29,7 +29,7 @@ from scimitar.domain.identity import credentials, keys, operators, sealed_secret
 from scimitar.domain.identity.sealing import Sealer, SealError
 from scimitar.domain.models import Org
 from scimitar.faces.cli import backup, demo
-from scimitar.storage.database import Database, DatabaseUrlError
+from scimitar.storage.database import DatabaseUrlError
 from scimitar.storage.limits import ValueRefused
 
 FORWARDED_ALLOW_IPS = "SCIMITAR_FORWARDED_ALLOW_IPS"
@@ -212,7 +212,7 @@ class Cli:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.settings = Settings.from_env(database_url=args.database_url)
-        self.db = Database(self.settings.database_url)
+        self.db = self.settings.database()
         self.db.migrate()
         self.settings = self.settings.with_sealer(self.db)
 
@@ -455,7 +455,7 @@ def _serve(
         # deployment; `--no-worker` leaves delivery to separate `scimitar worker` processes.
         deliverer = (
             DeliveryWorker(
-                Database(settings.database_url),
+                settings.database(),
                 WorkerSettings.from_settings(settings),
                 sealer=settings.sealer,
             ).start()

@@ -124,9 +124,11 @@ def create_user(call: Call, tx: Tx, org: Org) -> Outcome:
 
 
 def _locked(call: Call, tx: Tx, org: Org) -> tuple[Member, Renderer]:
-    """The member a write changes, locked, and how to render it after the change: its
-    groups are read in the same round trip as the member (after the lock), since a change
-    of the member's own attributes leaves them as they are, and deactivation empties them."""
+    """The member a write changes, locked, and how to render it after the change. Its groups
+    are sent with the member's read where statements are pipelined (one round trip, after
+    the lock), elsewhere read only when rendered (`Prepared.when_read`): either way the same
+    groups, since a change of the member's own attributes leaves them as they are, and a
+    deactivated member (whose groups the change empties) is rendered without any."""
     member_id = call.params["id"]
     member = people.get_member_later(tx, org, member_id, for_update=True)
     groups = (

@@ -44,6 +44,8 @@ def downgrade() -> None:
         run: list[list[Any]] = row["run"]
         if isinstance(run, str):  # SQLite hands the document back as text
             run = orjson.loads(run)
+        if not run:  # a JSON null: no run
+            continue
         for offset, (event_id, resource_id, data) in enumerate(run, start=1):
             values = {k: v for k, v in row.items() if k != "run"}
             values.update(id=event_id, seq=row["seq"] + offset, resource_id=resource_id, data=data)
