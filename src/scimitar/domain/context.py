@@ -64,17 +64,12 @@ def new_ordered_id() -> str:
     random bits. For rows written many at a time and never looked up by range (events): each
     new id lands at the end of the primary key's index instead of on a random page of it,
     which on SQLite made a deactivation out of 100 groups write 100 scattered index pages."""
-    millis = time.time_ns() // 1_000_000
-    raw = bytearray(millis.to_bytes(6, "big") + os.urandom(10))
-    raw[6] = (raw[6] & 0x0F) | 0x70
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return new_ordered_ids(1)[0]
 
 
 def new_ordered_ids(count: int) -> list[str]:
-    """`count` ids as `new_ordered_id` makes them, of one millisecond: one clock read and
-    one draw of random bytes for all (the 100 events of a deactivation out of 100 groups)."""
+    """`count` ids (`new_ordered_id`) of one millisecond: one clock read and one draw of
+    random bytes for all (the 100 events of a deactivation out of 100 groups)."""
     millis = (time.time_ns() // 1_000_000).to_bytes(6, "big").hex()
     head = f"{millis[:8]}-{millis[8:]}-7"
     # Per id, 10 random bytes as 20 hex digits: the version takes the first digit's place,

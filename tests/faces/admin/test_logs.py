@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from tests.faces.admin.helpers import Site
+from tests.faces.scim.harness import FIXTURES
 
 
 def test_audit_log_newest_first_with_cursor(site: Site) -> None:
@@ -105,3 +109,43 @@ def test_a_dry_run_entry_carries_what_it_would_have_done(site: Site) -> None:
         return [e["type"] for e in found["events"]]
 
     assert events_of(dry["id"]) == [] and events_of(live["id"]) == ["member.created"]
+
+
+def _okta_deactivation() -> dict[str, Any]:
+    """Okta's deactivation, as its CRUD test sends it (a pathless PATCH of `active`)."""
+    flow = json.loads((FIXTURES / "okta-crud-user-lifecycle.json").read_text())["steps"]
+    [first, *_] = [
+        step["request"]["body"]
+        for step in flow
+        if step["request"]["method"] == "PATCH"
+        and step["request"]["body"]["Operations"][0]["value"] == {"active": False}
+    ]
+    body: dict[str, Any] = first
+    return body
+
+
+def test_an_okta_deactivation_out_of_groups_lists_each_group_left(site: Site) -> None:
+    """Okta deactivates a member of three groups: its provisioning-log entry links to each
+    `group.member_removed` (one events row holds them: a run), and the feed gives them one
+    by one, from any cursor (issue 14)."""
+    ada = site.scim("POST", "/Users", body={"userName": "ada@example.com"}).json()["id"]
+    group_ids = [
+        site.scim(
+            "POST",
+            "/Groups",
+            body={"displayName": name, "members": [{"value": ada}]},
+        ).json()["id"]
+        for name in ("Staff", "Ops", "Web")
+    ]
+    assert site.scim("PATCH", f"/Users/{ada}", body=_okta_deactivation()).status_code == 200
+    site.client.app.state.request_log.flush()  # type: ignore[attr-defined]
+    [entry] = site.api.get("/provisioning-log?method=PATCH")["entries"]
+    linked = site.api.get(f"/provisioning-log/{entry['id']}/events")["events"]
+    removed = [e for e in linked if e["type"] == "group.member_removed"]
+    assert [e["resource"]["id"] for e in removed] == group_ids
+    assert {e["request_id"] for e in linked} == {entry["id"]}
+    assert "member.deactivated" in [e["type"] for e in linked]
+    seqs = [e["seq"] for e in removed]
+    assert seqs == list(range(seqs[0], seqs[0] + 3)) and len({e["id"] for e in removed}) == 3
+    rest = site.api.get(f"/events?after={seqs[0]}&types=group.member_removed")["events"]
+    assert [e["id"] for e in rest] == [e["id"] for e in removed[1:]]

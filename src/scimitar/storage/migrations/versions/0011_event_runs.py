@@ -40,19 +40,29 @@ def downgrade() -> None:
     # As the database has them (reflected): the JSON columns read and written as documents.
     events = sa.Table("events", sa.MetaData(), autoload_with=conn)
     deliveries = sa.table("webhook_deliveries", sa.column("event_id"), sa.column("event_seq"))
-    for row in conn.execute(sa.select(events).where(events.c.run.is_not(None))).mappings().all():
-        run: list[list[Any]] = row["run"]
+    split: list[dict[str, Any]] = []
+    repointed: list[dict[str, Any]] = []
+    for row in conn.execute(sa.select(events).where(events.c.run.is_not(None))).mappings():
+        run: list[list[Any]] | None = row["run"]
         if isinstance(run, str):  # SQLite hands the document back as text
             run = orjson.loads(run)
-        if not run:  # a JSON null: no run
-            continue
-        for offset, (event_id, resource_id, data) in enumerate(run, start=1):
+        for offset, (event_id, resource_id, data) in enumerate(run or (), start=1):
+            seq = row["seq"] + offset
             values = {k: v for k, v in row.items() if k != "run"}
-            values.update(id=event_id, seq=row["seq"] + offset, resource_id=resource_id, data=data)
-            conn.execute(sa.insert(events).values(values))
-            conn.execute(
-                sa.update(deliveries)
-                .where(deliveries.c.event_id == row["id"], deliveries.c.event_seq == values["seq"])
-                .values(event_id=event_id)
+            split.append(
+                {**values, "id": event_id, "seq": seq, "resource_id": resource_id, "data": data}
             )
+            repointed.append({"row_id": row["id"], "seq": seq, "own_id": event_id})
+    if split:  # each statement once, for all the rows (executemany)
+        conn.execute(sa.insert(events), split)
+    if repointed:
+        conn.execute(
+            sa.update(deliveries)
+            .where(
+                deliveries.c.event_id == sa.bindparam("row_id"),
+                deliveries.c.event_seq == sa.bindparam("seq"),
+            )
+            .values(event_id=sa.bindparam("own_id")),
+            repointed,
+        )
     op.drop_column("events", "run")
